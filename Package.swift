@@ -1,0 +1,71 @@
+// swift-tools-version:6.0
+// WeightLens: a ComfyUI-compatible node server and CLI for looking inside model checkpoints.
+//
+// Module graph (dependencies point one way, see docs/ARCHITECTURE.md):
+//   TensorCore → Checkpoint → ModelCatalog ─┐
+//   TensorCore → Analysis → Render ──────────┼→ LTNodes → NodeServer → WeightLensCLI → weightlens
+//   HTTPWire → SocketServer ─────────────────────────────┘
+import PackageDescription
+import Foundation
+
+// `WEIGHTLENS_NATIVE=1 swift build -c release` compiles for x86-64-v3 (AVX2 + FMA) so that
+// SIMD `addProduct` becomes one vfmadd instruction instead of a libm call per lane.
+// The default stays portable (baseline x86-64 / aarch64).
+let native = ProcessInfo.processInfo.environment["WEIGHTLENS_NATIVE"] == "1"
+let kernelFlags: [SwiftSetting] = native ? [.unsafeFlags(["-Xcc", "-march=x86-64-v3", "-target-cpu", "x86-64-v3"])] : []
+
+let package = Package(
+    name: "WeightLens",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "weightlens", targets: ["weightlens"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+    ],
+    targets: [
+        // C libraries, one system-library target each.
+        .systemLibrary(name: "CLibPNG", path: "Sources/CLibPNG", pkgConfig: "libpng",
+                       providers: [.apt(["libpng-dev"])]),
+        .systemLibrary(name: "CLibSSL", path: "Sources/CLibSSL", pkgConfig: "openssl",
+                       providers: [.apt(["libssl-dev"])]),
+
+        // Tensors, dtypes and element conversion. No I/O.
+        .target(name: "TensorCore"),
+        // Checkpoint containers: safetensors, sharded safetensors, torch zip and legacy, restricted unpickler.
+        .target(name: "Checkpoint", dependencies: ["TensorCore"]),
+        // Layers, model families, U-Net block grammar, name suggestions.
+        .target(name: "ModelCatalog", dependencies: ["Checkpoint", "TensorCore"]),
+        // Numerical engine: matrix products, QR, SVD, NMF, statistics, expanded weights.
+        .target(name: "Analysis", dependencies: ["TensorCore"], swiftSettings: kernelFlags),
+        // Raster canvas, font, colour maps, PNG/SVG encoding and the visualization views.
+        .target(name: "Render", dependencies: ["TensorCore", "Analysis", "CLibPNG"], swiftSettings: kernelFlags),
+        // Pure HTTP/1.1 and WebSocket wire parsing and encoding (bytes in, values out).
+        .target(name: "HTTPWire"),
+        // POSIX sockets + Dispatch event loops, TLS, WebSocket connections.
+        .target(name: "SocketServer", dependencies: ["HTTPWire", "CLibSSL"]),
+        // Node catalogue, graph validation, executor and the node implementations.
+        .target(name: "LTNodes", dependencies: ["ModelCatalog", "Checkpoint", "Analysis", "Render", "TensorCore"],
+                resources: [.copy("Resources")]),
+        // ComfyUI-compatible REST + WebSocket API, folders, queue and history.
+        .target(name: "NodeServer", dependencies: ["LTNodes", "SocketServer", "HTTPWire", "Yams"],
+                resources: [.copy("Resources")]),
+        // Command-line interface (serve, layers, inspect, render, nmf, expand).
+        .target(name: "WeightLensCLI", dependencies: [
+            "NodeServer", "LTNodes", "ModelCatalog", "Checkpoint", "Analysis", "Render",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
+        .executableTarget(name: "weightlens", dependencies: ["WeightLensCLI"]),
+
+        .testTarget(name: "CheckpointTests", dependencies: ["Checkpoint", "ModelCatalog", "TensorCore"],
+                    resources: [.copy("Fixtures")]),
+        .testTarget(name: "AnalysisTests", dependencies: ["Analysis", "TensorCore", "Checkpoint"],
+                    resources: [.copy("Fixtures")]),
+        .testTarget(name: "RenderTests", dependencies: ["Render", "Analysis", "TensorCore", "CLibPNG"]),
+        .testTarget(name: "HTTPWireTests", dependencies: ["HTTPWire"]),
+        .testTarget(name: "SocketServerTests", dependencies: ["SocketServer", "HTTPWire"]),
+        .testTarget(name: "NodeServerTests", dependencies: ["NodeServer", "LTNodes", "SocketServer", "HTTPWire"]),
+        .testTarget(name: "CLITests", dependencies: ["WeightLensCLI"]),
+    ]
+)

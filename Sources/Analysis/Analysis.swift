@@ -1,0 +1,1 @@
+// Analysis: the numerical engine — matrix products, QR, SVD, NMF, statistics and expanded weights.

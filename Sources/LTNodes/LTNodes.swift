@@ -1,0 +1,1 @@
+// LTNodes: node catalogue, graph validation, the executor and the node implementations.

@@ -1,0 +1,1 @@
+// ModelCatalog: layers of a checkpoint, model family detection, U-Net block grammar and name suggestions.

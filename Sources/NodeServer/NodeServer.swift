@@ -1,0 +1,1 @@
+// NodeServer: the ComfyUI-compatible REST and WebSocket API, folders, queue and history.

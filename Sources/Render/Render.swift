@@ -1,0 +1,1 @@
+// Render: RGBA canvas, bitmap font, colour maps, PNG/SVG encoding and the visualization views.

@@ -1,0 +1,4 @@
+// The `weightlens` executable: all logic lives in WeightLensCLI so tests can reach it.
+import WeightLensCLI
+
+WeightLensCommand.main()

@@ -1,0 +1,30 @@
+# Shared by scripts/serve and scripts/test: install what the build and the tests need,
+# only when it is missing, so repeated runs cost nothing.
+
+apt_install() {
+    local missing=()
+    for p in "$@"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
+    [ ${#missing[@]} -eq 0 ] && return 0
+    echo "installing Debian packages: ${missing[*]}"
+    local sudo=""; [ "$(id -u)" -ne 0 ] && sudo="sudo"
+    $sudo apt-get update -qq
+    $sudo apt-get install -y -qq "${missing[@]}" >/dev/null
+}
+
+ensure_build_deps() {
+    command -v swift >/dev/null || { echo "swift is not on PATH: install a Swift 6.3 toolchain first" >&2; exit 1; }
+    apt_install libpng-dev libssl-dev zlib1g-dev pkg-config
+}
+
+# A project-local virtualenv keeps the Python test clients off the system interpreter.
+ensure_test_deps() {
+    apt_install curl openssl
+    PYTHON=".venv/bin/python"
+    if [ ! -x "$PYTHON" ]; then
+        python3 -m venv .venv
+    fi
+    if ! "$PYTHON" -c "import requests, websocket, numpy, pytest" 2>/dev/null; then
+        "$PYTHON" -m pip install -q --disable-pip-version-check requests websocket-client numpy pytest
+    fi
+    export PYTHON
+}
