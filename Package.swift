@@ -31,12 +31,14 @@ let package = Package(
         .systemLibrary(name: "CLibSSL", path: "Sources/CLibSSL", pkgConfig: "openssl",
                        providers: [.apt(["libssl-dev"])]),
 
+        // Order-preserving JSON values, parser (depth- and size-bounded) and serializer. No I/O.
+        .target(name: "OrderedJSON"),
         // Tensors, dtypes and element conversion. No I/O.
         .target(name: "TensorCore"),
         // Checkpoint containers: safetensors, sharded safetensors, torch zip and legacy, restricted unpickler.
-        .target(name: "Checkpoint", dependencies: ["TensorCore"]),
+        .target(name: "Checkpoint", dependencies: ["TensorCore", "OrderedJSON"]),
         // Layers, model families, U-Net block grammar, name suggestions.
-        .target(name: "ModelCatalog", dependencies: ["Checkpoint", "TensorCore"]),
+        .target(name: "ModelCatalog", dependencies: ["Checkpoint", "TensorCore", "OrderedJSON"], resources: [.copy("Resources")]),
         // Numerical engine: matrix products, QR, SVD, NMF, statistics, expanded weights.
         .target(name: "Analysis", dependencies: ["TensorCore"], swiftSettings: kernelFlags),
         // Raster canvas, font, colour maps, PNG/SVG encoding and the visualization views.
@@ -46,10 +48,10 @@ let package = Package(
         // POSIX sockets + Dispatch event loops, TLS, WebSocket connections.
         .target(name: "SocketServer", dependencies: ["HTTPWire", "CLibSSL"]),
         // Node catalogue, graph validation, executor and the node implementations.
-        .target(name: "LTNodes", dependencies: ["ModelCatalog", "Checkpoint", "Analysis", "Render", "TensorCore"],
+        .target(name: "LTNodes", dependencies: ["OrderedJSON", "ModelCatalog", "Checkpoint", "Analysis", "Render", "TensorCore"],
                 resources: [.copy("Resources")]),
         // ComfyUI-compatible REST + WebSocket API, folders, queue and history.
-        .target(name: "NodeServer", dependencies: ["LTNodes", "SocketServer", "HTTPWire", "Yams"],
+        .target(name: "NodeServer", dependencies: ["OrderedJSON", "LTNodes", "SocketServer", "HTTPWire", "Yams"],
                 resources: [.copy("Resources")]),
         // Command-line interface (serve, layers, inspect, render, nmf, expand).
         .target(name: "WeightLensCLI", dependencies: [
@@ -58,13 +60,13 @@ let package = Package(
         ]),
         .executableTarget(name: "weightlens", dependencies: ["WeightLensCLI"]),
 
-        .testTarget(name: "CheckpointTests", dependencies: ["Checkpoint", "ModelCatalog", "TensorCore"],
-                    resources: [.copy("Fixtures")]),
-        .testTarget(name: "AnalysisTests", dependencies: ["Analysis", "TensorCore", "Checkpoint"],
-                    resources: [.copy("Fixtures")]),
+        .testTarget(name: "CheckpointTests", dependencies: ["Checkpoint", "ModelCatalog", "TensorCore"]),
+        .testTarget(name: "AnalysisTests", dependencies: ["Analysis", "TensorCore", "Checkpoint"]),
         .testTarget(name: "RenderTests", dependencies: ["Render", "Analysis", "TensorCore", "CLibPNG"]),
+        .testTarget(name: "OrderedJSONTests", dependencies: ["OrderedJSON"]),
         .testTarget(name: "HTTPWireTests", dependencies: ["HTTPWire"]),
         .testTarget(name: "SocketServerTests", dependencies: ["SocketServer", "HTTPWire"]),
+        .testTarget(name: "LTNodesTests", dependencies: ["LTNodes", "OrderedJSON", "ModelCatalog", "Checkpoint"]),
         .testTarget(name: "NodeServerTests", dependencies: ["NodeServer", "LTNodes", "SocketServer", "HTTPWire"]),
         .testTarget(name: "CLITests", dependencies: ["WeightLensCLI"]),
     ]

@@ -1,0 +1,1 @@
+// OrderedJSON: JSON values that keep object key order, a bounded parser and a serializer. No I/O.
