@@ -1,0 +1,75 @@
+import TensorCore
+
+/// An opened checkpoint: its tensor list and lazy, converting access to each tensor's values.
+///
+/// Opening maps the file(s) and parses only the header or pickle, so it is cheap even for a
+/// 7 GB file; tensor bytes are paged in by `loadTensor`. Immutable, so safe to share.
+public final class CheckpointFile: Sendable {
+    /// The path that was opened (the index file for sharded checkpoints).
+    public let path: String
+    /// The container the file was read from.
+    public let format: CheckpointFormat
+    /// Tensors in file order: data-offset order for safetensors, pickle order for torch files.
+    public let entries: [TensorEntry]
+    /// safetensors `__metadata__` pairs in header order; empty for other formats.
+    public let metadata: [(key: String, value: String)]
+
+    let sources: [TensorSource]
+    let regions: [MappedFile]
+    let indexByName: [String: Int]
+
+    init(path: String, format: CheckpointFormat, entries: [TensorEntry], sources: [TensorSource],
+         metadata: [(key: String, value: String)], regions: [MappedFile]) {
+        self.path = path
+        self.format = format
+        self.entries = entries
+        self.sources = sources
+        self.metadata = metadata
+        self.regions = regions
+        var index: [String: Int] = [:]
+        index.reserveCapacity(entries.count)
+        for (i, e) in entries.enumerated() where index[e.name] == nil { index[e.name] = i }
+        self.indexByName = index
+    }
+
+    /// Opens a checkpoint, detecting the container from its bytes (and `.index.json` suffix).
+    ///
+    /// Supported: safetensors (`.safetensors`, `.sft`, any name), sharded safetensors
+    /// (`*.safetensors.index.json`), torch zip and torch legacy (`.pt`, `.pth`, `.ckpt`, `.bin`).
+    public static func open(path: String) throws(CheckpointError) -> CheckpointFile {
+        if path.hasSuffix(".index.json") {
+            return try ShardedSafeTensors.open(indexPath: path)
+        }
+        let file = try MappedFile(path: path)
+        let bytes = file.bytes
+        if bytes.count >= 4, bytes[0] == 0x50, bytes[1] == 0x4B, bytes[2] == 0x03 || bytes[2] == 0x05 {
+            return try TorchZipReader.open(path: path, file: file)
+        }
+        if bytes.count >= 2, bytes[0] == 0x80, bytes[1] >= 2 {
+            return try TorchLegacyReader.open(path: path, file: file)
+        }
+        return try SafeTensorsReader.open(path: path, file: file)
+    }
+
+    /// The entry with this exact key, if any.
+    public func entry(named name: String) -> TensorEntry? {
+        indexByName[name].map { entries[$0] }
+    }
+
+    /// Reads a tensor and converts it to row-major Float32, honouring storage offset and strides.
+    ///
+    /// Integer and bool tensors convert to their numeric values.
+    public func loadTensor(_ name: String) throws(CheckpointError) -> Tensor {
+        guard let i = indexByName[name] else { throw .tensorNotFound(path: path, name: name) }
+        let entry = entries[i]
+        let source = sources[i]
+        let region = regions[source.region]
+        let count = entry.parameterCount
+        if count == 0 { return Tensor(shape: entry.shape, values: []) }
+        // Validated at open time: the storage lies inside the mapping, the view inside the storage.
+        let storage = region.base! + source.storageByteOffset
+        let values = gatherView(storage, dtype: source.dtype, shape: entry.shape, strides: source.strides,
+                                offset: source.elementOffset)
+        return withExtendedLifetime(region) { Tensor(shape: entry.shape, values: values) }
+    }
+}

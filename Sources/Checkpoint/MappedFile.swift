@@ -1,0 +1,43 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// A whole file mapped read-only (`MAP_PRIVATE`), unmapped when the last reference goes.
+///
+/// The mapping is never written, so sharing it between threads is safe; that is why this class
+/// is `@unchecked Sendable`. Only the pages a reader touches are loaded, so a 7 GB checkpoint
+/// costs nothing until tensors are read.
+final class MappedFile: @unchecked Sendable {
+    /// Start of the mapping; nil for an empty file (mmap refuses length 0).
+    let base: UnsafeRawPointer?
+    /// File size in bytes.
+    let count: Int
+
+    /// Maps `path`; throws `CheckpointError.cannotOpen` / `.notARegularFile`.
+    init(path: String) throws(CheckpointError) {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        if fd < 0 { throw .cannotOpen(path: path, call: "open", errno: errno) }
+        defer { close(fd) }
+        var st = stat()
+        if fstat(fd, &st) != 0 { throw .cannotOpen(path: path, call: "fstat", errno: errno) }
+        if (st.st_mode & S_IFMT) != S_IFREG { throw .notARegularFile(path: path) }
+        let size = Int(st.st_size)
+        count = size
+        if size == 0 {
+            base = nil
+            return
+        }
+        let p = mmap(nil, size, PROT_READ, MAP_PRIVATE, fd, 0)
+        if p == MAP_FAILED || p == nil { throw .cannotOpen(path: path, call: "mmap", errno: errno) }
+        base = UnsafeRawPointer(p!)
+    }
+
+    /// The mapped bytes (empty for an empty file).
+    var bytes: UnsafeRawBufferPointer { UnsafeRawBufferPointer(start: base, count: count) }
+
+    deinit {
+        if let base { munmap(UnsafeMutableRawPointer(mutating: base), count) }
+    }
+}
