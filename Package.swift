@@ -12,7 +12,7 @@ import Foundation
 // SIMD `addProduct` becomes one vfmadd instruction instead of a libm call per lane.
 // The default stays portable (baseline x86-64 / aarch64).
 let native = ProcessInfo.processInfo.environment["WEIGHTLENS_NATIVE"] == "1"
-let kernelFlags: [SwiftSetting] = native ? [.unsafeFlags(["-Xcc", "-march=x86-64-v3", "-target-cpu", "x86-64-v3"])] : []
+let kernelFlags: [SwiftSetting] = native ? [.unsafeFlags(["-Xcc", "-march=x86-64-v3", "-target-cpu", "x86-64-v3"]), .define("WEIGHTLENS_FMA")] : []
 
 let package = Package(
     name: "WeightLens",
