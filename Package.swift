@@ -30,6 +30,8 @@ let package = Package(
                        providers: [.apt(["libpng-dev"])]),
         .systemLibrary(name: "CLibSSL", path: "Sources/CLibSSL", pkgConfig: "openssl",
                        providers: [.apt(["libssl-dev"])]),
+        .systemLibrary(name: "CLibZ", path: "Sources/CLibZ", pkgConfig: "zlib",
+                       providers: [.apt(["zlib1g-dev"])]),
 
         // Order-preserving JSON values, parser (depth- and size-bounded) and serializer. No I/O.
         .target(name: "OrderedJSON"),
@@ -46,7 +48,7 @@ let package = Package(
         // Pure HTTP/1.1 and WebSocket wire parsing and encoding (bytes in, values out).
         .target(name: "HTTPWire"),
         // POSIX sockets + Dispatch event loops, TLS, WebSocket connections.
-        .target(name: "SocketServer", dependencies: ["HTTPWire", "CLibSSL"]),
+        .target(name: "SocketServer", dependencies: ["HTTPWire", "CLibSSL", "CLibZ"]),
         // Node catalogue, graph validation, executor and the node implementations.
         .target(name: "LTNodes", dependencies: ["OrderedJSON", "ModelCatalog", "Checkpoint", "Analysis", "Render", "TensorCore"],
                 resources: [.copy("Resources")]),
@@ -55,7 +57,7 @@ let package = Package(
                 resources: [.copy("Resources")]),
         // Command-line interface (serve, layers, inspect, render, nmf, expand).
         .target(name: "WeightLensCLI", dependencies: [
-            "NodeServer", "LTNodes", "ModelCatalog", "Checkpoint", "Analysis", "Render",
+            "NodeServer", "LTNodes", "ModelCatalog", "Checkpoint", "Analysis", "Render", "SocketServer", "HTTPWire",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "weightlens", dependencies: ["WeightLensCLI"]),
@@ -65,7 +67,7 @@ let package = Package(
         .testTarget(name: "RenderTests", dependencies: ["Render", "Analysis", "TensorCore", "CLibPNG"]),
         .testTarget(name: "OrderedJSONTests", dependencies: ["OrderedJSON"]),
         .testTarget(name: "HTTPWireTests", dependencies: ["HTTPWire"]),
-        .testTarget(name: "SocketServerTests", dependencies: ["SocketServer", "HTTPWire"]),
+        .testTarget(name: "SocketServerTests", dependencies: ["SocketServer", "HTTPWire", "CLibZ"]),
         .testTarget(name: "LTNodesTests", dependencies: ["LTNodes", "OrderedJSON", "ModelCatalog", "Checkpoint"]),
         .testTarget(name: "NodeServerTests", dependencies: ["NodeServer", "LTNodes", "SocketServer", "HTTPWire"]),
         .testTarget(name: "CLITests", dependencies: ["WeightLensCLI"]),
