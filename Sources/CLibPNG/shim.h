@@ -1,5 +1,81 @@
-// libpng, imported for the PNG encoder in Render. Macros that are not plain literals are
-// re-exported as constants because Swift does not import them.
+// libpng, imported for the PNG encoder and decoder in Render. Macros that are not plain
+// literals are re-exported as constants because Swift does not import them.
+//
+// libpng reports errors by longjmp, which must never cross Swift frames. The encoder below
+// therefore keeps the whole libpng write session (and its setjmp) in C; Swift only sees a
+// return code and a malloc'd byte buffer.
 #include <png.h>
+#include <setjmp.h>
+#include <stdlib.h>
+#include <string.h>
+
 static const int CLibPNG_COLOR_TYPE_RGBA = PNG_COLOR_TYPE_RGBA;
 static const int CLibPNG_COLOR_TYPE_RGB = PNG_COLOR_TYPE_RGB;
+static const unsigned int CLibPNG_FORMAT_RGBA = PNG_FORMAT_RGBA;
+static const int CLibPNG_FILTER_NONE = PNG_FILTER_NONE;
+static const int CLibPNG_FILTER_SUB = PNG_FILTER_SUB;
+static const int CLibPNG_FILTER_UP = PNG_FILTER_UP;
+static const int CLibPNG_FILTER_PAETH = PNG_FILTER_PAETH;
+static const int CLibPNG_ALL_FILTERS = PNG_ALL_FILTERS;
+
+/// Growable output buffer the write callback appends to.
+typedef struct {
+    unsigned char *data;
+    size_t size;
+    size_t capacity;
+} CLibPNG_Buffer;
+
+static void CLibPNG_writeCallback(png_structp png, png_bytep bytes, png_size_t length) {
+    CLibPNG_Buffer *buffer = (CLibPNG_Buffer *)png_get_io_ptr(png);
+    if (buffer->size + length > buffer->capacity) {
+        size_t capacity = buffer->capacity ? buffer->capacity : 65536;
+        while (capacity < buffer->size + length) capacity *= 2;
+        unsigned char *grown = (unsigned char *)realloc(buffer->data, capacity);
+        if (!grown) png_error(png, "out of memory");
+        buffer->data = grown;
+        buffer->capacity = capacity;
+    }
+    memcpy(buffer->data + buffer->size, bytes, length);
+    buffer->size += length;
+}
+
+static void CLibPNG_flushCallback(png_structp png) { (void)png; }
+
+/// Encodes 8-bit RGBA rows (`stride` bytes apart) into a PNG, row by row.
+/// `level` is the zlib level 0–9, `filters` a PNG_FILTER_* mask, `strategy` a zlib strategy.
+/// On success returns 0 and stores a malloc'd buffer in `*out` (free it with `free`);
+/// on failure returns -1 and `*out` is NULL.
+static inline int CLibPNG_encodeRGBA(const unsigned char *pixels, unsigned width, unsigned height,
+                                     size_t stride, int level, int filters, int strategy,
+                                     unsigned char **out, size_t *outSize) {
+    *out = NULL;
+    *outSize = 0;
+    png_structp png = png_create_write_struct(PNG_LIBPNG_VER_STRING, NULL, NULL, NULL);
+    if (!png) return -1;
+    png_infop info = png_create_info_struct(png);
+    if (!info) { png_destroy_write_struct(&png, NULL); return -1; }
+    CLibPNG_Buffer *buffer = (CLibPNG_Buffer *)calloc(1, sizeof(CLibPNG_Buffer));
+    if (!buffer) { png_destroy_write_struct(&png, &info); return -1; }
+    if (setjmp(png_jmpbuf(png))) {
+        png_destroy_write_struct(&png, &info);
+        free(buffer->data);
+        free(buffer);
+        return -1;
+    }
+    png_set_write_fn(png, buffer, CLibPNG_writeCallback, CLibPNG_flushCallback);
+    png_set_compression_level(png, level);
+    png_set_compression_strategy(png, strategy);
+    png_set_filter(png, PNG_FILTER_TYPE_BASE, filters);
+    png_set_IHDR(png, info, width, height, 8, PNG_COLOR_TYPE_RGBA, PNG_INTERLACE_NONE,
+                 PNG_COMPRESSION_TYPE_BASE, PNG_FILTER_TYPE_BASE);
+    png_write_info(png, info);
+    for (unsigned y = 0; y < height; y++) {
+        png_write_row(png, (png_const_bytep)(pixels + (size_t)y * stride));
+    }
+    png_write_end(png, info);
+    png_destroy_write_struct(&png, &info);
+    *out = buffer->data;
+    *outSize = buffer->size;
+    free(buffer);
+    return 0;
+}

@@ -1,0 +1,105 @@
+import CLibPNG
+import Glibc
+
+/// Row filters libpng applies before deflate. `none` is fastest; `up`/`adaptive` compress
+/// smooth images better.
+public enum PNGFilter: String, Sendable, CaseIterable {
+    case none, sub, up, paeth, adaptive
+}
+
+/// Encoder settings. The default favours speed: previews are viewed once and thrown away.
+public struct PNGOptions: Sendable, Equatable {
+    /// zlib level 0–9.
+    public var compressionLevel: Int
+    public var filter: PNGFilter
+    public init(compressionLevel: Int = 1, filter: PNGFilter = .sub) {
+        self.compressionLevel = compressionLevel
+        self.filter = filter
+    }
+    /// Smallest files, slower (for images written to disk and kept).
+    public static let small = PNGOptions(compressionLevel: 9, filter: .adaptive)
+}
+
+/// RGBA8 → PNG through libpng, in memory.
+public enum PNGEncoder {
+    /// Encodes `rgba` (`width · height · 4` bytes, rows top to bottom) as an 8-bit RGBA PNG.
+    public static func encode(rgba: [UInt8], width: Int, height: Int,
+                              options: PNGOptions = PNGOptions()) throws(RenderError) -> [UInt8] {
+        guard width > 0, height > 0, width <= 1_000_000, height <= 1_000_000 else {
+            throw .invalidImageSize(width: width, height: height)
+        }
+        let (count, overflow) = width.multipliedReportingOverflow(by: height * 4)
+        guard !overflow, rgba.count == count else { throw .invalidImageSize(width: width, height: height) }
+        let level = Int32(min(max(options.compressionLevel, 0), 9))
+        let filters: Int32
+        switch options.filter {
+        case .none: filters = CLibPNG_FILTER_NONE
+        case .sub: filters = CLibPNG_FILTER_SUB
+        case .up: filters = CLibPNG_FILTER_UP
+        case .paeth: filters = CLibPNG_FILTER_PAETH
+        case .adaptive: filters = CLibPNG_ALL_FILTERS
+        }
+        // zlib's RLE strategy at low levels: nearly as small for our flat-coloured images and
+        // several times faster than the default match search.
+        let strategy: Int32 = level <= 3 ? 3 : 0
+        var out: UnsafeMutablePointer<UInt8>? = nil
+        var size = 0
+        let rc = rgba.withUnsafeBufferPointer { p in
+            CLibPNG_encodeRGBA(p.baseAddress, UInt32(width), UInt32(height), width * 4, level, filters, strategy, &out, &size)
+        }
+        guard rc == 0, let data = out else { throw .pngEncodingFailed(width: width, height: height) }
+        defer { free(data) }
+        return Array(UnsafeBufferPointer(start: data, count: size))
+    }
+
+    /// Encodes a canvas.
+    static func encode(_ canvas: Canvas, options: PNGOptions = PNGOptions()) throws(RenderError) -> [UInt8] {
+        try encode(rgba: canvas.pixels, width: canvas.width, height: canvas.height, options: options)
+    }
+}
+
+/// A decoded PNG: RGBA8 pixels.
+public struct DecodedPNG: Sendable {
+    public let width: Int
+    public let height: Int
+    public let rgba: [UInt8]
+
+    public func pixel(x: Int, y: Int) -> (r: UInt8, g: UInt8, b: UInt8, a: UInt8) {
+        let i = (y * width + x) * 4
+        return (rgba[i], rgba[i + 1], rgba[i + 2], rgba[i + 3])
+    }
+}
+
+/// PNG → RGBA8 through libpng's simplified read API (which traps libpng errors itself).
+/// Used by tests and by tools that check what the encoder wrote.
+public enum PNGDecoder {
+    public static func decode(_ bytes: [UInt8]) throws(RenderError) -> DecodedPNG {
+        var image = png_image()
+        image.version = UInt32(PNG_IMAGE_VERSION)
+        let ok = bytes.withUnsafeBytes { raw in
+            png_image_begin_read_from_memory(&image, raw.baseAddress, raw.count)
+        }
+        guard ok != 0 else { throw .pngDecodingFailed(reason: imageMessage(&image)) }
+        image.format = CLibPNG_FORMAT_RGBA
+        let width = Int(image.width), height = Int(image.height)
+        guard width > 0, height > 0, width <= 100_000, height <= 100_000 else {
+            png_image_free(&image)
+            throw .invalidImageSize(width: width, height: height)
+        }
+        var pixels = [UInt8](repeating: 0, count: width * height * 4)
+        let done = bytes.withUnsafeBytes { _ in
+            pixels.withUnsafeMutableBytes { out in
+                png_image_finish_read(&image, nil, out.baseAddress, Int32(width * 4), nil)
+            }
+        }
+        guard done != 0 else { throw .pngDecodingFailed(reason: imageMessage(&image)) }
+        return DecodedPNG(width: width, height: height, rgba: pixels)
+    }
+
+    private static func imageMessage(_ image: inout png_image) -> String {
+        withUnsafeBytes(of: &image.message) { raw in
+            let chars = raw.bindMemory(to: UInt8.self).prefix { $0 != 0 }
+            return String(decoding: chars, as: UTF8.self)
+        }
+    }
+}
