@@ -1,0 +1,333 @@
+// WeightLens built-in viewer: pick a checkpoint, browse its layers, render one with
+// LTVisualizeWeights and look at the PNG. Everything goes through the public API:
+//   GET  /api/object_info/{class}  checkpoint list and the visualizer's options
+//   POST /api/prompt               CheckpointLoaderSimple → LTListLayers → ShowText|pysssss (layer list)
+//                                  CheckpointLoaderSimple → LTVisualizeWeights (the picture)
+//   WS   /ws                       progress, executed outputs, errors
+//   GET  /api/view                 the PNG the visualizer wrote to temp/
+import { ApiClient, PromptError, viewURL } from "/viewer/api.js";
+import { ImageCanvas, parseLayout, pngTextChunks } from "/viewer/canvas.js";
+import { buildTree, renderTree } from "/viewer/tree.js";
+
+const LOADER = "CheckpointLoaderSimple";
+const VISUALIZER = "LTVisualizeWeights";
+const LISTER = "LTListLayers";
+const SHOW_TEXT = "ShowText|pysssss";
+// Filters the server resolves (block grammar such as IN04, M00, IN00-OUT08(+2), and globs);
+// plain substrings are filtered here, instantly, with the same substring semantics.
+const SERVER_FILTER = /^\s*((IN|OUT)\d|M0)|[*?]/i;
+
+const $ = (id) => document.getElementById(id);
+const api = new ApiClient();
+const state = {
+    checkpoint: null,
+    layers: [],
+    shown: [],
+    selected: null,
+    images: [],
+    current: 0,
+    busy: 0,
+    filterToken: 0,
+    renderToken: 0,
+};
+
+const view = new ImageCanvas($("image"), (hit) => {
+    if (!hit) {
+        $("readout").textContent = "";
+        return;
+    }
+    const [r, g, b] = hit.rgba;
+    const where = hit.where ? `${hit.where} · ` : "";
+    $("readout").textContent = `${where}x ${hit.x}, y ${hit.y} · rgb(${r}, ${g}, ${b})`;
+});
+
+function setStatus(text, isError = false) {
+    $("status").textContent = text;
+    $("status").classList.toggle("error", isError);
+}
+
+function setProgress(fraction, done = false) {
+    $("progress-bar").style.width = `${Math.round(Math.max(0, Math.min(1, fraction)) * 100)}%`;
+    $("progress").classList.toggle("done", done);
+}
+
+function busy(delta) {
+    state.busy += delta;
+    $("interrupt").disabled = state.busy === 0;
+    $("render").disabled = state.busy > 0 || !state.selected;
+}
+
+/** Runs a prompt, reporting progress and node names; errors end up in the status line. */
+async function run(prompt, what) {
+    busy(+1);
+    setProgress(0);
+    setStatus(`${what}…`);
+    const names = Object.fromEntries(Object.entries(prompt).map(([id, node]) => [id, node.class_type]));
+    try {
+        const result = await api.run(prompt, (type, data) => {
+            if (type === "executing" && data.node != null) setStatus(`${what}: ${names[data.node] ?? data.node}`);
+            if (type === "progress" && data.max > 0) setProgress(data.value / data.max);
+        });
+        setProgress(1, true);
+        return result.outputs;
+    } catch (error) {
+        setProgress(0);
+        setStatus(error instanceof PromptError ? error.message : `${what} failed: ${error.message}`, true);
+        throw error;
+    } finally {
+        busy(-1);
+    }
+}
+
+// ---- checkpoints and options -------------------------------------------------------------
+
+/** `[type, options]` of an /object_info input spec as {kind, options, values}. */
+function describeInput(spec) {
+    const [type, options = {}] = spec;
+    if (Array.isArray(type)) return { kind: "combo", values: type, options };
+    if (type === "COMBO") return { kind: "combo", values: options.options ?? [], options };
+    return { kind: type, options };
+}
+
+async function loadCheckpoints() {
+    const info = await api.getJSON(`/object_info/${LOADER}`);
+    const values = describeInput(info[LOADER].input.required.ckpt_name).values;
+    const select = $("checkpoint");
+    select.replaceChildren(...values.map((name) => new Option(name, name)));
+    const wanted = new URLSearchParams(location.hash.slice(1)).get("ckpt");
+    if (wanted && values.includes(wanted)) select.value = wanted;
+    if (values.length === 0) setStatus("No checkpoints: put .safetensors files into models/checkpoints and reload.", true);
+    return values;
+}
+
+/** Builds a control for every visualizer input except the model link and the layer name. */
+async function loadOptions() {
+    const info = (await api.getJSON(`/object_info/${VISUALIZER}`))[VISUALIZER];
+    const order = [...(info.input_order?.required ?? Object.keys(info.input.required ?? {})),
+        ...(info.input_order?.optional ?? Object.keys(info.input.optional ?? {}))];
+    const specs = { ...(info.input.required ?? {}), ...(info.input.optional ?? {}) };
+    const container = $("options");
+    container.replaceChildren();
+    for (const name of order) {
+        if (name === "model" || name === "layer_name" || !specs[name]) continue;
+        const input = describeInput(specs[name]);
+        let control;
+        if (input.kind === "combo") {
+            control = document.createElement("select");
+            control.append(...input.values.map((v) => new Option(String(v), String(v))));
+            if (input.options.default != null) control.value = String(input.options.default);
+        } else if (input.kind === "INT" || input.kind === "FLOAT") {
+            control = document.createElement("input");
+            control.type = "number";
+            for (const key of ["min", "max", "step"]) if (input.options[key] != null) control[key] = String(input.options[key]);
+            if (input.kind === "INT") control.step = String(input.options.step ?? 1);
+            control.value = String(input.options.default ?? input.options.min ?? 0);
+        } else if (input.kind === "BOOLEAN") {
+            control = document.createElement("input");
+            control.type = "checkbox";
+            control.checked = Boolean(input.options.default);
+        } else if (input.kind === "STRING") {
+            control = document.createElement("input");
+            control.type = "text";
+            control.value = input.options.default ?? "";
+        } else {
+            continue; // a socket-only input: nothing to choose here
+        }
+        control.name = name;
+        control.dataset.kind = input.kind;
+        if (input.options.tooltip) control.title = input.options.tooltip;
+        const label = document.createElement("label");
+        label.append(name.replaceAll("_", " "), control);
+        container.appendChild(label);
+        control.addEventListener("change", () => {
+            if (state.selected) renderLayer();
+        });
+    }
+}
+
+function optionValues() {
+    const values = {};
+    for (const control of $("options").querySelectorAll("[name]")) {
+        const kind = control.dataset.kind;
+        if (kind === "INT") values[control.name] = Math.trunc(Number(control.value));
+        else if (kind === "FLOAT") values[control.name] = Number(control.value);
+        else if (kind === "BOOLEAN") values[control.name] = control.checked;
+        else values[control.name] = control.value;
+    }
+    return values;
+}
+
+// ---- layers ------------------------------------------------------------------------------
+
+function loaderNode() {
+    return { class_type: LOADER, inputs: { ckpt_name: state.checkpoint } };
+}
+
+/** Layer names through LTListLayers with `filter`, read from ShowText's executed text. */
+async function listLayers(filter) {
+    const outputs = await run(
+        {
+            1: loaderNode(),
+            2: { class_type: LISTER, inputs: { model: ["1", 0], filter } },
+            3: { class_type: SHOW_TEXT, inputs: { text: ["2", 0] } },
+        },
+        filter ? `Listing layers matching ${filter}` : "Listing layers",
+    );
+    const text = (outputs["3"]?.text ?? []).join("\n");
+    return text.split("\n").map((l) => l.trim()).filter((l) => l.length > 0);
+}
+
+function showTree(names, open) {
+    state.shown = names;
+    $("layer-count").textContent = `${names.length} of ${state.layers.length} layers`;
+    renderTree($("tree"), buildTree(names), { open: open && names.length <= 400, selected: state.selected, onPick: pickLayer });
+}
+
+async function applyFilter() {
+    const text = $("filter").value.trim();
+    const token = ++state.filterToken;
+    if (!text) return showTree(state.layers, false);
+    if (!SERVER_FILTER.test(text)) {
+        const needle = text.toLowerCase();
+        return showTree(state.layers.filter((l) => l.toLowerCase().includes(needle)), true);
+    }
+    try {
+        const names = await listLayers(text);
+        if (token === state.filterToken) {
+            showTree(names, true);
+            setStatus(`${names.length} layers in ${text}`);
+        }
+    } catch {
+        // status line already says why (e.g. an invalid block expression)
+    }
+}
+
+async function selectCheckpoint(name) {
+    state.checkpoint = name;
+    state.layers = [];
+    updateHash();
+    $("tree").replaceChildren();
+    try {
+        state.layers = await listLayers("");
+        setStatus(`${state.layers.length} layers in ${name}`);
+        await applyFilter();
+        const wanted = new URLSearchParams(location.hash.slice(1)).get("layer");
+        if (wanted && state.layers.includes(wanted)) pickLayer(wanted);
+    } catch {
+        // status line shows the error
+    }
+}
+
+function pickLayer(layer) {
+    state.selected = layer;
+    $("layer-name").textContent = layer;
+    $("layer-name").classList.add("set");
+    for (const row of $("tree").querySelectorAll(".layer")) row.classList.toggle("selected", row.dataset.layer === layer);
+    updateHash();
+    renderLayer();
+}
+
+function updateHash() {
+    const params = new URLSearchParams();
+    if (state.checkpoint) params.set("ckpt", state.checkpoint);
+    if (state.selected) params.set("layer", state.selected);
+    history.replaceState(null, "", `#${params}`);
+}
+
+// ---- rendering ---------------------------------------------------------------------------
+
+async function renderLayer() {
+    if (!state.selected || !state.checkpoint) return;
+    const layer = state.selected;
+    // Only the newest request may paint: an older one finishing late must not replace it.
+    const token = ++state.renderToken;
+    let outputs;
+    try {
+        outputs = await run(
+            { 1: loaderNode(), 2: { class_type: VISUALIZER, inputs: { model: ["1", 0], layer_name: layer, ...optionValues() } } },
+            `Rendering ${layer}`,
+        );
+    } catch {
+        return;
+    }
+    if (token !== state.renderToken) return;
+    const output = outputs["2"] ?? {};
+    state.images = output.images ?? [];
+    $("info").textContent = (output.text ?? []).join("\n");
+    $("images").replaceChildren(
+        ...(state.images.length > 1
+            ? state.images.map((ref, i) => {
+                const button = document.createElement("button");
+                button.type = "button";
+                button.textContent = `image ${i + 1}`;
+                button.addEventListener("click", () => showImage(i));
+                return button;
+            })
+            : []),
+    );
+    if (state.images.length === 0) {
+        view.clear();
+        setStatus(`${layer}: no image in the output`, true);
+        return;
+    }
+    await showImage(0);
+    setStatus(`${layer}`);
+}
+
+/** Fetches image `index` from /api/view, reads its layout chunk and shows it on the canvas. */
+async function showImage(index) {
+    state.current = index;
+    [...$("images").children].forEach((b, i) => b.classList.toggle("current", i === index));
+    const ref = state.images[index];
+    const response = await fetch(viewURL(ref));
+    if (!response.ok) {
+        setStatus(`GET ${viewURL(ref)}: HTTP ${response.status}`, true);
+        return;
+    }
+    const bytes = new Uint8Array(await response.arrayBuffer());
+    const bitmap = await createImageBitmap(new Blob([bytes], { type: response.headers.get("Content-Type") ?? "image/png" }));
+    view.setImage(bitmap, parseLayout(pngTextChunks(bytes)));
+    const canvas = $("image");
+    canvas.dataset.imageWidth = String(bitmap.width);
+    canvas.dataset.imageHeight = String(bitmap.height);
+    canvas.dataset.src = viewURL(ref);
+}
+
+// ---- start -------------------------------------------------------------------------------
+
+function wireEvents() {
+    $("checkpoint").addEventListener("change", (e) => selectCheckpoint(e.target.value));
+    let timer = null;
+    $("filter").addEventListener("input", () => {
+        clearTimeout(timer);
+        // Local filtering is instant; server-side filters wait for a pause in typing.
+        timer = setTimeout(applyFilter, SERVER_FILTER.test($("filter").value) ? 400 : 0);
+    });
+    $("controls").addEventListener("submit", (event) => {
+        event.preventDefault();
+        renderLayer();
+    });
+    $("interrupt").addEventListener("click", () => api.interrupt());
+    api.on("open", () => {
+        $("connection").textContent = "connected";
+        $("connection").className = "badge on";
+    });
+    api.on("close", () => {
+        $("connection").textContent = "disconnected";
+        $("connection").className = "badge off";
+    });
+}
+
+async function start() {
+    wireEvents();
+    await api.connect();
+    try {
+        const [checkpoints] = await Promise.all([loadCheckpoints(), loadOptions()]);
+        if (checkpoints.length > 0) await selectCheckpoint($("checkpoint").value);
+    } catch (error) {
+        setStatus(`Cannot reach the API: ${error.message}`, true);
+    }
+    document.body.dataset.ready = "true";
+}
+
+start();
