@@ -28,3 +28,12 @@ ensure_test_deps() {
     fi
     export PYTHON
 }
+
+# Browser tests: Debian's headless Chromium and its matching chromedriver, selenium in .venv.
+# Call after ensure_test_deps (it needs $PYTHON).
+ensure_browser_deps() {
+    apt_install chromium chromium-driver
+    if ! "$PYTHON" -c "import selenium" 2>/dev/null; then
+        "$PYTHON" -m pip install -q --disable-pip-version-check selenium
+    fi
+}
