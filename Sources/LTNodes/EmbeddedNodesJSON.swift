@@ -1,0 +1,189 @@
+// Generated copy of the repository root nodes.json, compiled in so a moved binary still has its
+// node catalogue. Do not edit: change nodes.json, then regenerate as docs/NODES.md ("Changing
+// nodes.json") shows. NodeCatalogTests fails while this copy and nodes.json differ.
+let embeddedNodesJSON = #"""
+{
+  "CheckpointLoaderSimple": {
+    "input": {
+      "required": {
+        "ckpt_name": [
+          [],
+          {
+            "tooltip": "The name of the checkpoint (model) to load."
+          }
+        ]
+      }
+    },
+    "input_order": {
+      "required": [
+        "ckpt_name"
+      ]
+    },
+    "output": [
+      "MODEL",
+      "CLIP",
+      "VAE"
+    ],
+    "output_is_list": [
+      false,
+      false,
+      false
+    ],
+    "output_name": [
+      "MODEL",
+      "CLIP",
+      "VAE"
+    ],
+    "name": "CheckpointLoaderSimple",
+    "display_name": "Load Checkpoint",
+    "description": "Loads a diffusion model checkpoint, diffusion models are used to denoise latents.",
+    "python_module": "nodes",
+    "category": "loaders",
+    "output_node": false,
+    "output_tooltips": [
+      "The model used for denoising latents.",
+      "The CLIP model used for encoding text prompts.",
+      "The VAE model used for encoding and decoding images to and from latent space."
+    ]
+  },
+  "LTListLayers": {
+    "input": {
+      "required": {
+        "model": [
+          "MODEL",
+          {
+            "tooltip": "The model to list layers from"
+          }
+        ],
+        "filter": [
+          "STRING",
+          {
+            "default": "",
+            "multiline": false,
+            "tooltip": "Filter layer names (substring match)"
+          }
+        ]
+      }
+    },
+    "input_order": {
+      "required": [
+        "model",
+        "filter"
+      ]
+    },
+    "output": [
+      "STRING"
+    ],
+    "output_is_list": [
+      false
+    ],
+    "output_name": [
+      "layer_names"
+    ],
+    "name": "LTListLayers",
+    "display_name": "LTListLayers",
+    "description": "List all layers in a model",
+    "python_module": "custom_nodes.latent-tools",
+    "category": "LatentTools",
+    "output_node": false
+  },
+  "LTVisualizeWeights": {
+    "input": {
+      "required": {
+        "model": [
+          "MODEL",
+          {
+            "tooltip": "The model to visualize weights from"
+          }
+        ],
+        "layer_name": [
+          "STRING",
+          {
+            "default": "",
+            "multiline": false,
+            "tooltip": "Layer name to visualize (e.g., 'input_blocks.1.1.conv')"
+          }
+        ],
+        "num_filters": [
+          "INT",
+          {
+            "default": 16,
+            "min": 1,
+            "max": 256,
+            "tooltip": "Number of filters to visualize"
+          }
+        ],
+        "visualization_mode": [
+          [
+            "weights",
+            "expanded",
+            "both"
+          ],
+          {
+            "default": "both",
+            "tooltip": "Visualization mode: weights, expanded (factorized), or both"
+          }
+        ]
+      }
+    },
+    "input_order": {
+      "required": [
+        "model",
+        "layer_name",
+        "num_filters",
+        "visualization_mode"
+      ]
+    },
+    "output": [],
+    "output_is_list": [],
+    "output_name": [],
+    "name": "LTVisualizeWeights",
+    "display_name": "LTVisualizeWeights",
+    "description": "Visualize model weights to understand learned features (Distill Circuits style)",
+    "python_module": "custom_nodes.latent-tools",
+    "category": "LatentTools",
+    "output_node": true
+  },
+  "ShowText|pysssss": {
+    "input": {
+      "required": {
+        "text": [
+          "STRING",
+          {
+            "forceInput": true
+          }
+        ]
+      },
+      "hidden": {
+        "unique_id": "UNIQUE_ID",
+        "extra_pnginfo": "EXTRA_PNGINFO"
+      }
+    },
+    "input_order": {
+      "required": [
+        "text"
+      ],
+      "hidden": [
+        "unique_id",
+        "extra_pnginfo"
+      ]
+    },
+    "output": [
+      "STRING"
+    ],
+    "output_is_list": [
+      true
+    ],
+    "output_name": [
+      "STRING"
+    ],
+    "name": "ShowText|pysssss",
+    "display_name": "Show Text 🐍",
+    "description": "",
+    "python_module": "custom_nodes.ComfyUI-Custom-Scripts",
+    "category": "utils",
+    "output_node": true
+  }
+}
+
+"""#

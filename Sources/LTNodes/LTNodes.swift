@@ -1,1 +1,0 @@
-// LTNodes: node catalogue, graph validation, the executor and the node implementations.
