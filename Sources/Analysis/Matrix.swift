@@ -1,0 +1,108 @@
+import TensorCore
+
+/// A dense row-major Float32 matrix: the operand type of every kernel in this module.
+public struct Matrix: Sendable, Equatable {
+    public var rows: Int
+    public var cols: Int
+    /// `rows * cols` values, row after row.
+    public var values: [Float]
+
+    /// Creates a matrix; `values.count` must equal `rows * cols`.
+    public init(rows: Int, cols: Int, values: [Float]) {
+        precondition(rows >= 0 && cols >= 0 && values.count == rows * cols,
+                     "\(values.count) values for a \(rows)×\(cols) matrix")
+        self.rows = rows
+        self.cols = cols
+        self.values = values
+    }
+
+    /// A matrix of zeros.
+    public init(zeros rows: Int, _ cols: Int) {
+        self.init(rows: rows, cols: cols, values: [Float](repeating: 0, count: rows * cols))
+    }
+
+    /// The identity.
+    public static func identity(_ n: Int) -> Matrix {
+        var m = Matrix(zeros: n, n)
+        for i in 0..<n { m.values[i * n + i] = 1 }
+        return m
+    }
+
+    /// A tensor seen as a matrix via `tensor.matrixShape`: conv [out, in, kh, kw] → (out, in·kh·kw),
+    /// linear [out, in] unchanged. No copy beyond the array's copy-on-write.
+    public init(_ tensor: Tensor) {
+        let s = tensor.matrixShape
+        self.init(rows: s.rows, cols: s.cols, values: tensor.values)
+    }
+
+    /// Element at (row, col).
+    @inlinable public subscript(row: Int, col: Int) -> Float {
+        get { values[row * cols + col] }
+        set { values[row * cols + col] = newValue }
+    }
+
+    /// Shape as `[rows, cols]`, for error messages.
+    public var shape: [Int] { [rows, cols] }
+
+    /// The transpose (a copy), blocked so that both sides are read in cache-sized tiles.
+    public func transposed() -> Matrix {
+        var out = [Float](repeating: 0, count: values.count)
+        let r = rows, c = cols
+        values.withUnsafeBufferPointer { src in
+            out.withUnsafeMutableBufferPointer { dst in
+                let tile = 32
+                var i0 = 0
+                while i0 < r {
+                    var j0 = 0
+                    while j0 < c {
+                        for i in i0..<min(i0 + tile, r) {
+                            for j in j0..<min(j0 + tile, c) { dst[j * r + i] = src[i * c + j] }
+                        }
+                        j0 += tile
+                    }
+                    i0 += tile
+                }
+            }
+        }
+        return Matrix(rows: c, cols: r, values: out)
+    }
+
+    /// Frobenius norm, accumulated in Double.
+    public var frobeniusNorm: Float {
+        values.withUnsafeBufferPointer { p in
+            guard let base = p.baseAddress else { return 0 }
+            return Float(dotDouble(base, base, p.count).squareRoot())
+        }
+    }
+
+    /// Rows `range` as a new matrix.
+    public func rows(_ range: Range<Int>) -> Matrix {
+        Matrix(rows: range.count, cols: cols, values: Array(values[(range.lowerBound * cols)..<(range.upperBound * cols)]))
+    }
+
+    /// Columns `range` as a new matrix.
+    public func columns(_ range: Range<Int>) -> Matrix {
+        var out = [Float](); out.reserveCapacity(rows * range.count)
+        for i in 0..<rows { out.append(contentsOf: values[(i * cols + range.lowerBound)..<(i * cols + range.upperBound)]) }
+        return Matrix(rows: rows, cols: range.count, values: out)
+    }
+
+    /// Index of the first NaN or infinity, if any.
+    func firstNonFiniteIndex() -> Int? {
+        values.withUnsafeBufferPointer { p in
+            // Checking the sum of a block first keeps the common all-finite case vectorised.
+            var i = 0
+            let n = p.count
+            while i < n {
+                let end = min(i + 4096, n)
+                var acc: Float = 0
+                for j in i..<end { acc += p[j] * 0 }
+                if !acc.isFinite || acc.isNaN {
+                    for j in i..<end where !p[j].isFinite { return j }
+                }
+                i = end
+            }
+            return nil
+        }
+    }
+}

@@ -1,0 +1,334 @@
+import Dispatch
+
+/// Top-k singular triplets: A ≈ U · diag(singularValues) · Vᵀ.
+public struct SVDResult: Sendable {
+    /// rows × k, orthonormal columns (left singular vectors).
+    public let u: Matrix
+    /// k values, largest first.
+    public let singularValues: [Float]
+    /// k × cols, orthonormal rows (right singular vectors).
+    public let vt: Matrix
+    /// Krylov blocks applied (0 when the exact path was taken).
+    public let iterations: Int
+    /// Whether the top-k values met the tolerance (always true on the exact path).
+    public let converged: Bool
+}
+
+/// Top-`k` singular triplets of `a` by randomized block Krylov iteration with Rayleigh–Ritz
+/// extraction, thick restarts and full re-orthonormalisation.
+///
+/// The Krylov basis lives on the shorter side of the matrix (p = min(rows, cols)). Each step
+/// applies AᵀA (or AAᵀ) to one block, orthonormalises it against the whole basis (block
+/// Gram–Schmidt twice, then Householder QR), and updates the Gram matrix of the projected
+/// problem in Double; the Ritz values are the square roots of its eigenvalues. Iteration stops
+/// when every one of the top-k Ritz values changes by less than `tolerance` (relative) between
+/// two steps, or when the basis spans the whole short side (then the answer is exact). Small
+/// matrices (p ≤ 96 or a few blocks) take the exact path directly.
+///
+/// - Parameters:
+///   - k: number of triplets, 1...min(rows, cols).
+///   - tolerance: relative change of the top-k Ritz values that counts as converged.
+///   - maxIterations: cap on Krylov steps; the result of the last step is returned with
+///     `converged == false` if the cap is hit.
+/// - Throws: `.invalidRank`, `.nonFiniteValue`, `.cancelled`.
+public func truncatedSVD(_ a: Matrix, rank k: Int, tolerance: Float = 1e-5, maxIterations: Int = 80,
+                         cancellation: Cancellation? = nil, progress: ProgressHandler? = nil) throws(AnalysisError) -> SVDResult {
+    let m = a.rows, n = a.cols
+    let p = min(m, n), q = max(m, n)
+    guard p > 0, k >= 1, k <= p else { throw .invalidRank(requested: k, limit: p, shape: a.shape) }
+    if let bad = a.firstNonFiniteIndex() { throw .nonFiniteValue(index: bad) }
+    let result: Result<SVDResult, AnalysisError> = a.values.withUnsafeBufferPointer { buf in
+        let view = StridedOperand(base: buf.baseAddress!, rows: m, cols: n, rowStride: n, colStride: 1)
+        var solver = KrylovSVD(op: m <= n ? view : view.transposed, k: k, tolerance: Double(tolerance),
+                               maxIterations: max(1, maxIterations), cancellation: cancellation, progress: progress)
+        do throws(AnalysisError) {
+            let (basisVectors, values, otherVectors, iterations, converged) = try solver.run()
+            // basisVectors: p×k on the short side; otherVectors: q×k on the long side.
+            var uMat: Matrix, vMat: Matrix  // m×k and n×k
+            if m <= n { uMat = basisVectors; vMat = otherVectors } else { uMat = otherVectors; vMat = basisVectors }
+            normalizeSigns(&uMat, &vMat)
+            return .success(SVDResult(u: uMat, singularValues: values, vt: vMat.transposed(),
+                                      iterations: iterations, converged: converged))
+        } catch {
+            return .failure(error)
+        }
+    }
+    _ = q
+    return try result.get()
+}
+
+/// Makes the largest-magnitude entry of each left vector positive (flipping the right vector
+/// with it) so results are reproducible across runs and paths.
+private func normalizeSigns(_ u: inout Matrix, _ v: inout Matrix) {
+    for j in 0..<u.cols {
+        var best: Float = 0
+        for i in 0..<u.rows where abs(u[i, j]) > abs(best) { best = u[i, j] }
+        if best < 0 {
+            for i in 0..<u.rows { u[i, j] = -u[i, j] }
+            for i in 0..<v.rows { v[i, j] = -v[i, j] }
+        }
+    }
+}
+
+/// State of one block Krylov run on the p×q operator `op` (p ≤ q).
+struct KrylovSVD {
+    let op: StridedOperand
+    let k: Int
+    let tolerance: Double
+    let maxIterations: Int
+    let cancellation: Cancellation?
+    let progress: ProgressHandler?
+    let p: Int, q: Int
+    let block: Int
+    let kMax: Int
+
+    init(op: StridedOperand, k: Int, tolerance: Double, maxIterations: Int,
+         cancellation: Cancellation?, progress: ProgressHandler?) {
+        self.op = op; self.k = k; self.tolerance = tolerance; self.maxIterations = maxIterations
+        self.cancellation = cancellation; self.progress = progress
+        p = op.rows; q = op.cols
+        let b = min(p, k + max(8, k / 2))
+        block = b
+        // Exact path for small short sides: the basis is the identity and one Gram suffices.
+        if p <= max(96, 3 * b) {
+            kMax = p
+        } else {
+            kMax = min(p, 6 * b)
+        }
+    }
+
+    var isExact: Bool { kMax == p && p <= max(96, 3 * block) }
+
+    /// Returns (short-side vectors p×k, values, long-side vectors q×k, iterations, converged).
+    mutating func run() throws(AnalysisError) -> (Matrix, [Float], Matrix, Int, Bool) {
+        let ld = kMax
+        var basis = [Float](repeating: 0, count: p * ld)    // p × kMax, columns = basis vectors
+        var images = [Float](repeating: 0, count: q * ld)   // q × kMax, column i = opᵀ · basis_i
+        var gram = [Double](repeating: 0, count: ld * ld)   // Gram of images (= projected AAᵀ)
+        var size = 0
+        var iterations = 0
+        var converged = false
+        var rng = SplitMix64(seed: 0x5EED_1234_ABCD_0001)
+
+        try basis.withUnsafeMutableBufferPointer { (qb: inout UnsafeMutableBufferPointer<Float>) throws(AnalysisError) in
+            try images.withUnsafeMutableBufferPointer { (zb: inout UnsafeMutableBufferPointer<Float>) throws(AnalysisError) in
+                let Q = qb.baseAddress!, Z = zb.baseAddress!
+                if isExact {
+                    for i in 0..<p { Q[i * ld + i] = 1 }
+                    for t in 0..<q { for i in 0..<p { Z[t * ld + i] = op.base[i * op.rowStride + t * op.colStride] } }
+                    size = p
+                    updateGram(&gram, Z, ld: ld, newColumns: 0..<p)
+                    converged = true
+                    return
+                }
+                // Random start block, orthonormalised.
+                for i in 0..<p { for j in 0..<block { Q[i * ld + j] = rng.nextSigned() } }
+                orthonormalizeColumns(Q, rows: p, cols: block, ld: ld)
+                applyTransposed(Q, Z, ld: ld, columns: 0..<block)
+                updateGram(&gram, Z, ld: ld, newColumns: 0..<block)
+                size = block
+                var previous = [Double](repeating: -1, count: k)
+                while iterations < maxIterations {
+                    try cancellation.check()
+                    var source = size - block
+                    if size + block > kMax {
+                        let keep = try restart(Q, Z, &gram, ld: ld, size: size)
+                        size = keep
+                        source = 0
+                    }
+                    let width = min(block, p - size)
+                    if width <= 0 { converged = true; break }
+                    // New block: op · (images of the source block), then orthonormalise.
+                    apply(Z, sourceColumns: source..<(source + width), into: Q, ld: ld, at: size)
+                    orthogonalizeBlock(Q, ld: ld, existing: size, width: width, rng: &rng)
+                    applyTransposed(Q, Z, ld: ld, columns: size..<(size + width))
+                    updateGram(&gram, Z, ld: ld, newColumns: size..<(size + width))
+                    size += width
+                    iterations += 1
+                    progress?(iterations, maxIterations)
+                    if size >= p { converged = true; break }
+                    let values = try ritzValues(gram, ld: ld, size: size)
+                    var worst = 0.0
+                    let floor = max(values[0], Double.leastNormalMagnitude) * 1e-9
+                    for i in 0..<k {
+                        let change = abs(values[i] - previous[i]) / max(values[i], floor)
+                        worst = max(worst, change)
+                    }
+                    previous = values
+                    if worst <= tolerance { converged = true; break }
+                }
+            }
+        }
+        try cancellation.check()
+        return try extract(basis: basis, images: images, gram: gram, ld: ld, size: size, iterations: iterations, converged: converged)
+    }
+
+    /// images[:, columns] = opᵀ · basis[:, columns]   (q × w).
+    func applyTransposed(_ Q: UnsafeMutablePointer<Float>, _ Z: UnsafeMutablePointer<Float>, ld: Int, columns: Range<Int>) {
+        let qv = StridedOperand(base: Q + columns.lowerBound, rows: p, cols: columns.count, rowStride: ld, colStride: 1)
+        gemm(op.transposed, qv, Z + columns.lowerBound, ldc: ld, accumulate: false)
+    }
+
+    /// basis[:, at..<at+w] = op · images[:, sourceColumns].
+    func apply(_ Z: UnsafeMutablePointer<Float>, sourceColumns: Range<Int>, into Q: UnsafeMutablePointer<Float>, ld: Int, at: Int) {
+        let zv = StridedOperand(base: Z + sourceColumns.lowerBound, rows: q, cols: sourceColumns.count, rowStride: ld, colStride: 1)
+        gemm(op, zv, Q + at, ldc: ld, accumulate: false)
+    }
+
+    /// Makes basis[:, existing..<existing+width] orthonormal and orthogonal to the first
+    /// `existing` columns: two block Gram–Schmidt passes, re-seeding columns that vanish
+    /// (the Krylov space is exhausted there), then Householder QR.
+    func orthogonalizeBlock(_ Q: UnsafeMutablePointer<Float>, ld: Int, existing: Int, width: Int, rng: inout SplitMix64) {
+        let y = Q + existing
+        func columnNorms() -> [Double] {
+            (0..<width).map { j in
+                var s = 0.0
+                for i in 0..<p { let v = Double(y[i * ld + j]); s += v * v }
+                return s.squareRoot()
+            }
+        }
+        func project() {
+            guard existing > 0 else { return }
+            let coeff = UnsafeMutablePointer<Float>.allocate(capacity: existing * width)
+            defer { coeff.deallocate() }
+            let prev = StridedOperand(base: Q, rows: p, cols: existing, rowStride: ld, colStride: 1)
+            let yv = StridedOperand(base: y, rows: p, cols: width, rowStride: ld, colStride: 1)
+            gemm(prev.transposed, yv, coeff, ldc: width, accumulate: false)
+            for i in 0..<(existing * width) { coeff[i] = -coeff[i] }
+            let cv = StridedOperand(base: coeff, rows: existing, cols: width, rowStride: width, colStride: 1)
+            gemm(prev, cv, y, ldc: ld, accumulate: true)
+        }
+        for attempt in 0..<3 {
+            let before = columnNorms()
+            project(); project()
+            let after = columnNorms()
+            var reseeded = false
+            for j in 0..<width where !(after[j] > 1e-4 * before[j]) || after[j] == 0 {
+                for i in 0..<p { y[i * ld + j] = rng.nextSigned() }
+                reseeded = true
+            }
+            if !reseeded || attempt == 2 { break }
+        }
+        if existing > 0 { project() }
+        orthonormalizeColumns(y, rows: p, cols: width, ld: ld)
+    }
+
+    /// gram[r][c] for r in newColumns, c < newColumns.upperBound: inner products of image
+    /// columns, accumulated in Double over the long side in parallel chunks.
+    func updateGram(_ gram: inout [Double], _ Z: UnsafeMutablePointer<Float>, ld: Int, newColumns: Range<Int>) {
+        let width = newColumns.count, cols = newColumns.upperBound
+        let chunks = max(1, min(16, q / 512))
+        let partial = UnsafeMutablePointer<Double>.allocate(capacity: chunks * width * cols)
+        partial.initialize(repeating: 0, count: chunks * width * cols)
+        defer { partial.deallocate() }
+        let zp = OutputPointer(base: Z)
+        let pp = DoublePointer(base: partial)
+        DispatchQueue.concurrentPerform(iterations: chunks) { c in
+            let t0 = c * q / chunks, t1 = (c + 1) * q / chunks
+            let acc = pp.base + c * width * cols
+            for t in t0..<t1 {
+                let row = zp.base + t * ld
+                for r in 0..<width {
+                    let zr = Double(row[newColumns.lowerBound + r])
+                    if zr == 0 { continue }
+                    let s = SIMD4<Double>(repeating: zr)
+                    let dst = acc + r * cols
+                    var j = 0
+                    while j + 4 <= cols {
+                        let x = UnsafeRawPointer(row + j).loadUnaligned(as: SIMD4<Float>.self)
+                        var d = UnsafeRawPointer(dst + j).loadUnaligned(as: SIMD4<Double>.self)
+                        fusedMultiplyAdd(&d, s, SIMD4<Double>(x))
+                        UnsafeMutableRawPointer(dst + j).storeBytes(of: d, as: SIMD4<Double>.self)
+                        j += 4
+                    }
+                    while j < cols { dst[j] += zr * Double(row[j]); j += 1 }
+                }
+            }
+        }
+        for r in 0..<width {
+            for c in 0..<cols {
+                var s = 0.0
+                for ch in 0..<chunks { s += partial[ch * width * cols + r * cols + c] }
+                let gr = newColumns.lowerBound + r
+                gram[gr * ld + c] = s
+                gram[c * ld + gr] = s
+            }
+        }
+    }
+
+    /// Square roots of the top-k eigenvalues of the current Gram block.
+    func ritzValues(_ gram: [Double], ld: Int, size: Int) throws(AnalysisError) -> [Double] {
+        let g = compact(gram, ld: ld, size: size)
+        let e = try symmetricEigen(g, n: size, vectors: false)
+        return (0..<k).map { max(e.values[$0], 0).squareRoot() }
+    }
+
+    func compact(_ gram: [Double], ld: Int, size: Int) -> [Double] {
+        var g = [Double](repeating: 0, count: size * size)
+        for i in 0..<size { for j in 0..<size { g[i * size + j] = gram[i * ld + j] } }
+        return g
+    }
+
+    /// Thick restart: replaces the basis by its top `keep` Ritz vectors (and their images),
+    /// so the next block continues from the best current directions. Returns `keep`.
+    func restart(_ Q: UnsafeMutablePointer<Float>, _ Z: UnsafeMutablePointer<Float>, _ gram: inout [Double], ld: Int, size: Int) throws(AnalysisError) -> Int {
+        let keep = max(block, min(size - block, (kMax / 2 / block) * block))
+        let e = try symmetricEigen(compact(gram, ld: ld, size: size), n: size, vectors: true)
+        var w = [Float](repeating: 0, count: size * keep)
+        for i in 0..<size { for j in 0..<keep { w[i * keep + j] = Float(e.vectors[i * size + j]) } }
+        w.withUnsafeBufferPointer { wb in
+            let wv = StridedOperand(base: wb.baseAddress!, rows: size, cols: keep, rowStride: keep, colStride: 1)
+            for (buffer, rows) in [(Q, p), (Z, q)] {
+                let tmp = UnsafeMutablePointer<Float>.allocate(capacity: rows * keep)
+                defer { tmp.deallocate() }
+                let src = StridedOperand(base: buffer, rows: rows, cols: size, rowStride: ld, colStride: 1)
+                gemm(src, wv, tmp, ldc: keep, accumulate: false)
+                for i in 0..<rows { (buffer + i * ld).update(from: tmp + i * keep, count: keep) }
+            }
+        }
+        orthonormalizeColumns(Q, rows: p, cols: keep, ld: ld)
+        // Recompute the images' Gram exactly rather than trusting Wᵀ G W = Λ after rounding.
+        for i in 0..<(ld * ld) { gram[i] = 0 }
+        applyTransposed(Q, Z, ld: ld, columns: 0..<keep)
+        updateGram(&gram, Z, ld: ld, newColumns: 0..<keep)
+        return keep
+    }
+
+    /// Rayleigh–Ritz extraction of the top-k triplets from the current basis.
+    func extract(basis: [Float], images: [Float], gram: [Double], ld: Int, size: Int,
+                 iterations: Int, converged: Bool) throws(AnalysisError) -> (Matrix, [Float], Matrix, Int, Bool) {
+        let e = try symmetricEigen(compact(gram, ld: ld, size: size), n: size, vectors: true)
+        var w = [Float](repeating: 0, count: size * k)
+        for i in 0..<size { for j in 0..<k { w[i * k + j] = Float(e.vectors[i * size + j]) } }
+        let sigma = (0..<k).map { Float(max(e.values[$0], 0).squareRoot()) }
+        var shortSide = [Float](repeating: 0, count: p * k)
+        var longSide = [Float](repeating: 0, count: q * k)
+        basis.withUnsafeBufferPointer { qb in
+            images.withUnsafeBufferPointer { zb in
+                w.withUnsafeBufferPointer { wb in
+                    shortSide.withUnsafeMutableBufferPointer { sb in
+                        longSide.withUnsafeMutableBufferPointer { lb in
+                            let wv = StridedOperand(base: wb.baseAddress!, rows: size, cols: k, rowStride: k, colStride: 1)
+                            gemm(StridedOperand(base: qb.baseAddress!, rows: p, cols: size, rowStride: ld, colStride: 1),
+                                 wv, sb.baseAddress!, ldc: k, accumulate: false)
+                            gemm(StridedOperand(base: zb.baseAddress!, rows: q, cols: size, rowStride: ld, colStride: 1),
+                                 wv, lb.baseAddress!, ldc: k, accumulate: false)
+                            let floor = (sigma.first ?? 0) * 1e-30
+                            for j in 0..<k where sigma[j] > floor {
+                                let inv = 1 / sigma[j]
+                                for i in 0..<q { lb[i * k + j] *= inv }
+                            }
+                            // Images of Ritz vectors are orthogonal in exact arithmetic; QR
+                            // restores orthonormality lost to rounding or to zero singular values.
+                            orthonormalizeColumns(lb.baseAddress!, rows: q, cols: k, ld: k)
+                            orthonormalizeColumns(sb.baseAddress!, rows: p, cols: k, ld: k)
+                        }
+                    }
+                }
+            }
+        }
+        return (Matrix(rows: p, cols: k, values: shortSide), sigma, Matrix(rows: q, cols: k, values: longSide), iterations, converged)
+    }
+}
+
+struct DoublePointer: @unchecked Sendable { let base: UnsafeMutablePointer<Double> }

@@ -1,0 +1,46 @@
+import Testing
+@testable import Analysis
+
+@Suite struct TruncatedSVDPropertyTests {
+    @Test(arguments: [(40, 30, 5), (64, 300, 16), (300, 64, 16), (500, 700, 16), (1200, 256, 8)])
+    func svd_hasOrthonormalFactorsAndReconstructs(m: Int, n: Int, k: Int) throws {
+        let a = TestMatrices.structured(rows: m, cols: n, rank: 12, decay: 0.7, noise: 0.01, seed: 7)
+        let r = try truncatedSVD(a, rank: k)
+        #expect(r.u.rows == m && r.u.cols == k && r.vt.rows == k && r.vt.cols == n)
+        #expect(TestMatrices.orthonormalityError(columnsOf: r.u) < 1e-4)
+        #expect(TestMatrices.orthonormalityError(columnsOf: r.vt.transposed()) < 1e-4)
+        for i in 1..<k { #expect(r.singularValues[i] <= r.singularValues[i - 1]) }
+        // Aᵀu_i = σ_i v_i.
+        let atu = try matmulTransposedA(a, r.u)  // n × k
+        var worst: Float = 0
+        for i in 0..<k { for j in 0..<n { worst = max(worst, abs(atu[j, i] - r.singularValues[i] * r.vt[i, j])) } }
+        #expect(worst < 1e-3 * r.singularValues[0])
+        #expect(r.converged)
+    }
+
+    @Test func zeroMatrix_givesZeroValuesAndOrthonormalVectors() throws {
+        let r = try truncatedSVD(Matrix(zeros: 200, 150), rank: 4)
+        #expect(r.singularValues == [0, 0, 0, 0])
+        #expect(TestMatrices.orthonormalityError(columnsOf: r.u) < 1e-5)
+        #expect(TestMatrices.orthonormalityError(columnsOf: r.vt.transposed()) < 1e-5)
+    }
+
+    @Test func rankOutOfRange_isRejected() {
+        #expect(throws: AnalysisError.invalidRank(requested: 9, limit: 8, shape: [8, 20])) {
+            try truncatedSVD(Matrix(zeros: 8, 20), rank: 9)
+        }
+    }
+
+    @Test func nonFiniteInput_isRejected() {
+        var a = Matrix(zeros: 10, 10)
+        a[3, 4] = .nan
+        #expect(throws: AnalysisError.nonFiniteValue(index: 34)) { try truncatedSVD(a, rank: 2) }
+    }
+
+    @Test func cancellation_stopsTheIteration() {
+        let a = TestMatrices.random(rows: 400, cols: 500, seed: 3)
+        #expect(throws: AnalysisError.cancelled) {
+            try truncatedSVD(a, rank: 8, cancellation: Cancellation { true })
+        }
+    }
+}
