@@ -9,6 +9,7 @@ public struct WeightLensCommand: ParsableCommand {
         version: "0.1.0",
         subcommands: [
             // Keep one entry per line so parallel additions merge cleanly.
+            ServeStaticCommand.self,
         ]
     )
     public init() {}
