@@ -1,0 +1,150 @@
+import Dispatch
+import TensorCore
+
+/// A histogram over a robust value range; values outside it are counted separately.
+public struct Histogram: Sendable, Codable, Equatable {
+    /// `counts.count + 1` bin edges, ascending.
+    public let edges: [Float]
+    /// Values per bin; the last bin includes its upper edge.
+    public let counts: [Int]
+    /// Values below `edges.first` (outliers left of the robust range).
+    public let below: Int
+    /// Values above `edges.last`.
+    public let above: Int
+}
+
+/// Summary statistics of one weight tensor, computed in one pass over the values.
+public struct WeightStatistics: Sendable, Codable, Equatable {
+    public let count: Int
+    public let mean: Double
+    /// Population standard deviation (divides by `count`, like numpy's default).
+    public let std: Double
+    public let min: Float
+    public let max: Float
+    /// Fraction of values with |w| < `nearZeroThreshold`.
+    public let nearZeroFraction: Double
+    public let nearZeroThreshold: Float
+    /// Frobenius / L2 norm of all values.
+    public let l2Norm: Double
+    /// Histogram over the 0.1 %–99.9 % quantile range (estimated from a strided sample).
+    public let histogram: Histogram
+    /// L2 norm of each output channel (row of the matrix view); empty for rank < 2.
+    public let perOutputChannelNorms: [Float]
+    /// Output channels whose norm is below `deadThreshold`.
+    public let deadFilters: [Int]
+    /// 1e-3 × the median channel norm (0 when all channels are zero): a filter that small
+    /// contributes nothing next to its siblings.
+    public let deadThreshold: Float
+}
+
+/// Statistics of `t` (any rank, any size): moments, extremes, near-zero fraction, L2, histogram,
+/// per-output-channel norms and dead filters. NaN values are skipped by min/max/histogram and
+/// make the moments NaN, which is what a person inspecting a broken checkpoint wants to see.
+public func weightStatistics(_ t: Tensor, bins: Int = 64, nearZeroThreshold: Float = 1e-3) -> WeightStatistics {
+    let bins = Swift.max(1, bins)
+    let n = t.count
+    let (rows, rowLength) = t.rank >= 2 ? (t.shape[0], t.matrixShape.cols) : (1, n)
+    let range = robustRange(t.values)
+    let lo = range.lowerBound, hi = range.upperBound
+    let scale = hi > lo ? Double(bins) / Double(hi - lo) : 0
+
+    // Jobs cover whole rows so per-row norms need no merging.
+    let jobs = Swift.max(1, Swift.min(rows, 4 * 16, Swift.max(1, n / 65_536)))
+    struct Partial {
+        var count = 0, nearZero = 0, below = 0, above = 0
+        var shift: Double = 0, sum: Double = 0, sumSquares: Double = 0, l2: Double = 0
+        var min = Float.infinity, max = -Float.infinity
+        var counts: [Int]
+    }
+    var partials = [Partial](repeating: Partial(counts: [Int](repeating: 0, count: bins)), count: jobs)
+    var rowNorms = [Float](repeating: 0, count: t.rank >= 2 ? rows : 0)
+    t.values.withUnsafeBufferPointer { vb in
+        partials.withUnsafeMutableBufferPointer { pb in
+            rowNorms.withUnsafeMutableBufferPointer { rb in
+                let v = UncheckedPointer(base: vb.baseAddress), p = UncheckedPointer(base: pb.baseAddress), r = UncheckedPointer(base: rb.baseAddress)
+                DispatchQueue.concurrentPerform(iterations: jobs) { job in
+                    let row0 = job * rows / jobs, row1 = (job + 1) * rows / jobs
+                    guard let values = v.base, row1 > row0 else { return }
+                    var part = Partial(counts: [Int](repeating: 0, count: bins))
+                    part.shift = Double(values[row0 * rowLength])
+                    for row in row0..<row1 {
+                        var rowSquares = 0.0
+                        for i in (row * rowLength)..<((row + 1) * rowLength) {
+                            let x = values[i]
+                            let dx = Double(x)
+                            let d = dx - part.shift
+                            part.sum += d
+                            part.sumSquares += d * d
+                            rowSquares += dx * dx
+                            if abs(x) < nearZeroThreshold { part.nearZero += 1 }
+                            if x < part.min { part.min = x }
+                            if x > part.max { part.max = x }
+                            if x < lo { part.below += 1 } else if x > hi { part.above += 1 } else if x == x {
+                                let b = Swift.min(bins - 1, Int((Double(x - lo)) * scale))
+                                part.counts[b] += 1
+                            }
+                        }
+                        part.l2 += rowSquares
+                        if let rows = r.base { rows[row] = Float(rowSquares.squareRoot()) }
+                    }
+                    part.count = (row1 - row0) * rowLength
+                    p.base![job] = part
+                }
+            }
+        }
+    }
+    // Combine chunk moments (each taken about its own shift) exactly.
+    var total = 0
+    var sum = 0.0
+    for part in partials where part.count > 0 { total += part.count; sum += part.sum + part.shift * Double(part.count) }
+    let mean = total > 0 ? sum / Double(total) : 0
+    var m2 = 0.0
+    var nearZero = 0, below = 0, above = 0, l2 = 0.0
+    var mn = Float.infinity, mx = -Float.infinity
+    var counts = [Int](repeating: 0, count: bins)
+    for part in partials where part.count > 0 {
+        let c = Double(part.count)
+        let offset = part.shift - mean
+        // Σ(x−mean)² = Σ(d + offset)² with d = x − shift.
+        m2 += part.sumSquares + 2 * offset * part.sum + c * offset * offset
+        nearZero += part.nearZero; below += part.below; above += part.above; l2 += part.l2
+        mn = Swift.min(mn, part.min); mx = Swift.max(mx, part.max)
+        for b in 0..<bins { counts[b] += part.counts[b] }
+    }
+    let edges = (0...bins).map { lo + (hi - lo) * Float($0) / Float(bins) }
+    let sortedNorms = rowNorms.sorted()
+    let median = sortedNorms.isEmpty ? 0 : sortedNorms[sortedNorms.count / 2]
+    let deadThreshold = median * 1e-3
+    let dead = rowNorms.indices.filter { rowNorms[$0] <= deadThreshold }
+    return WeightStatistics(
+        count: n, mean: mean, std: total > 0 ? Swift.max(0, m2 / Double(total)).squareRoot() : 0,
+        min: n > 0 ? mn : 0, max: n > 0 ? mx : 0,
+        nearZeroFraction: n > 0 ? Double(nearZero) / Double(n) : 0, nearZeroThreshold: nearZeroThreshold,
+        l2Norm: l2.squareRoot(),
+        histogram: Histogram(edges: edges, counts: counts, below: below, above: above),
+        perOutputChannelNorms: rowNorms, deadFilters: dead, deadThreshold: deadThreshold)
+}
+
+/// 0.1 % and 99.9 % quantiles of a strided sample of at most 65 536 finite values; widened to a
+/// unit interval around the value when all samples are equal.
+func robustRange(_ values: [Float]) -> ClosedRange<Float> {
+    let n = values.count
+    if n == 0 { return -0.5...0.5 }
+    let step = Swift.max(1, n / 65_536)
+    var sample = [Float]()
+    sample.reserveCapacity(n / step + 1)
+    var i = 0
+    while i < n { let x = values[i]; if x.isFinite { sample.append(x) }; i += step }
+    if sample.isEmpty { return -0.5...0.5 }
+    sample.sort()
+    let lo = sample[Int(Double(sample.count - 1) * 0.001)]
+    let hi = sample[Int((Double(sample.count - 1) * 0.999).rounded(.up))]
+    if hi > lo { return lo...hi }
+    return (lo - 0.5)...(lo + 0.5)
+}
+
+/// An optional raw pointer that may cross into `concurrentPerform` workers writing disjoint parts.
+struct UncheckedPointer<T>: @unchecked Sendable { let base: UnsafeMutablePointer<T>? }
+extension UncheckedPointer {
+    init(base: UnsafePointer<T>?) { self.base = base.map { UnsafeMutablePointer(mutating: $0) } }
+}

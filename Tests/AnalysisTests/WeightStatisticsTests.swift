@@ -1,0 +1,153 @@
+import Foundation
+import Testing
+import TensorCore
+@testable import Analysis
+
+@Suite struct WeightStatisticsTests {
+    @Test func moments_matchDirectComputation() {
+        let values: [Float] = (0..<(6 * 4 * 3 * 3)).map { Float(TestMatrices.hashUniform(seed: 11, index: UInt64($0))) * 0.2 + 0.05 }
+        let t = Tensor(shape: [6, 4, 3, 3], values: values)
+        let s = weightStatistics(t, bins: 10)
+        let n = Double(values.count)
+        let mean = values.reduce(0.0) { $0 + Double($1) } / n
+        let variance = values.reduce(0.0) { $0 + (Double($1) - mean) * (Double($1) - mean) } / n
+        #expect(abs(s.mean - mean) < 1e-12)
+        #expect(abs(s.std - variance.squareRoot()) < 1e-12)
+        #expect(s.min == values.min()! && s.max == values.max()!)
+        #expect(abs(s.l2Norm - values.reduce(0.0) { $0 + Double($1) * Double($1) }.squareRoot()) < 1e-9)
+        #expect(s.histogram.counts.count == 10 && s.histogram.edges.count == 11)
+        #expect(s.histogram.counts.reduce(0, +) + s.histogram.below + s.histogram.above == values.count)
+        #expect(s.perOutputChannelNorms.count == 6)
+        #expect(s.deadFilters.isEmpty)
+    }
+
+    @Test func zeroFilterAndNearZeroValues_areReported() {
+        var values = [Float](repeating: 0.5, count: 4 * 8)
+        for i in 8..<16 { values[i] = 0 }          // channel 1 dead
+        values[20] = 5e-4                           // one more near-zero value
+        let s = weightStatistics(Tensor(shape: [4, 8], values: values))
+        #expect(s.deadFilters == [1])
+        #expect(abs(s.nearZeroFraction - 9.0 / 32.0) < 1e-12)
+        #expect(abs(s.perOutputChannelNorms[0] - Float(0.5 * 8.0.squareRoot())) < 1e-6)
+    }
+
+    @Test func constantAndEmptyTensors_doNotCrash() {
+        let c = weightStatistics(Tensor(shape: [3], values: [2, 2, 2]))
+        #expect(c.std == 0 && c.min == 2 && c.histogram.counts.reduce(0, +) == 3)
+        let e = weightStatistics(Tensor(shape: [0, 4], values: []))
+        #expect(e.count == 0 && e.mean == 0)
+    }
+
+    @Test func spectralMetrics_ofKnownSpectrum() throws {
+        // diag(3, 4) padded: σ = (4, 3); ‖W‖F² = 25; stable rank = 25/16; entropy of (4/7, 3/7).
+        let a = Matrix(rows: 2, cols: 3, values: [3, 0, 0, 0, 4, 0])
+        let m = try spectralMetrics(a)
+        #expect(abs(m.spectralNorm - 4) < 1e-5)
+        #expect(abs(m.stableRank - 25.0 / 16.0) < 1e-5)
+        let p = 4.0 / 7.0, q = 3.0 / 7.0
+        #expect(abs(Double(m.effectiveRank) - exp(-(p * log(p) + q * log(q)))) < 1e-5)
+        #expect(m.exact)
+    }
+}
+
+@Suite struct SelectionAndExpansionTests {
+    @Test func topInputChannels_ranksByKernelNorm() throws {
+        var v = [Float](repeating: 0, count: 2 * 5 * 2 * 2)
+        // Output channel 1: input channel c has every tap = c (so norm 2c), except channel 3 = 10.
+        for c in 0..<5 { for j in 0..<4 { v[((1 * 5) + c) * 4 + j] = c == 3 ? 10 : Float(c) } }
+        let top = try topInputChannels(of: Tensor(shape: [2, 5, 2, 2], values: v), outputChannel: 1, k: 3)
+        #expect(top.map(\.channel) == [3, 4, 2])
+        #expect(abs(top[0].norm - 20) < 1e-5)
+        #expect(throws: AnalysisError.invalidArgument(name: "outputChannel", value: 2, allowed: "0..<2")) {
+            try topInputChannels(of: Tensor(shape: [2, 5, 2, 2], values: v), outputChannel: 2, k: 1)
+        }
+    }
+
+    /// Valid cross-correlation of x [c, h, w] with weight [o, c, kh, kw] → [o, h−kh+1, w−kw+1].
+    static func correlate(_ x: [Float], c: Int, h: Int, w: Int, _ k: Tensor) -> [Float] {
+        let (o, kh, kw) = (k.shape[0], k.shape[2], k.shape[3])
+        let ho = h - kh + 1, wo = w - kw + 1
+        var y = [Float](repeating: 0, count: o * ho * wo)
+        for oc in 0..<o { for i in 0..<c { for a in 0..<kh { for b in 0..<kw {
+            let wt = k.values[((oc * c + i) * kh + a) * kw + b]
+            for yy in 0..<ho { for xx in 0..<wo { y[(oc * ho + yy) * wo + xx] += wt * x[(i * h + yy + a) * w + xx + b] } }
+        } } } }
+        return y
+    }
+
+    @Test func composedKernel_equalsApplyingBothConvolutions() throws {
+        let w1 = Tensor(shape: [5, 3, 3, 3], values: TestMatrices.random(rows: 5, cols: 27, seed: 21).values)
+        let w2 = Tensor(shape: [4, 5, 3, 3], values: TestMatrices.random(rows: 4, cols: 45, seed: 22).values)
+        let x = TestMatrices.random(rows: 3, cols: 81, seed: 23).values  // [3, 9, 9]
+        let twoSteps = Self.correlate(Self.correlate(x, c: 3, h: 9, w: 9, w1), c: 5, h: 7, w: 7, w2)
+        let composed = try composeConvolutions(first: w1, second: w2)
+        #expect(composed.shape == [4, 3, 5, 5])
+        let oneStep = Self.correlate(x, c: 3, h: 9, w: 9, composed)
+        #expect(TestMatrices.nmse(oneStep, twoSteps.map(Double.init)) < 1e-10)
+    }
+
+    @Test func linearChain_isTheMatrixProduct() throws {
+        let a = TestMatrices.random(rows: 6, cols: 4, seed: 31), b = TestMatrices.random(rows: 3, cols: 6, seed: 32)
+        let chain = try expandChain([Tensor(shape: [6, 4], values: a.values), Tensor(shape: [3, 6], values: b.values)])
+        #expect(chain.shape == [3, 4])
+        #expect(TestMatrices.nmse(chain.values, TestMatrices.naiveProduct(b, a)) < 1e-11)
+        #expect(throws: AnalysisError.self) {
+            try expandChain([Tensor(shape: [6, 4], values: a.values), Tensor(shape: [6, 4], values: a.values)])
+        }
+    }
+
+    @Test func attentionCircuits_matchPerHeadProducts() throws {
+        let d = 8, heads = 2, dh = 4
+        let q = TestMatrices.random(rows: d, cols: d, seed: 41), k = TestMatrices.random(rows: d, cols: 6, seed: 42)
+        let v = TestMatrices.random(rows: d, cols: 6, seed: 43), o = TestMatrices.random(rows: d, cols: d, seed: 44)
+        func t(_ m: Matrix) -> Tensor { Tensor(shape: [m.rows, m.cols], values: m.values) }
+        let circuits = try attentionCircuits(query: t(q), key: t(k), value: t(v), output: t(o), heads: heads)
+        #expect(circuits.count == 2)
+        let h = 1
+        let qh = q.rows(h * dh..<(h + 1) * dh), kh = k.rows(h * dh..<(h + 1) * dh)
+        #expect(TestMatrices.nmse(circuits[1].qk.values, TestMatrices.naiveProduct(qh.transposed(), kh)) < 1e-11)
+        let oh = o.columns(h * dh..<(h + 1) * dh), vh = v.rows(h * dh..<(h + 1) * dh)
+        #expect(TestMatrices.nmse(circuits[1].ov.values, TestMatrices.naiveProduct(oh, vh)) < 1e-11)
+        #expect(throws: AnalysisError.self) { try attentionCircuits(query: t(q), key: t(k), value: t(v), output: t(o), heads: 3) }
+    }
+}
+
+@Suite struct NMFTests {
+    @Test func exactNonNegativeFactors_areRecovered() throws {
+        // X = L·F with F ≥ 0 (3 × 16) and signed L (60 × 3).
+        let f = Matrix(rows: 3, cols: 16, values: (0..<48).map { Float(abs(TestMatrices.hashUniform(seed: 51, index: UInt64($0)))) })
+        let l = TestMatrices.random(rows: 60, cols: 3, seed: 52)
+        let x = try matmul(l, f)
+        let r = try nonNegativeFactorization(x, rank: 3, nonNegativeW: false, maxIterations: 2000, tolerance: 1e-9)
+        #expect(r.relativeError < 2e-2)
+        #expect(r.h.values.allSatisfy { $0 >= 0 })
+    }
+
+    @Test func oneSidedNMF_ofConvWeight_hasImageShapedLoadings() throws {
+        let w = Tensor(shape: [8, 6, 3, 3], values: TestMatrices.structured(rows: 8, cols: 54, rank: 4, decay: 0.6, noise: 0.05, seed: 53).values)
+        let r = try oneSidedNMF(convWeight: w, rank: 3)
+        #expect(r.loadings.shape == [8, 3, 3, 3])
+        #expect(r.factors.rows == 3 && r.factors.cols == 6)
+        #expect(r.factors.values.allSatisfy { $0 >= 0 })
+        // No rank-3 factorisation beats the truncated SVD (Eckart–Young); NMF must be close to it.
+        var x = [Float](repeating: 0, count: 72 * 6)
+        for o in 0..<8 { for i in 0..<6 { for yx in 0..<9 { x[(o * 9 + yx) * 6 + i] = w.values[(o * 6 + i) * 9 + yx] } } }
+        let xm = Matrix(rows: 72, cols: 6, values: x)
+        let sv = try allSingularValues(xm)
+        let total = sv.reduce(0) { $0 + $1 * $1 }, tail = sv.dropFirst(3).reduce(0) { $0 + $1 * $1 }
+        let optimum = (tail / total).squareRoot()
+        #expect(r.relativeError >= optimum * 0.999)
+        #expect(r.relativeError < 1)
+        let group = try oneSidedNMF(convWeight: w, rank: 2, outputChannels: [1, 5])
+        #expect(group.loadings.shape == [2, 3, 3, 2] && group.outputChannels == [1, 5])
+    }
+
+    @Test func badArguments_areRejected() {
+        let w = Tensor(shape: [2, 3, 3, 3], values: [Float](repeating: 1, count: 54))
+        #expect(throws: AnalysisError.invalidRank(requested: 4, limit: 3, shape: [18, 3])) { try oneSidedNMF(convWeight: w, rank: 4) }
+        #expect(throws: AnalysisError.self) { try oneSidedNMF(convWeight: Tensor(shape: [5], values: [1, 2, 3, 4, 5])) }
+        #expect(throws: AnalysisError.invalidArgument(name: "outputChannel", value: 7, allowed: "0..<2")) {
+            try oneSidedNMF(convWeight: w, outputChannels: [7])
+        }
+    }
+}
