@@ -17,6 +17,15 @@ public enum ModelFamily: String, Sendable, CaseIterable {
         case .unknown: return "unknown"
         }
     }
+
+    /// Number of input (and output) blocks of the family's U-Net, nil when it has no U-Net.
+    public var unetBlockCount: Int? {
+        switch self {
+        case .sdxl: return 9
+        case .sd1, .sd2: return 12
+        default: return nil
+        }
+    }
 }
 
 /// A module that owns a `.weight` tensor.
@@ -47,53 +56,107 @@ public struct Layer: Sendable, Equatable {
     }
 }
 
-/// Why a layer name or filter could not be resolved.
-public enum CatalogError: Error, CustomStringConvertible, Equatable {
-    /// No layer has this name; `suggestions` are the closest existing names.
-    case unknownLayer(name: String, suggestions: [String])
-    /// The name is a module that contains layers but owns no `.weight` itself.
-    case moduleWithoutWeight(name: String)
-    /// A block expression (`IN00-OUT08(+2)`) is malformed; `reason` says where.
-    case invalidBlockExpression(text: String, reason: String)
-    /// Block labels were used on a checkpoint without a U-Net.
-    case noBlocks(family: ModelFamily)
-
-    public var description: String {
-        switch self {
-        case .unknownLayer(let name, let suggestions):
-            if suggestions.isEmpty { return "No layer named '\(name)'." }
-            return "No layer named '\(name)'; closest: \(suggestions.joined(separator: ", "))."
-        case .moduleWithoutWeight(let name):
-            return "Layer \(name) does not have weights (it is a container module; list its layers with a filter)."
-        case .invalidBlockExpression(let text, let reason):
-            return "Invalid block expression '\(text)': \(reason)."
-        case .noBlocks(let family):
-            return "Block labels need a U-Net checkpoint, but this one is \(family.displayName)."
-        }
-    }
-}
-
 /// The layers of a checkpoint, its family, and name lookup / filtering.
+///
+/// For a diffusion checkpoint, `layers` are the diffusion model's modules, named relative to
+/// `model.diffusion_model.` and ordered as the model registers them (what LatentTools' layer list
+/// shows). Other checkpoints list every module in file order. See docs/FORMATS.md.
 public struct LayerCatalog: Sendable {
     public let checkpoint: CheckpointFile
     public let family: ModelFamily
-    /// Layers in model order (see docs/FORMATS.md): the diffusion model's layers when the file has one, else every module.
+    /// The listed layers (see the type's summary for which and in what order).
     public let layers: [Layer]
+    /// Every layer of every part: `layers` first, then text encoders, VAE and the rest with full module paths.
+    public let allLayers: [Layer]
+    /// Key prefix of the diffusion model (`model.diffusion_model.`), nil when the file has none.
+    public let diffusionPrefix: String?
+
+    private let indexByName: [String: Int]
+    private let indexByWeightKey: [String: Int]
 
     public init(checkpoint: CheckpointFile) {
         self.checkpoint = checkpoint
-        self.family = .unknown
-        self.layers = []
+        let entries = checkpoint.entries
+        let prefix = DiffusionLayout.diffusionPrefix(entries)
+        self.diffusionPrefix = prefix
+        let family = DiffusionLayout.detectFamily(entries, prefix: prefix)
+        self.family = family
+
+        var unet: [Layer] = []
+        var rest: [Layer] = []
+        for e in entries where e.name.hasSuffix(".weight") {
+            let module = String(e.name.dropLast(".weight".count))
+            if module.isEmpty { continue }
+            if let prefix, module.hasPrefix(prefix) {
+                let name = String(module.dropFirst(prefix.count))
+                unet.append(Layer(name: name, weightKey: e.name, shape: e.shape, dtype: e.dtype, parameters: e.parameterCount,
+                                  block: DiffusionLayout.block(of: name, family: family), part: "unet"))
+            } else {
+                rest.append(Layer(name: module, weightKey: e.name, shape: e.shape, dtype: e.dtype, parameters: e.parameterCount,
+                                  block: nil, part: DiffusionLayout.part(of: module)))
+            }
+        }
+        if prefix != nil {
+            unet = DiffusionLayout.moduleOrder(unet)
+            self.layers = unet
+            self.allLayers = unet + rest
+        } else {
+            self.layers = rest
+            self.allLayers = rest
+        }
+        var byName: [String: Int] = [:]
+        var byKey: [String: Int] = [:]
+        for (i, l) in allLayers.enumerated() {
+            if byName[l.name] == nil { byName[l.name] = i }
+            byKey[l.weightKey] = i
+        }
+        indexByName = byName
+        indexByWeightKey = byKey
     }
 
-    /// The layer with this name or full weight key.
+    /// The layer with this name (as listed) or full weight key; a full module path also works.
+    ///
+    /// - Throws: `.moduleWithoutWeight` for a container of layers, `.unknownLayer` with the closest names otherwise.
     public func layer(named nameOrKey: String) throws(CatalogError) -> Layer {
-        throw .unknownLayer(name: nameOrKey, suggestions: [])
+        if let i = indexByName[nameOrKey] ?? indexByWeightKey[nameOrKey] ?? indexByWeightKey[nameOrKey + ".weight"] {
+            return allLayers[i]
+        }
+        if let prefix = diffusionPrefix, nameOrKey.hasPrefix(prefix), let i = indexByName[String(nameOrKey.dropFirst(prefix.count))] {
+            return allLayers[i]
+        }
+        let container = nameOrKey + "."
+        if allLayers.contains(where: { $0.name.hasPrefix(container) }) {
+            throw .moduleWithoutWeight(name: nameOrKey)
+        }
+        throw .unknownLayer(name: nameOrKey, suggestions: NameSuggestions.closest(to: nameOrKey, in: layers.map(\.name), count: 5))
     }
 
-    /// Layers matching `text`: "" = all, substring, glob (`*`, `?`), or block grammar.
+    /// Layers matching `text`, in list order.
+    ///
+    /// - `""`: all layers.
+    /// - Block grammar (`IN04`, `IN00-M00`, `OUT00-OUT08(+2)`, comma lists): layers inside those U-Net blocks.
+    /// - `*` / `?` present: a glob matched against the whole layer name.
+    /// - otherwise: a case-sensitive substring of the layer name.
     public func filter(_ text: String) throws(CatalogError) -> [Layer] {
-        if text.isEmpty { return layers }
-        return layers.filter { $0.name.contains(text) }
+        let trimmed = text.trimmingSpaces()
+        if trimmed.isEmpty { return layers }
+        if BlockGrammar.looksLikeBlocks(trimmed) {
+            let labels = try BlockGrammar.resolve(trimmed, family: family)
+            return layers.filter { $0.block.map(labels.contains) ?? false }
+        }
+        if trimmed.contains("*") || trimmed.contains("?") {
+            let pattern = Array(trimmed.utf8)
+            return layers.filter { Glob.matches(pattern, Array($0.name.utf8)) }
+        }
+        return layers.filter { $0.name.contains(trimmed) }
+    }
+}
+
+extension String {
+    /// The string without leading and trailing spaces, tabs and newlines.
+    func trimmingSpaces() -> String {
+        let isSpace: (Character) -> Bool = { $0 == " " || $0 == "\t" || $0 == "\n" || $0 == "\r" }
+        guard let first = firstIndex(where: { !isSpace($0) }), let last = lastIndex(where: { !isSpace($0) }) else { return "" }
+        return String(self[first...last])
     }
 }

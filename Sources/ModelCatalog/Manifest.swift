@@ -1,0 +1,132 @@
+import Foundation
+import OrderedJSON
+import TensorCore
+
+/// A key layout: every tensor of a checkpoint (key, shape, dtype), no weights.
+struct Manifest: Sendable {
+    struct Tensor: Sendable {
+        var key: String
+        var shape: [Int]
+        var dtype: DType
+    }
+    var tensors: [Tensor]
+
+    /// Loads a bundled layout (`Resources/manifests/<name>.json`).
+    static func bundled(_ name: String) throws(SyntheticCheckpointError) -> Manifest {
+        guard let url = Bundle.module.url(forResource: name, withExtension: "json", subdirectory: "Resources/manifests")
+                ?? Bundle.module.url(forResource: name, withExtension: "json") else {
+            throw .badManifest(name: name, reason: "it is not in the module's resources")
+        }
+        let data: Data
+        do { data = try Data(contentsOf: url) } catch {
+            throw .badManifest(name: name, reason: "it cannot be read (\(error.localizedDescription))")
+        }
+        return try parse([UInt8](data), name: name)
+    }
+
+    /// Parses `{"tensors": [{"key", "shape", "dtype"}, …]}`.
+    static func parse(_ bytes: [UInt8], name: String) throws(SyntheticCheckpointError) -> Manifest {
+        let json: JSON
+        do { json = try JSON.parse(bytes) } catch { throw .badManifest(name: name, reason: "\(error)") }
+        guard let list = json["tensors"]?.arrayValue else { throw .badManifest(name: name, reason: "no tensors array") }
+        var tensors: [Tensor] = []
+        tensors.reserveCapacity(list.count)
+        for t in list {
+            guard let key = t["key"]?.stringValue, let dims = t["shape"]?.arrayValue,
+                  let dt = t["dtype"]?.stringValue, let dtype = DType(rawValue: dt) else {
+                throw .badManifest(name: name, reason: "an entry lacks key, shape or a known dtype")
+            }
+            var shape: [Int] = []
+            for d in dims {
+                guard let v = d.intValue, v >= 0, v < 1 << 31 else { throw .badManifest(name: name, reason: "\(key) has a bad dimension") }
+                shape.append(Int(v))
+            }
+            tensors.append(Tensor(key: key, shape: shape, dtype: dtype))
+        }
+        return Manifest(tensors: tensors)
+    }
+}
+
+/// Maps every dimension of a layout to its size at width divisor `n`, keeping derived widths
+/// consistent (skip concatenations, context and ADM widths), as docs/FORMATS.md describes.
+struct LayoutScaler: Sendable {
+    static let unet = "model.diffusion_model."
+    enum Family { case unet, clipL, clipG, vae, other }
+
+    let n: Int
+    let isSDXL: Bool
+    let unetUnit: Int, vaeUnit: Int
+    let unetUnitScaled: Int, vaeUnitScaled: Int
+    let head: Int
+    let vocab = 49408, vocabScaled: Int
+    let context: Int, contextScaled: Int
+    let adm: Int, admScaled: Int
+
+    init(_ manifest: Manifest, scale n: Int) {
+        var shapes: [String: [Int]] = [:]
+        for t in manifest.tensors { shapes[t.key] = t.shape }
+        func first(_ keys: [String], _ fallback: Int) -> Int {
+            for k in keys { if let s = shapes[k], let d = s.first { return d } }
+            return fallback
+        }
+        self.n = n
+        isSDXL = manifest.tensors.contains { $0.key.hasPrefix("conditioner.embedders.1.") }
+        let clipL = first(["conditioner.embedders.0.transformer.text_model.final_layer_norm.weight",
+                           "cond_stage_model.transformer.text_model.final_layer_norm.weight"], 768)
+        let clipG = first(["conditioner.embedders.1.model.ln_final.weight"], 0)
+        unetUnit = first([Self.unet + "input_blocks.0.0.bias"], 320)
+        vaeUnit = first(["first_stage_model.encoder.conv_in.bias"], 128)
+        // Python-style round half to even, so the widths match the reference tool's.
+        func units(_ unit: Int) -> Int { 32 * max(1, Int((Double(unit) / 32 / Double(n)).rounded(.toNearestOrEven))) }
+        let fourier = 256
+        let fourierScaled: Int
+        if n == 1 {
+            unetUnitScaled = unetUnit; vaeUnitScaled = vaeUnit; head = 64; vocabScaled = vocab; fourierScaled = fourier
+        } else {
+            unetUnitScaled = units(unetUnit); vaeUnitScaled = units(vaeUnit); head = max(1, 64 / n)
+            vocabScaled = Int((Double(vocab) / Double(n) / 8).rounded(.up)) * 8
+            fourierScaled = max(1, fourier / n)
+        }
+        let clipLScaled = clipL / 64 * head, clipGScaled = clipG / 64 * head
+        context = isSDXL ? clipL + clipG : clipL
+        contextScaled = isSDXL ? clipLScaled + clipGScaled : clipLScaled
+        adm = clipG + 6 * fourier
+        admScaled = clipGScaled + 6 * fourierScaled
+    }
+
+    static func family(_ key: String) -> Family {
+        if key.hasPrefix(unet) { return .unet }
+        if key.hasPrefix("conditioner.embedders.0.") || key.hasPrefix("cond_stage_model.") { return .clipL }
+        if key.hasPrefix("conditioner.embedders.1.") { return .clipG }
+        if key.hasPrefix("first_stage_model.") { return .vae }
+        return .other
+    }
+
+    func dim(_ family: Family, _ d: Int, key: String) -> Int {
+        if n == 1 { return d }
+        switch family {
+        case .unet:
+            if d == context && key.contains("attn2.to_") { return contextScaled }
+            if isSDXL && d == adm && key.contains("label_emb") { return admScaled }
+            if d >= unetUnit && d % unetUnit == 0 { return d / unetUnit * unetUnitScaled }
+            return d
+        case .vae:
+            if d >= vaeUnit && d % vaeUnit == 0 { return d / vaeUnit * vaeUnitScaled }
+            return d
+        case .clipL, .clipG:
+            if d == vocab { return vocabScaled }
+            if d == 77 { return 77 }
+            if d % 64 == 0 { return d / 64 * head }
+            return d
+        case .other:
+            return d
+        }
+    }
+
+    /// Scaled shape; conv kernels keep their spatial size.
+    func shape(_ key: String, _ shape: [Int]) -> [Int] {
+        let f = Self.family(key)
+        if shape.count == 4 { return [dim(f, shape[0], key: key), dim(f, shape[1], key: key), shape[2], shape[3]] }
+        return shape.map { dim(f, $0, key: key) }
+    }
+}
