@@ -42,13 +42,24 @@ public final class CheckpointFile: Sendable {
         }
         let file = try MappedFile(path: path)
         let bytes = file.bytes
+        // Sniff the container. A safetensors header length can start with any byte (even 0x80,
+        // like a pickle), so its '{' at offset 8 is checked before the pickle signature.
         if bytes.count >= 4, bytes[0] == 0x50, bytes[1] == 0x4B, bytes[2] == 0x03 || bytes[2] == 0x05 {
             return try TorchZipReader.open(path: path, file: file)
         }
-        if bytes.count >= 2, bytes[0] == 0x80, bytes[1] >= 2 {
+        if bytes.count >= 9, bytes[8] == UInt8(ascii: "{") {
+            return try SafeTensorsReader.open(path: path, file: file)
+        }
+        if bytes.count >= 2, bytes[0] == 0x80, (2...5).contains(bytes[1]) {
             return try TorchLegacyReader.open(path: path, file: file)
         }
-        return try SafeTensorsReader.open(path: path, file: file)
+        let lower = path.lowercased()
+        if lower.hasSuffix(".safetensors") || lower.hasSuffix(".sft") {
+            // Let the safetensors parser say precisely what is wrong (truncation, header length…).
+            return try SafeTensorsReader.open(path: path, file: file)
+        }
+        if bytes.isEmpty { throw .unrecognizedFormat(path: path, reason: "the file is empty") }
+        throw .unrecognizedFormat(path: path, reason: "it starts with neither a zip signature, a pickle nor a safetensors header")
     }
 
     /// The entry with this exact key, if any.
