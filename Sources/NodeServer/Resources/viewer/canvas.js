@@ -146,6 +146,9 @@ export class ImageCanvas {
         const { context, canvas } = this;
         context.setTransform(1, 0, 0, 1, 0, 0);
         context.clearRect(0, 0, canvas.width, canvas.height);
+        // The view transform, readable by tests and by anyone inspecting the page.
+        canvas.dataset.scale = this.scale.toFixed(4);
+        canvas.dataset.offset = `${Math.round(this.offsetX)},${Math.round(this.offsetY)}`;
         if (!this.image) return;
         context.imageSmoothingEnabled = this.scale < 1;
         context.setTransform(this.scale, 0, 0, this.scale, this.offsetX, this.offsetY);

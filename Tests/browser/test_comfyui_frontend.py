@@ -1,0 +1,152 @@
+"""The official ComfyUI frontend (comfyui-frontend-package) against WeightLens, driven like a user:
+the app loads cleanly, the nodes are in the node library, the original workflow file is dropped
+onto the canvas, Run executes it, the web extension shows the layer list, a click on a layer
+sets layer_name, and LTVisualizeWeights shows its PNG preview loaded from /view."""
+import json
+import os
+import pathlib
+import time
+
+import requests
+from selenium.webdriver.common.by import By
+
+from conftest import ARTIFACTS, ROOT, our_console_errors, post_json, same_origin_problems
+
+WORKFLOW = pathlib.Path(os.environ.get("WEIGHTLENS_WORKFLOW", ROOT / "workflows" / "workflow_weight_visualization.json"))
+
+APP_READY = """return !!(window.app && window.app.graph && window.app.canvas && window.LiteGraph
+    && window.LiteGraph.registered_node_types['LTVisualizeWeights']
+    && window.LiteGraph.registered_node_types['LTListLayers']
+    && window.LiteGraph.registered_node_types['CheckpointLoaderSimple'])"""
+
+# Drops a workflow file onto the graph canvas through the browser's drag-and-drop events, the
+# same path a file dragged from the desktop takes.
+DROP_FILE = """
+const [name, text] = arguments;
+const file = new File([text], name, {type: 'application/json'});
+const data = new DataTransfer();
+data.items.add(file);
+const target = document.querySelector('#graph-canvas') || document.querySelector('canvas');
+const rect = target.getBoundingClientRect();
+const at = {bubbles: true, cancelable: true, dataTransfer: data,
+            clientX: rect.left + rect.width / 2, clientY: rect.top + rect.height / 2};
+target.dispatchEvent(new DragEvent('dragenter', at));
+target.dispatchEvent(new DragEvent('dragover', at));
+target.dispatchEvent(new DragEvent('drop', at));
+"""
+
+NODES_BY_TYPE = """
+const nodes = window.app.graph._nodes ?? window.app.graph.nodes;
+return nodes.filter(n => (n.comfyClass ?? n.type) === arguments[0]).map(n => n.id);
+"""
+
+
+def click_text(browser, text, scope="body"):
+    """Clicks the innermost visible element of `scope` whose text is exactly `text`."""
+    return browser.wait_for("""
+        const [text, scope] = arguments;
+        const all = [...document.querySelector(scope).querySelectorAll('*')]
+            .filter(e => e.textContent.trim() === text && e.offsetParent !== null);
+        const innermost = all.filter(e => !all.some(o => o !== e && e.contains(o)));
+        if (innermost.length === 0) return false;
+        innermost[0].click();
+        return true;""", 15, f"an element with text {text!r}", 0.25, text, scope)
+
+
+def test_official_frontend_runs_the_original_workflow(frontend_server, browser):
+    base = frontend_server
+    driver = browser.driver
+    # A returning user: the first-run templates dialog would cover the canvas.
+    post_json(f"{base}/api/settings/Comfy.TutorialCompleted", True)
+
+    # 1. The app loads with every node type registered.
+    started = time.monotonic()
+    driver.get(base + "/")
+    browser.wait_for(APP_READY, 90, "the ComfyUI app with the WeightLens node types")
+    print(f"app ready after {time.monotonic() - started:.1f}s")
+
+    # 2. The node library lists the nodes under their category.
+    driver.find_element(By.CSS_SELECTOR, "button[aria-label^='Node Library']").click()
+    click_text(browser, "LatentTools")
+    for name in ("LTVisualizeWeights", "LTListLayers"):
+        browser.wait_for("""return [...document.querySelectorAll('*')].some(
+            e => e.offsetParent !== null && e.children.length === 0 && e.textContent.trim() === arguments[0])""",
+            15, f"{name} in the node library", 0.25, name)
+    driver.find_element(By.CSS_SELECTOR, "button[aria-label^='Node Library']").click()
+
+    # 3. The original workflow file, dropped on the canvas, loads with every node known.
+    workflow = json.loads(WORKFLOW.read_text())
+    driver.execute_script(DROP_FILE, WORKFLOW.name, json.dumps(workflow))
+    browser.wait_for("""const nodes = window.app.graph._nodes ?? window.app.graph.nodes;
+        return nodes.length === 4 && nodes.some(n => n.type === 'LTVisualizeWeights')""",
+                     20, "the dropped workflow's four nodes")
+    unknown = driver.execute_script("""const nodes = window.app.graph._nodes ?? window.app.graph.nodes;
+        return nodes.filter(n => !window.LiteGraph.registered_node_types[n.type]).map(n => n.type)""")
+    assert unknown == [], f"node types unknown to the frontend: {unknown}"
+
+    # The file names a checkpoint this server may not have: pick the first listed one, as a user would.
+    checkpoint = driver.execute_script("""
+        const loader = (window.app.graph._nodes ?? window.app.graph.nodes).find(n => n.type === 'CheckpointLoaderSimple');
+        const widget = loader.widgets.find(w => w.name === 'ckpt_name');
+        const options = widget.options.values;
+        if (!options.includes(widget.value)) { widget.value = options[0]; widget.callback?.(widget.value); }
+        return widget.value;""")
+    assert checkpoint, "the server lists no checkpoint"
+
+    # 4. Run: ShowText shows the layer list through the web extension.
+    run = driver.find_element(By.XPATH, "//button[normalize-space(.)='Run']")
+    run.click()
+    rows = browser.wait_for("""return [...document.querySelectorAll('.weightlens-text .wl-row')]
+        .map(r => r.dataset.layer)""", 60, "the layer list on the ShowText node")
+    filter_text = workflow["nodes"][2]["widgets_values"][0]
+    assert all(filter_text in row for row in rows), f"rows not matching the filter {filter_text!r}: {rows[:5]}"
+
+    # 5. A click on a listed layer sets layer_name on LTVisualizeWeights; Run renders it.
+    chosen = rows[0]
+    driver.execute_script("""document.querySelector(`.weightlens-text .wl-row[data-layer="${arguments[0]}"]`)
+        .scrollIntoView({block: 'center'})""", chosen)
+    row = driver.find_element(By.CSS_SELECTOR, f'.weightlens-text .wl-row[data-layer="{chosen}"]')
+    row.click()
+    layer_name = driver.execute_script("""
+        const node = (window.app.graph._nodes ?? window.app.graph.nodes).find(n => n.type === 'LTVisualizeWeights');
+        return node.widgets.find(w => w.name === 'layer_name').value""")
+    assert layer_name == chosen
+    # The first run (empty layer_name) may already have put a preview there: wait for a new one.
+    first_src = driver.execute_script("""
+        const node = (window.app.graph._nodes ?? window.app.graph.nodes).find(n => n.type === 'LTVisualizeWeights');
+        return node.imgs?.[0]?.src ?? null""")
+    run.click()
+
+    # 6. The PNG preview is loaded from /view into the node (naturalWidth > 0).
+    preview = browser.wait_for("""
+        const node = (window.app.graph._nodes ?? window.app.graph.nodes).find(n => n.type === 'LTVisualizeWeights');
+        const img = node.imgs?.[0];
+        if (!img || img.src === arguments[0] || !img.complete || img.naturalWidth === 0) return null;
+        return {src: img.src, width: img.naturalWidth, height: img.naturalHeight};""",
+                               90, "the LTVisualizeWeights preview image", 0.25, first_src)
+    assert "/view?" in preview["src"] and "type=temp" in preview["src"], preview
+    assert preview["width"] > 0 and preview["height"] > 0
+    # The layer information (ui.text) is shown on the node as well.
+    browser.wait_for("""
+        const node = (window.app.graph._nodes ?? window.app.graph.nodes).find(n => n.type === 'LTVisualizeWeights');
+        return node.weightlensView?.text?.includes(arguments[0])""", 10,
+                     "the layer information on LTVisualizeWeights", 0.25, chosen)
+
+    # 7. The job queue panel lists both finished runs, as /api/jobs reports them.
+    # (Queueing may already have opened it; the "N active" button toggles it.)
+    if not driver.execute_script("return !!document.querySelector('[data-testid=\"job-assets-list\"]')"):
+        driver.find_element(By.XPATH, "//button[contains(normalize-space(.), 'active')]").click()
+    shown = browser.wait_for("""const ids = [...document.querySelectorAll('[data-testid="job-assets-list"] [data-job-id]')]
+        .map(e => e.dataset.jobId); return ids.length >= 2 ? ids : null""", 20, "two jobs in the queue panel")
+    jobs = requests.get(f"{base}/api/jobs?status=completed&limit=200", timeout=10).json()["jobs"]
+    assert set(shown) <= {job["id"] for job in jobs}, (shown, jobs)
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    driver.save_screenshot(str(ARTIFACTS / "comfyui-frontend.png"))
+
+    # No failed request and no console error of ours, from boot to here.
+    console, network = browser.collect_logs()
+    view_requests = [r for r in network if "/view?" in r.get("url", "") and r.get("status") == 200]
+    assert view_requests, "no successful GET /view request"
+    assert all(r.get("mime") == "image/png" for r in view_requests), view_requests
+    assert same_origin_problems(base, network) == []
+    assert our_console_errors(base, console) == []
