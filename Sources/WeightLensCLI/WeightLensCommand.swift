@@ -9,6 +9,8 @@ public struct WeightLensCommand: ParsableCommand {
         version: "0.1.0",
         subcommands: [
             // Keep one entry per line so parallel additions merge cleanly.
+            LayersCommand.self,
+            MakeCheckpointCommand.self,
             ServeStaticCommand.self,
         ]
     )

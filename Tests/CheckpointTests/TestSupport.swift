@@ -20,7 +20,7 @@ func temporaryFolder() -> String {
 /// Writes bytes to a new temporary file and returns its path.
 func writeTemporary(_ bytes: [UInt8], name: String = "file.bin") -> String {
     let path = temporaryFolder() + "/" + name
-    FileManager.default.createFile(atPath: path, contents: Data(bytes))
+    _ = FileManager.default.createFile(atPath: path, contents: Data(bytes))
     return path
 }
 
