@@ -42,7 +42,10 @@ let package = Package(
         // Layers, model families, U-Net block grammar, name suggestions.
         .target(name: "ModelCatalog", dependencies: ["Checkpoint", "TensorCore", "OrderedJSON"], resources: [.copy("Resources")]),
         // Numerical engine: matrix products, QR, SVD, NMF, statistics, expanded weights.
-        .target(name: "Analysis", dependencies: ["TensorCore"], swiftSettings: kernelFlags),
+        // Optimised even in debug builds: unoptimised kernels run 30-60x slower, which made the
+        // accuracy tests (SVD, NMF of real weights) take minutes instead of seconds.
+        .target(name: "Analysis", dependencies: ["TensorCore"],
+                swiftSettings: kernelFlags + [.unsafeFlags(["-O"], .when(configuration: .debug))]),
         // Raster canvas, font, colour maps, PNG/SVG encoding and the visualization views.
         .target(name: "Render", dependencies: ["TensorCore", "Analysis", "CLibPNG"], swiftSettings: kernelFlags),
         // Pure HTTP/1.1 and WebSocket wire parsing and encoding (bytes in, values out).
