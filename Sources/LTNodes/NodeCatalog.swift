@@ -79,13 +79,6 @@ public struct NodeCatalog: Sendable {
         return nil
     }
 
-    /// The input spec `[type-or-options, {options}]` as /object_info shows it now (`input_config`).
-    package func inputConfig(_ input: InputSpec, className: String, models: any ModelLocator) -> JSON {
-        guard NodeRegistry.implementation(for: className)?.dynamicOptions[input.name] != nil,
-              let options = comboOptions(input, className: className, models: models) else { return input.config }
-        return input.config(withOptions: options)
-    }
-
     private func filled(className: String, definition: JSON, models: any ModelLocator, checkpoints: inout [String]?) -> JSON {
         guard let node = NodeRegistry.implementation(for: className), !node.dynamicOptions.isEmpty,
               let schema = schemas[className], var def = definition.objectValue,
