@@ -24,6 +24,7 @@ const state = {
     layers: [],
     shown: [],
     selected: null,
+    shownLayer: null,
     images: [],
     current: 0,
     busy: 0,
@@ -37,8 +38,9 @@ const view = new ImageCanvas($("image"), (hit) => {
         return;
     }
     const [r, g, b] = hit.rgba;
-    const where = hit.where ? `${hit.where} · ` : "";
-    $("readout").textContent = `${where}x ${hit.x}, y ${hit.y} · rgb(${r}, ${g}, ${b})`;
+    // The layer shown, the panel/tile from the PNG's layout chunk when it has one, the pixel.
+    const parts = [state.shownLayer, hit.where, `x ${hit.x}, y ${hit.y}`, `rgb(${r}, ${g}, ${b})`];
+    $("readout").textContent = parts.filter(Boolean).join(" · ");
 });
 
 function setStatus(text, isError = false) {
@@ -270,6 +272,7 @@ async function renderLayer() {
         setStatus(`${layer}: no image in the output`, true);
         return;
     }
+    state.shownLayer = layer;
     await showImage(0);
     setStatus(`${layer}`);
 }
