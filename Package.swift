@@ -8,11 +8,12 @@
 import PackageDescription
 import Foundation
 
-// `WEIGHTLENS_NATIVE=1 swift build -c release` compiles for x86-64-v3 (AVX2 + FMA) so that
+// `WEIGHTLENS_NATIVE=1 swift build -c release` compiles for x86-64-v3 (AVX2 + FMA; the Swift
+// frontend spells that CPU `haswell`, it rejects `x86-64-v3`) so that
 // SIMD `addProduct` becomes one vfmadd instruction instead of a libm call per lane.
 // The default stays portable (baseline x86-64 / aarch64).
 let native = ProcessInfo.processInfo.environment["WEIGHTLENS_NATIVE"] == "1"
-let kernelFlags: [SwiftSetting] = native ? [.unsafeFlags(["-Xcc", "-march=x86-64-v3", "-target-cpu", "x86-64-v3"]), .define("WEIGHTLENS_FMA")] : []
+let kernelFlags: [SwiftSetting] = native ? [.unsafeFlags(["-Xcc", "-march=x86-64-v3", "-target-cpu", "haswell"]), .define("WEIGHTLENS_FMA")] : []
 
 let package = Package(
     name: "WeightLens",
