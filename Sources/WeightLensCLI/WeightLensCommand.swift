@@ -12,6 +12,7 @@ public struct WeightLensCommand: ParsableCommand {
             LayersCommand.self,
             MakeCheckpointCommand.self,
             ServeStaticCommand.self,
+            ServeCommand.self,
         ]
     )
     public init() {}

@@ -1,1 +1,0 @@
-// NodeServer: the ComfyUI-compatible REST and WebSocket API, folders, queue and history.

@@ -1,0 +1,178 @@
+// NodeServer: the ComfyUI-compatible REST and WebSocket API, folders, queue and history.
+import Dispatch
+import Foundation
+import HTTPWire
+import LTNodes
+import OrderedJSON
+import SocketServer
+import Synchronization
+
+/// The ComfyUI-compatible application: routes requests, owns the queue, the history and the
+/// WebSocket clients, and runs prompts one at a time on `worker`.
+public final class NodeServerApp: HTTPService, @unchecked Sendable {
+    // @unchecked: every stored property is immutable and Sendable except `executor`, which is
+    // only touched on the serial `worker` queue (GraphExecutor is not thread-safe by contract).
+    public let configuration: NodeServerConfiguration
+    public let directories: ServerDirectories
+    public let catalog: NodeCatalog
+    public let queue = PromptQueue()
+    public let clients = ClientRegistry()
+    let executor: GraphExecutor
+    /// Runs prompts and `/free` requests, one at a time, in arrival order.
+    let worker = DispatchQueue(label: "weightlens.prompt-worker", qos: .userInitiated)
+    /// Serialises writes to settings and user data files.
+    let userDataLock = Mutex(())
+    let log = LogBuffer()
+    let startTime = Date()
+
+    public var models: FolderModelLocator { FolderModelLocator(folders: directories.models) }
+
+    /// Prepares folders, loads the node catalogue and checks it against the implementations.
+    public init(configuration: NodeServerConfiguration) throws(NodeServerError) {
+        self.configuration = configuration
+        var dirs = ServerDirectories(base: configuration.baseDirectory, output: configuration.outputDirectory,
+                                     temp: configuration.tempDirectory, input: configuration.inputDirectory,
+                                     user: configuration.userDirectory)
+        for path in configuration.extraModelPathsConfigs {
+            let text: String
+            do { text = try String(contentsOfFile: path, encoding: .utf8) } catch {
+                throw .unreadableConfig(path: path, reason: error.localizedDescription)
+            }
+            try dirs.models.addExtraModelPaths(yaml: text, configPath: ServerDirectories.absolute(path))
+        }
+        try dirs.prepare()
+        self.directories = dirs
+        do {
+            let catalog = try NodeCatalog.bundled()
+            try catalog.verifyImplementations()
+            self.catalog = catalog
+        } catch {
+            throw .catalogMismatch(problems: ["\(error)"])
+        }
+        let environment = ExecutionEnvironment(models: FolderModelLocator(folders: dirs.models),
+                                               tempDirectory: dirs.temp, outputDirectory: dirs.output)
+        self.executor = GraphExecutor(catalog: catalog, environment: environment)
+        try ensureDemoCheckpoint()
+        installExampleWorkflows()
+    }
+
+    /// Writes the demo checkpoint when no checkpoint exists anywhere, so a first run works unconfigured.
+    func ensureDemoCheckpoint() throws(NodeServerError) {
+        guard let writer = configuration.demoCheckpointWriter,
+              (directories.models.fileNames(of: "checkpoints") ?? []).isEmpty,
+              let dir = directories.models.folder("checkpoints")?.directories.last else { return }
+        let path = (dir as NSString).appendingPathComponent(configuration.demoCheckpointName)
+        let partial = path + ".partial"
+        do {
+            try writer(partial)
+            try? FileManager.default.removeItem(atPath: path)
+            try FileManager.default.moveItem(atPath: partial, toPath: path)
+        } catch {
+            try? FileManager.default.removeItem(atPath: partial)
+            throw .demoCheckpointFailed(path: path, reason: "\(error)")
+        }
+        log.append("Wrote the demo checkpoint \(path)")
+    }
+
+    /// Copies the example workflows into the user's workflows folder (never over a user's file),
+    /// so the frontend's workflow browser lists them.
+    func installExampleWorkflows() {
+        let fm = FileManager.default
+        let target = (directories.defaultUser as NSString).appendingPathComponent("workflows")
+        let names = exampleWorkflowNames()
+        guard !names.isEmpty, let source = configuration.workflowsDirectory else { return }
+        try? fm.createDirectory(atPath: target, withIntermediateDirectories: true)
+        for name in names {
+            let dest = (target as NSString).appendingPathComponent(name)
+            if !fm.fileExists(atPath: dest) {
+                try? fm.copyItem(atPath: (source as NSString).appendingPathComponent(name), toPath: dest)
+            }
+        }
+    }
+
+    /// `*.json` files of the workflows directory, sorted.
+    func exampleWorkflowNames() -> [String] {
+        guard let dir = configuration.workflowsDirectory,
+              let names = try? FileManager.default.contentsOfDirectory(atPath: dir) else { return [] }
+        return names.filter { $0.hasSuffix(".json") && !$0.hasPrefix(".") }.sorted()
+    }
+
+    // MARK: HTTPService
+
+    public func respond(to request: HTTPRequest) -> HTTPResponse {
+        let response = route(request)
+        if configuration.verbose {
+            FileHandle.standardError.write(Data("\(request.method) \(request.target) → \(response.status)\n".utf8))
+        }
+        return response
+    }
+
+    public func refuseWebSocket(_ request: HTTPRequest) -> HTTPResponse? {
+        let segments = request.pathSegments.filter { !$0.isEmpty }
+        return segments == ["ws"] || segments == ["api", "ws"] ? nil : HTTPResponse(status: 404)
+    }
+
+    public func webSocketDidOpen(_ socket: any WebSocketConnection, request: HTTPRequest) {
+        var clientID = request.queryValue("clientId") ?? ""
+        if clientID.isEmpty || clientID.utf8.count > 256 { clientID = Self.newHexID() }
+        for old in clients.register(socket, clientID: clientID) { old.close(code: 1000) }
+        let status = statusData(includeSID: clientID)
+        socket.send(text: ClientRegistry.frame(type: "status", data: status))
+        if let running = queue.runningClient(), running.clientID == clientID, let node = running.node {
+            socket.send(text: ClientRegistry.frame(type: "executing", data: .object(JSONObject([("node", .string(node))]))))
+        }
+    }
+
+    public func webSocket(_ socket: any WebSocketConnection, didReceiveText text: String) {
+        guard text.utf8.count < 1 << 20, let message = try? JSON.parse(Array(text.utf8), limits: JSONLimits(maxDepth: 32, maxBytes: 1 << 20)),
+              message["type"]?.stringValue == "feature_flags" else { return }
+        clients.setPreviewMetadata(socket, message["data"]?["supports_preview_metadata"]?.boolValue ?? false)
+        socket.send(text: ClientRegistry.frame(type: "feature_flags", data: featureFlags))
+    }
+
+    public func webSocket(_ socket: any WebSocketConnection, didReceiveBinary data: [UInt8]) {}
+
+    public func webSocketDidClose(_ socket: any WebSocketConnection) { clients.remove(socket) }
+
+    // MARK: Shared pieces
+
+    /// `{"status": {"exec_info": {"queue_remaining": N}}}`, with `sid` on a socket's first message.
+    func statusData(includeSID sid: String? = nil) -> JSON {
+        var data = JSONObject([("status", .object(JSONObject([("exec_info", .object(JSONObject([("queue_remaining", .number(queue.remaining))])))])))])
+        if let sid { data.set("sid", .string(sid)) }
+        return .object(data)
+    }
+
+    func broadcastStatus() { clients.broadcast(type: "status", data: statusData()) }
+
+    /// The server's feature flags (`/features` and the WebSocket reply), as the reference server answers.
+    var featureFlags: JSON {
+        .object(JSONObject([
+            ("supports_preview_metadata", true),
+            ("max_upload_size", .number(configuration.maxUploadBytes)),
+            ("extension", .object(JSONObject([("manager", .object(JSONObject([("supports_v4", true)])))]))),
+        ]))
+    }
+
+    static func milliseconds() -> Int64 { Int64((Date().timeIntervalSince1970 * 1000).rounded()) }
+
+    /// 32 lower-case hex characters, as ComfyUI mints client ids.
+    static func newHexID() -> String { UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased() }
+}
+
+/// The last log lines, for `/internal/logs`. Bounded.
+final class LogBuffer: Sendable {
+    struct Entry: Sendable { var time: String; var message: String }
+    let entries = Mutex<[Entry]>([])
+    static let limit = 1000
+
+    func append(_ message: String) {
+        let time = ISO8601DateFormatter().string(from: Date())
+        entries.withLock { e in
+            e.append(Entry(time: time, message: message + "\n"))
+            if e.count > Self.limit { e.removeFirst(e.count - Self.limit) }
+        }
+    }
+
+    var all: [Entry] { entries.withLock { $0 } }
+}

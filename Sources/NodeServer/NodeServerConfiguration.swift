@@ -1,0 +1,28 @@
+/// Everything `weightlens serve` decides before the server starts (besides sockets).
+public struct NodeServerConfiguration: Sendable {
+    /// ComfyUI's `--base-directory`: holds models/, output/, temp/, input/, user/.
+    public var baseDirectory: String
+    public var outputDirectory: String?
+    public var tempDirectory: String?
+    public var inputDirectory: String?
+    public var userDirectory: String?
+    /// ComfyUI extra_model_paths.yaml files, applied in order.
+    public var extraModelPathsConfigs: [String] = []
+    /// A ComfyUI frontend build (`--front-end-root`); nil serves the built-in viewer at `/`.
+    public var frontEndRoot: String?
+    /// Directory of example workflows served at `/workflows/NAME` and offered as templates; nil = none.
+    public var workflowsDirectory: String?
+    /// Request body limit, advertised as `max_upload_size`.
+    public var maxUploadBytes: Int = 100 << 20
+    /// The command line, shown by `/system_stats`.
+    public var argv: [String] = []
+    /// Writes a small deterministic demo checkpoint to the given path; called at start when no
+    /// checkpoint exists in any checkpoints folder. Nil disables the demo checkpoint.
+    public var demoCheckpointWriter: (@Sendable (String) throws -> Void)?
+    /// File name of the demo checkpoint.
+    public var demoCheckpointName = "weightlens_demo_sdxl_synthetic.safetensors"
+    /// Log each request to standard error.
+    public var verbose = false
+
+    public init(baseDirectory: String) { self.baseDirectory = baseDirectory }
+}
