@@ -35,6 +35,8 @@ export class ApiClient {
         this.events = new Map();
         this.runs = new Map();
         this.reconnectDelay = 300;
+        // Resolves with the client id the first time any socket connects (reconnects included).
+        this.ready = new Promise((resolve) => (this.resolveReady = resolve));
     }
 
     on(type, handler) {
@@ -52,40 +54,42 @@ export class ApiClient {
         return response.json();
     }
 
-    /** Opens /ws; resolves once the server's first status message named our client id. */
+    /** Opens /ws (reopening it whenever it closes); resolves once a status message named our client id. */
     connect() {
-        return new Promise((resolve) => {
-            const scheme = location.protocol === "https:" ? "wss:" : "ws:";
-            const query = this.clientId ? `?clientId=${encodeURIComponent(this.clientId)}` : "";
-            const socket = new WebSocket(`${scheme}//${location.host}/ws${query}`);
-            this.socket = socket;
-            let resolved = false;
-            socket.addEventListener("message", (event) => {
-                if (typeof event.data !== "string") return; // binary previews: not used here
-                let message;
-                try {
-                    message = JSON.parse(event.data);
-                } catch {
-                    return;
+        const scheme = location.protocol === "https:" ? "wss:" : "ws:";
+        const query = this.clientId ? `?clientId=${encodeURIComponent(this.clientId)}` : "";
+        const socket = new WebSocket(`${scheme}//${location.host}/ws${query}`);
+        this.socket = socket;
+        let resolved = false;
+        socket.addEventListener("message", (event) => {
+            if (typeof event.data !== "string") return; // binary previews: not used here
+            let message;
+            try {
+                message = JSON.parse(event.data);
+            } catch {
+                return;
+            }
+            if (message.type === "status" && message.data?.sid) {
+                this.clientId = message.data.sid;
+                if (!resolved) {
+                    resolved = true;
+                    this.reconnectDelay = 300;
+                    this.emit("open", this.clientId);
+                    this.resolveReady(this.clientId);
+                    // Runs whose events may have been missed while disconnected.
+                    if (this.runs.size > 0) this.pollRuns();
                 }
-                if (message.type === "status" && message.data?.sid) {
-                    this.clientId = message.data.sid;
-                    if (!resolved) {
-                        resolved = true;
-                        this.reconnectDelay = 300;
-                        this.emit("open", this.clientId);
-                        resolve(this.clientId);
-                    }
-                }
-                this.dispatch(message.type, message.data ?? {});
-            });
-            socket.addEventListener("close", () => {
-                this.emit("close", null);
-                // Reconnect with the same client id, backing off to 5 s while the server is away.
-                setTimeout(() => this.connect().then(() => this.pollRuns()), this.reconnectDelay);
-                this.reconnectDelay = Math.min(this.reconnectDelay * 2, 5000);
-            });
+            }
+            this.dispatch(message.type, message.data ?? {});
         });
+        socket.addEventListener("close", () => {
+            this.emit("close", null);
+            // Reconnect with the same client id, backing off to 5 s while the server is away.
+            setTimeout(() => this.connect(), this.reconnectDelay);
+            this.reconnectDelay = Math.min(this.reconnectDelay * 2, 5000);
+            if (this.runs.size > 0) this.pollRuns();
+        });
+        return this.ready;
     }
 
     get connected() {
