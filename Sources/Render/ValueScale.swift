@@ -107,7 +107,7 @@ struct RangeStats {
         self.lo = lo; self.hi = hi
         self.absMax = Swift.max(abs(lo), abs(hi))
         guard let p = clipPercentile, p > 0, p < 100, values.count > 1 else { return }
-        let step = Swift.max(1, values.count / 1_000_000)
+        let step = Swift.max(1, values.count / 200_000)
         var sample: [Float] = []
         sample.reserveCapacity(values.count / step + 1)
         var i = 0

@@ -13,6 +13,7 @@ public struct WeightLensCommand: ParsableCommand {
             MakeCheckpointCommand.self,
             ServeStaticCommand.self,
             ServeCommand.self,
+            RenderCommand.self,
         ]
     )
     public init() {}

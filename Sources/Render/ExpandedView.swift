@@ -1,0 +1,230 @@
+import Foundation
+import Analysis
+import TensorCore
+
+/// The `expanded` view: the weight matrix `W = Σ σᵢ uᵢ vᵢᵀ` component by component.
+///
+/// Per component: σ and its share of the energy ‖W‖², the left vector over output channels as
+/// bars, and the right vector — for convs its spatial pattern (mean over input channels) and a
+/// montage of its strongest per-input kernels, for linear layers bars over input features.
+/// At the bottom a scree plot: σ on a log axis with the cumulative energy.
+enum ExpandedView {
+    /// How many singular values the scree plot shows (beyond the drawn components).
+    static let screeCount = 24
+
+    static func render(weight: Tensor, info: LayerInfo, options: RenderOptions,
+                       cancellation: Cancellation?, progress: ProgressHandler?) throws(RenderError) -> Painter {
+        guard weight.count > 0 else { throw .emptyTensor(layer: info.name, shape: weight.shape) }
+        let (rows, cols) = weight.matrixShape
+        if weight.rank < 2 || min(rows, cols) < 2 {
+            // A vector has a single component (itself): show the values and say why.
+            var o = options
+            o.svg = options.svg
+            return VectorView.render(values: weight.values, info: info, options: o,
+                                     viewName: "expanded (a \(weight.rank < 2 ? "1-D" : "single-row") weight has one SVD component: the values themselves)")
+        }
+        let g = KernelGeometry(shape: weight.shape)
+        let isConv = weight.rank >= 3 && g.kernelSize > 1
+        let p = min(rows, cols)
+        let k = min(options.components, p)
+        let kScree = min(p, max(k, screeCount))
+        let svd: SVDResult
+        do {
+            svd = try truncatedSVD(Matrix(rows: rows, cols: cols, values: weight.values), rank: kScree,
+                                   cancellation: cancellation, progress: progress)
+        } catch {
+            if case .cancelled = error { throw .cancelled }
+            throw .analysisFailed(view: "expanded", layer: info.name, reason: error.description)
+        }
+        try checkCancelled(cancellation)
+        var energy = 0.0
+        weight.values.withUnsafeBufferPointer { w in for v in w { energy += Double(v) * Double(v) } }
+        energy = max(energy, Double.leastNormalMagnitude)
+
+        // Component vectors with a deterministic sign: the largest |u| entry is positive.
+        var us = [[Float]](), vs = [[Float]]()
+        for i in 0..<k {
+            var u = (0..<rows).map { svd.u.values[$0 * svd.u.cols + i] }
+            var v = Array(svd.vt.values[(i * cols)..<((i + 1) * cols)])
+            let peak = u.max(by: { abs($0) < abs($1) }) ?? 1
+            if peak < 0 { u = u.map { -$0 }; v = v.map { -$0 } }
+            us.append(u); vs.append(v)
+        }
+
+        // Geometry.
+        let ts = Page.bodyScale
+        let maxSide = options.maxSide
+        let screeH = 280
+        let estHeader = 110
+        let rowH = max(150, min(260, (maxSide - estHeader - screeH - 3 * Page.margin) / k))
+        let textW = BitmapFont.width("cumulative 100.0%", scale: ts) + 12
+        let uW = 520
+        let spatialW = isConv ? min(rowH - 40, 220) : 0
+        let montageW = isConv ? 640 : 0
+        let vW = isConv ? 0 : 640
+        let width = min(maxSide, Page.margin * 2 + textW + uW + Page.gap * 2 + (isConv ? spatialW + Page.gap + montageW : vW))
+        var notes = ["W as \(rows)×\(cols) matrix (output × \(isConv ? "input·kh·kw" : "input")) · ‖W‖² = \(formatNumber(energy)) · top \(k) of \(p) components"]
+        if !svd.converged { notes.append("SVD stopped after \(svd.iterations) iterations before full convergence") }
+        notes.append("u: bars over output channels · v: " + (isConv ? "spatial mean over \(g.inputs) inputs, and the strongest per-input kernels (colour: diverging, each to its own max |v|)" : "bars over input features"))
+        let header = Header(info: info, view: "expanded (SVD)", notes: notes, width: width)
+        let height = header.height + k * rowH + Page.gap + screeH + Page.margin
+        var painter = Painter(width: width, height: height, recordSVG: options.svg)
+        var y = header.draw(&painter) + 4
+        let map = ColorMap(.diverging)
+
+        for i in 0..<k {
+            try checkCancelled(cancellation)
+            let sigma = Double(svd.singularValues[i])
+            let share = sigma * sigma / energy
+            var cum = 0.0
+            for j in 0...i { cum += Double(svd.singularValues[j]) * Double(svd.singularValues[j]) }
+            let x0 = Page.margin
+            var ty = y + 8
+            painter.text("component \(i + 1)", x: x0, y: ty, scale: ts, color: .ink); ty += BitmapFont.height(scale: ts) + 4
+            painter.text("σ = \(formatNumber(sigma))", x: x0, y: ty, scale: ts, color: .ink); ty += BitmapFont.height(scale: ts)
+            painter.text("energy \(formatPercent(share))", x: x0, y: ty, scale: ts, color: .mutedInk); ty += BitmapFont.height(scale: ts)
+            painter.text("cumulative \(formatPercent(min(cum / energy, 1)))", x: x0, y: ty, scale: ts, color: .mutedInk)
+
+            // u over output channels.
+            let u = us[i]
+            let um = Double(u.map { abs($0) }.max() ?? 1)
+            let uTicks = niceTicks(-um, um, maxCount: 4)
+            let ua = ChartAxes.layout(x: x0 + textW, y: y + 4, w: uW, h: rowH - 12, xRange: (-0.5, Double(rows) - 0.5),
+                                      yRange: (-um * 1.05, um * 1.05), yTickSample: uTicks.map { formatNumber($0) }, textScale: 1)
+            ua.drawIndexBars(&painter, values: u) { $0 >= 0 ? RGBA(200, 64, 52) : RGBA(48, 112, 186) }
+            ua.drawAxes(&painter, xTicks: indexTicks(count: rows, maxCount: 6).map(Double.init), yTicks: uTicks,
+                        xTitle: "output channel", yTitle: "u\(i + 1)", xFormat: { String(Int($0)) })
+
+            let v = vs[i]
+            var cx = x0 + textW + uW + Page.gap
+            if isConv {
+                // Spatial pattern: mean over input channels of v reshaped to [in, kh, kw].
+                let ks = g.kernelSize
+                var mean = [Float](repeating: 0, count: ks)
+                for c in 0..<g.inputs { for j in 0..<ks { mean[j] += v[c * ks + j] } }
+                for j in 0..<ks { mean[j] /= Float(g.inputs) }
+                let cell = max(1, min((spatialW) / max(g.kw, 1), (rowH - 50) / max(g.kh, 1)))
+                painter.text("spatial mean", x: cx, y: y + 4, scale: 1, color: .mutedInk)
+                drawKernel(&painter, mean, kh: g.kh, kw: g.kw, x: cx, y: y + 18, cell: cell, map: map, scale: nil)
+                let mm = mean.map { abs($0) }.max() ?? 0
+                painter.text("±\(formatNumber(Double(mm)))", x: cx, y: y + 22 + g.kh * cell, scale: 1, color: .mutedInk)
+                cx += spatialW + Page.gap
+                // Montage of the strongest per-input kernels of v.
+                var norms = (0..<g.inputs).map { c -> (Float, Int) in
+                    var s: Float = 0
+                    for j in 0..<ks { s += v[c * ks + j] * v[c * ks + j] }
+                    return (s, c)
+                }
+                norms.sort { $0.0 > $1.0 || ($0.0 == $1.0 && $0.1 < $1.1) }
+                let labelW = BitmapFont.width(String(g.inputs - 1), scale: 1) + 4
+                // Largest tiles (≤ 96 px) at which the wanted number of kernels fits the area.
+                let target = min(g.inputs, 48)
+                var tile = 96, perRow = 1, count = 1
+                while true {
+                    let kc = max(1, tile / max(g.kw, 1))
+                    perRow = max(1, montageW / (kc * g.kw + 6))
+                    let fitRows = max(1, (rowH - 34) / (kc * g.kh + 14))
+                    count = min(g.inputs, perRow * fitRows)
+                    if count >= target || tile <= max(labelW, g.kw) { break }
+                    tile -= 2
+                }
+                let kcell = max(1, tile / max(g.kw, 1))
+                let th = kcell * g.kh
+                let shared = norms.prefix(count).reduce(Float(0)) { acc, n in
+                    var m = acc
+                    for j in 0..<ks { m = max(m, abs(v[n.1 * ks + j])) }
+                    return m
+                }
+                painter.text(count < g.inputs ? "strongest \(count) of \(g.inputs) input channels (±\(formatNumber(Double(shared))))"
+                                                : "all \(g.inputs) input channels (±\(formatNumber(Double(shared))))",
+                             x: cx, y: y + 4, scale: 1, color: .mutedInk)
+                for (n, item) in norms.prefix(count).enumerated() {
+                    let tx = cx + (n % perRow) * (kcell * g.kw + 6)
+                    let tyy = y + 18 + (n / perRow) * (th + 14)
+                    let kv = Array(v[(item.1 * ks)..<((item.1 + 1) * ks)])
+                    drawKernel(&painter, kv, kh: g.kh, kw: g.kw, x: tx, y: tyy, cell: kcell, map: map, scale: shared)
+                    painter.text(String(item.1), x: tx + kcell * g.kw / 2, y: tyy + th + 2, scale: 1, color: .mutedInk, align: .center)
+                }
+            } else {
+                let vm = Double(v.map { abs($0) }.max() ?? 1)
+                let vTicks = niceTicks(-vm, vm, maxCount: 4)
+                let va = ChartAxes.layout(x: cx, y: y + 4, w: vW, h: rowH - 12, xRange: (-0.5, Double(cols) - 0.5),
+                                          yRange: (-vm * 1.05, vm * 1.05), yTickSample: vTicks.map { formatNumber($0) }, textScale: 1)
+                va.drawIndexBars(&painter, values: v) { $0 >= 0 ? RGBA(200, 64, 52) : RGBA(48, 112, 186) }
+                va.drawAxes(&painter, xTicks: indexTicks(count: cols, maxCount: 6).map(Double.init), yTicks: vTicks,
+                            xTitle: "input feature", yTitle: "v\(i + 1)", xFormat: { String(Int($0)) })
+            }
+            y += rowH
+            painter.hline(Page.margin, width - Page.margin - 1, y - 2, .rule)
+        }
+
+        // Scree plot.
+        y += Page.gap
+        drawScree(&painter, sigmas: svd.singularValues.map(Double.init), energy: energy, drawn: k, total: p,
+                  x: Page.margin, y: y, w: width - 2 * Page.margin, h: screeH - Page.gap)
+        return painter
+    }
+
+    /// A kernel as a cell grid; `scale` nil = its own max |v|.
+    static func drawKernel(_ p: inout Painter, _ values: [Float], kh: Int, kw: Int, x: Int, y: Int, cell: Int,
+                           map: ColorMap, scale: Float?) {
+        let m = max(scale ?? (values.map { abs($0) }.max() ?? 0), Float.leastNormalMagnitude)
+        let colors = values.map { map.color(0.5 + 0.5 * $0 / m) }
+        p.cells(colors, rows: kh, cols: kw, x: x, y: y, cellW: cell, cellH: cell)
+        p.stroke(x - 1, y - 1, kw * cell + 2, kh * cell + 2, .rule)
+    }
+
+    /// σ as bars on a log axis, cumulative energy as a line on a 0–100 % right axis.
+    static func drawScree(_ p: inout Painter, sigmas: [Double], energy: Double, drawn: Int, total: Int,
+                          x: Int, y: Int, w: Int, h: Int) {
+        let ts = Page.bodyScale
+        let n = sigmas.count
+        let positive = sigmas.filter { $0 > 0 }
+        let hi = (positive.max() ?? 1) * 1.3
+        let lo = max((positive.min() ?? hi / 10) / 1.5, hi * 1e-6)
+        // 1·10ⁿ ticks; when the range spans less than two decades add 2·10ⁿ and 5·10ⁿ.
+        var ticks: [Double] = []
+        var t = pow(10, floor(log10(lo)))
+        while t <= hi { if t >= lo { ticks.append(t) }; t *= 10 }
+        if ticks.count < 3 {
+            ticks = []
+            t = pow(10, floor(log10(lo)))
+            while t <= hi { for m in [1.0, 2.0, 5.0] where t * m >= lo && t * m <= hi { ticks.append(t * m) }; t *= 10 }
+        }
+        if ticks.count < 2 { ticks = [lo, hi / 1.3] }
+        let rightW = BitmapFont.width("100%", scale: ts) + 10
+        p.text("scree: σ (bars, log scale) and cumulative energy (line, right axis) — \(n) of \(total) singular values",
+               x: x, y: y, scale: ts, color: .ink)
+        let top = y + BitmapFont.height(scale: ts) + 4
+        let a = ChartAxes.layout(x: x, y: top, w: w - rightW, h: h - (top - y), xRange: (0.5, Double(n) + 0.5),
+                                 yRange: (lo, hi), yLog: true, yTickSample: ticks.map { formatNumber($0) }, textScale: ts)
+        let slot = Double(a.plotW) / Double(max(n, 1))
+        for (i, s) in sigmas.enumerated() {
+            let x0 = a.plotX + Int((Double(i) * slot).rounded()) + 2
+            let x1 = a.plotX + Int((Double(i + 1) * slot).rounded()) - 2
+            let yy = a.py(max(s, lo))
+            p.fill(x0, yy, max(1, x1 - x0), a.plotY + a.plotH - yy, i < drawn ? RGBA.accent : RGBA(150, 180, 210))
+        }
+        a.drawAxes(&p, xTicks: (1...max(n, 1)).map(Double.init), yTicks: ticks, xTitle: "component", yTitle: "σ",
+                   xFormat: { String(Int($0)) })
+        // Cumulative energy on the right axis.
+        func cy(_ f: Double) -> Int { a.plotY + a.plotH - 1 - Int((min(max(f, 0), 1) * Double(a.plotH - 1)).rounded()) }
+        var cum = 0.0
+        var prev: (Int, Int)? = nil
+        for (i, s) in sigmas.enumerated() {
+            cum += s * s
+            let px = a.plotX + Int(((Double(i) + 0.5) * slot).rounded())
+            let py = cy(cum / energy)
+            if let q = prev { p.line(q.0, q.1, px, py, .accent2, thickness: 2) }
+            p.fill(px - 2, py - 2, 5, 5, .accent2)
+            prev = (px, py)
+        }
+        let rx = a.plotX + a.plotW + 4
+        for f in [0.0, 0.25, 0.5, 0.75, 1.0] {
+            let yy = cy(f)
+            p.hline(a.plotX + a.plotW, a.plotX + a.plotW + 2, yy, .accent2)
+            p.text("\(Int(f * 100))%", x: rx, y: min(max(yy - BitmapFont.height(scale: ts) / 2, a.plotY - 4), a.plotY + a.plotH - BitmapFont.height(scale: ts)),
+                   scale: ts, color: .accent2)
+        }
+    }
+}

@@ -1,0 +1,55 @@
+import Analysis
+import TensorCore
+
+/// The public entry point: one layer → PNG pictures (and SVG where offered).
+public enum LayerRenderer {
+    /// Renders one view of one layer.
+    ///
+    /// Returns one image per view, except `both`, which returns two: the `weights` image
+    /// followed by the `expanded` image (what the original node showed as two sections).
+    /// - Throws: `RenderError` (`.cancelled` when `cancellation` fires).
+    public static func render(_ view: ViewKind, weight: Tensor, layer: LayerInfo, options: RenderOptions = RenderOptions(),
+                              cancellation: Cancellation? = nil, progress: ProgressHandler? = nil) throws(RenderError) -> [RenderedImage] {
+        try options.validate()
+        switch view {
+        case .weights:
+            let p = try WeightsView.render(weight: weight, info: layer, options: options, cancellation: cancellation)
+            return [try finish(p, title: "Weights", options: options)]
+        case .expanded:
+            let p = try ExpandedView.render(weight: weight, info: layer, options: options, cancellation: cancellation, progress: progress)
+            return [try finish(p, title: "Expanded weights (SVD)", options: options)]
+        case .both:
+            let w = try render(.weights, weight: weight, layer: layer, options: options, cancellation: cancellation, progress: nil)
+            let e = try render(.expanded, weight: weight, layer: layer, options: options, cancellation: cancellation, progress: progress)
+            return w + e
+        case .nmf:
+            let p = try NMFView.render(weight: weight, info: layer, options: options, cancellation: cancellation, progress: progress)
+            return [try finish(p, title: "One-sided NMF", options: options)]
+        case .histogram:
+            let p = try HistogramView.render(weight: weight, info: layer, options: options)
+            return [try finish(p, title: "Histogram", options: options)]
+        }
+    }
+
+    /// A page of many layers, each a small heatmap of its weight matrix with its name and shape
+    /// (block-reduced by max |v|, each panel on its own symmetric scale).
+    public static func renderOverview(layers: [(LayerInfo, Tensor)], options: RenderOptions = RenderOptions(),
+                                      title: String = "Layer overview", cancellation: Cancellation? = nil) throws(RenderError) -> RenderedImage {
+        try options.validate()
+        let p = try OverviewView.render(layers: layers, options: options, title: title, cancellation: cancellation)
+        return try finish(p, title: title, options: options)
+    }
+
+    /// Layer names drawn as an image, in columns (what the node shows when no layer is chosen).
+    public static func renderLayerList(_ names: [String], title: String = "Layers", options: RenderOptions = RenderOptions()) -> RenderedImage {
+        let p = LayerListView.render(names: names, title: title, maxSide: min(max(options.maxSide, 256), 16384))
+        // Encoding a canvas we just made cannot fail short of running out of memory.
+        let png = (try? PNGEncoder.encode(p.canvas, options: options.png)) ?? []
+        return RenderedImage(png: png, width: p.width, height: p.height, title: title)
+    }
+
+    static func finish(_ p: Painter, title: String, options: RenderOptions) throws(RenderError) -> RenderedImage {
+        let png = try PNGEncoder.encode(p.canvas, options: options.png)
+        return RenderedImage(png: png, width: p.width, height: p.height, title: title, svg: p.svg?.rendered())
+    }
+}
