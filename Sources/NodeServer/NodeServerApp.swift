@@ -100,7 +100,12 @@ public final class NodeServerApp: HTTPService, @unchecked Sendable {
     // MARK: HTTPService
 
     public func respond(to request: HTTPRequest) -> HTTPResponse {
-        let response = route(request)
+        var response = route(request)
+        // The frontend always links /user.css and /api/userdata/user.css. A 404 for a stylesheet
+        // without a type, sent with nosniff, makes Chrome log a console error; typed, it is quiet.
+        if response.status == 404, request.rawPath.lowercased().hasSuffix(".css"), response.headers["Content-Type"] == nil {
+            response.headers["Content-Type"] = "text/css; charset=utf-8"
+        }
         if configuration.verbose {
             FileHandle.standardError.write(Data("\(request.method) \(request.target) → \(response.status)\n".utf8))
         }
