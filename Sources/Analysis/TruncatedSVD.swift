@@ -87,7 +87,8 @@ struct KrylovSVD {
         self.op = op; self.k = k; self.tolerance = tolerance; self.maxIterations = maxIterations
         self.cancellation = cancellation; self.progress = progress
         p = op.rows; q = op.cols
-        let b = min(p, k + max(8, k / 2))
+        // Oversampled block, rounded up to whole 16-column kernel panels (padding is paid anyway).
+        let b = min(p, (k + max(8, k / 2) + 15) / 16 * 16)
         block = b
         // Exact path for small short sides: the basis is the identity and one Gram suffices.
         if p <= max(96, 3 * b) {
@@ -209,8 +210,13 @@ struct KrylovSVD {
             }
             if !reseeded || attempt == 2 { break }
         }
-        if existing > 0 { project() }
         orthonormalizeColumns(y, rows: p, cols: width, ld: ld)
+        // Normalising columns that lost most of their norm amplifies what is left of their
+        // components along the old basis; one more pass and QR bring them back to rounding level.
+        if existing > 0 {
+            project()
+            orthonormalizeColumns(y, rows: p, cols: width, ld: ld)
+        }
     }
 
     /// gram[r][c] for r in newColumns, c < newColumns.upperBound: inner products of image

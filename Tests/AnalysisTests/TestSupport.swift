@@ -19,24 +19,29 @@ enum TestMatrices {
     }
 
     /// Σ_r decay^r · u_r v_rᵀ with smooth sinusoidal factors, plus `noise` · uniform hash noise:
-    /// a spectrum that decays geometrically into a noise floor, like trained weights.
+    /// a spectrum that decays geometrically into a noise floor, like trained weights. The
+    /// arithmetic matches `structured` in Tests/Fixtures/reference/make_reference.py operation
+    /// for operation, so both build the same Float32 matrix.
     static func structured(rows: Int, cols: Int, rank: Int, decay: Double, noise: Double, seed: UInt64) -> Matrix {
-        var v = [Float](repeating: 0, count: rows * cols)
-        for i in 0..<rows {
-            for j in 0..<cols {
-                var s = 0.0
-                for r in 0..<rank {
-                    let fr = Double(r + 1)
-                    let u = sin(Double(i) * 0.37 * fr / Double(rows) * 10 + fr)
-                    let w = cos(Double(j) * 0.53 * fr / Double(cols) * 10 + 2 * fr)
-                    s += pow(decay, Double(r)) * u * w
-                }
-                s += noise * hashUniform(seed: seed, index: UInt64(i * cols + j))
-                v[i * cols + j] = Float(s)
+        var s = [Double](repeating: 0, count: rows * cols)
+        for r in 0..<rank {
+            let fr = Double(r + 1)
+            let u = (0..<rows).map { sin(Double($0) * 0.37 * fr / Double(rows) * 10 + fr) }
+            let w = (0..<cols).map { cos(Double($0) * 0.53 * fr / Double(cols) * 10 + 2 * fr) }
+            let strength = pow(decay, Double(r))
+            for i in 0..<rows {
+                let su = strength * u[i]
+                for j in 0..<cols { s[i * cols + j] = s[i * cols + j] + su * w[j] }
             }
         }
+        var v = [Float](repeating: 0, count: rows * cols)
+        for i in 0..<(rows * cols) { v[i] = Float(s[i] + noise * hashUniform(seed: seed, index: UInt64(i))) }
         return Matrix(rows: rows, cols: cols, values: v)
     }
+
+    /// Directory of the shared test fixtures (Tests/Fixtures), found from this file's path.
+    static let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+        .deletingLastPathComponent().appendingPathComponent("Fixtures")
 
     static func naiveProduct(_ a: Matrix, _ b: Matrix) -> [Double] {
         var c = [Double](repeating: 0, count: a.rows * b.cols)
