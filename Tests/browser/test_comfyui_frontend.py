@@ -140,6 +140,21 @@ def test_official_frontend_runs_the_original_workflow(frontend_server, browser):
         .map(e => e.dataset.jobId); return ids.length >= 2 ? ids : null""", 20, "two jobs in the queue panel")
     jobs = requests.get(f"{base}/api/jobs?status=completed&limit=200", timeout=10).json()["jobs"]
     assert set(shown) <= {job["id"] for job in jobs}, (shown, jobs)
+    # Spread the nodes out (the original file stacks them) for the picture in docs/FRONTEND.md.
+    driver.execute_script("""
+        const nodes = window.app.graph._nodes ?? window.app.graph.nodes;
+        const byType = t => nodes.find(n => n.type === t);
+        const place = (t, x, y, w, h) => { const n = byType(t); n.pos = [x, y]; if (w) n.size = [w, h]; };
+        place('CheckpointLoaderSimple', 0, 0);
+        place('LTListLayers', 0, 170, 330, 90);
+        place('ShowText|pysssss', 0, 310, 330, 260);
+        place('LTVisualizeWeights', 380, 0, 900, 760);
+        window.app.canvas.deselectAll?.();
+        window.app.canvas.ds.scale = 0.9;
+        window.app.canvas.ds.offset = [90, 120];
+        window.app.graph.setDirtyCanvas(true, true);""")
+    driver.find_element(By.XPATH, "//button[contains(normalize-space(.), 'active')]").click()  # close the panel
+    time.sleep(1)
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     driver.save_screenshot(str(ARTIFACTS / "comfyui-frontend.png"))
 

@@ -155,6 +155,12 @@ function createTextView(node) {
     filter.addEventListener("input", render);
     return {
         root,
+        /** Height the widget asks for: a few lines of plain text, more room for a layer list. */
+        preferredHeight() {
+            if (head.style.display !== "none") return 240;
+            const lines = Math.max(1, text.split("\n").length);
+            return Math.min(200, 24 + 18 * lines);
+        },
         get text() {
             return text;
         },
@@ -175,8 +181,8 @@ function ensureView(node) {
         hideOnZoom: false,
         getValue: () => view.text,
         setValue: (value) => view.show(textOf(value)),
-        getMinHeight: () => 60,
-        getMaxHeight: () => 320,
+        getMinHeight: () => Math.min(view.preferredHeight(), 120),
+        getMaxHeight: () => view.preferredHeight(),
     });
     widget.serialize = false;
     node.weightlensView = view;
