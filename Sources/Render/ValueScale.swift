@@ -93,7 +93,7 @@ struct ValueScale: Sendable {
 }
 
 /// Min, max and max |v| of some values, optionally with percentile clipping of outliers.
-/// Non-finite values are ignored; at most ~1M values are sampled so it stays bounded.
+/// Non-finite values are ignored; percentiles come from a strided sample of about 200k values.
 struct RangeStats {
     var lo: Float = 0
     var hi: Float = 0

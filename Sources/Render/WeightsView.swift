@@ -28,6 +28,15 @@ enum WeightsView {
                                             colTitle: isConv ? "input channel" : "input feature", viewName: "weights")
             }
             try checkCancelled(cancellation)
+            if g.out * g.inputs == 1 {
+                return VectorView.render(values: weight.values, info: info, options: options, viewName: "weights")
+            }
+            if g.kw > 256 || g.kh > 256 {
+                // Kernels wider than a quarter page cannot form a grid: show the matrix view.
+                let m = weight.matrixShape
+                return MatrixHeatmap.render(values: weight.values, rows: m.rows, cols: m.cols, info: info, options: options,
+                                            rowTitle: "output channel", colTitle: "input channel · kernel position", viewName: "weights")
+            }
             return KernelGrid.render(weight: weight, geometry: g, info: info, options: options)
         }
     }
@@ -90,7 +99,7 @@ enum KernelGrid {
         let fixedH = 130 + ColorBar.height()   // header + colour bar, enough for the usual 3 header lines
         for cand in stride(from: 32, through: 1, by: -1) {
             let tw = g.kw * cand, th = g.kh * cand
-            guard tw >= 8 || cand == 1, tw <= 72, th <= 72 else { continue }
+            guard tw >= 8, tw <= 72, th <= 72 else { continue }
             let gp = cand >= 8 ? 4 : 2
             let lw = labelWidth(th >= 22 ? 2 : 1)
             let rgbGap = rgb ? 8 : 0
@@ -113,7 +122,9 @@ enum KernelGrid {
             while g.kw * (s + 1) <= 96, g.kh * (s + 1) <= 96,
                   lw + rgbW + k * (g.kw * (s + 1) + gap) <= availW { s += 1 }
         }
-        let tileW = g.kw * s, tileH = g.kh * s
+        // Flat kernels (1-D convs) get taller cells so rows stay at least one text line high.
+        let sy = max(s, (12 + g.kh - 1) / g.kh)
+        let tileW = g.kw * s, tileH = g.kh * sy
         let labelScale = tileH >= 22 ? 2 : 1
         let lw = labelWidth(labelScale)
         let indexRowH = allInputs ? 0 : BitmapFont.height(scale: 1)
@@ -184,7 +195,7 @@ enum KernelGrid {
             p.text("out \(r)", x: Page.margin + lw - 8, y: ry + (tileH - BitmapFont.height(scale: labelScale)) / 2 + labelScale,
                    scale: labelScale, color: .ink, align: .right)
             if rgb {
-                p.cells(rgbKernel(weight.values, row: r, g: g), rows: g.kh, cols: g.kw, x: Page.margin + lw, y: ry, cellW: s, cellH: s)
+                p.cells(rgbKernel(weight.values, row: r, g: g), rows: g.kh, cols: g.kw, x: Page.margin + lw, y: ry, cellW: s, cellH: sy)
             }
             for (c, i) in picks[r].enumerated() {
                 let b = (r * g.inputs + i) * ks
@@ -195,7 +206,7 @@ enum KernelGrid {
                 } else { scale = shared }
                 for j in 0..<ks { colors[j] = map.color(scale.position(weight.values[b + j])) }
                 let tx = gridX + c * (tileW + gap)
-                p.cells(colors, rows: g.kh, cols: g.kw, x: tx, y: ry, cellW: s, cellH: s)
+                p.cells(colors, rows: g.kh, cols: g.kw, x: tx, y: ry, cellW: s, cellH: sy)
                 if !allInputs {
                     p.text(String(i), x: tx + tileW / 2, y: ry + tileH + 2, scale: 1, color: .mutedInk, align: .center)
                 }
