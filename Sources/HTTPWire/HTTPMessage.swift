@@ -13,20 +13,34 @@ public struct HTTPHeaders: Sendable, Equatable, Sequence, ExpressibleByDictionar
     /// First value of the field `name`, or nil.
     public subscript(name: String) -> String? {
         get {
-            let key = name.lowercased()
-            return fields.first { $0.name.lowercased() == key }?.value
+            fields.first { HTTPHeaders.namesEqual($0.name, name) }?.value
         }
         set {
-            let key = name.lowercased()
-            fields.removeAll { $0.name.lowercased() == key }
+            fields.removeAll { HTTPHeaders.namesEqual($0.name, name) }
             if let newValue { fields.append((name: name, value: newValue)) }
         }
     }
 
     /// Every value of the field `name`, in order.
     public func values(_ name: String) -> [String] {
-        let key = name.lowercased()
-        return fields.filter { $0.name.lowercased() == key }.map(\.value)
+        fields.filter { HTTPHeaders.namesEqual($0.name, name) }.map(\.value)
+    }
+
+    /// ASCII case-insensitive comparison without allocating (header names are ASCII tokens).
+    @inlinable
+    public static func namesEqual(_ a: String, _ b: String) -> Bool {
+        var a = a, b = b
+        return a.withUTF8 { pa in
+            b.withUTF8 { pb in
+                guard pa.count == pb.count else { return false }
+                for i in 0..<pa.count {
+                    let x = pa[i], y = pb[i]
+                    if x != y && (x | 0x20) != (y | 0x20) { return false }
+                    if x != y && !((x | 0x20) >= 0x61 && (x | 0x20) <= 0x7A) { return false }
+                }
+                return true
+            }
+        }
     }
 
     /// Appends a field without replacing earlier ones (e.g. `Set-Cookie`).

@@ -42,6 +42,7 @@ final class Connection: @unchecked Sendable {
     var tlsReadNeedsWritable = false
     var tlsWriteNeedsReadable = false
     var drainedBytes = 0
+    var processing = false
 
     // Access-log fields of the exchange in flight.
     var logMethod = ""
@@ -234,6 +235,11 @@ final class Connection: @unchecked Sendable {
     static let knownMethods: Set<String> = ["GET", "HEAD", "POST", "PUT", "DELETE", "OPTIONS", "PATCH"]
 
     func processHTTP() {
+        // Inline responses finish inside this loop and would re-enter it once per pipelined
+        // request; the flag turns that recursion into iterations of the loop below.
+        if processing { return }
+        processing = true
+        defer { processing = false }
         while !closed && mode == .http && phase == .reading {
             let event: RequestParser.Event?
             do {
@@ -279,6 +285,12 @@ final class Connection: @unchecked Sendable {
             return
         }
         let core = self.core
+        if core.service.respondsInline(to: request) {
+            var response = core.policy.intercept(request) ?? core.service.respond(to: request)
+            core.policy.finish(request, &response)
+            sendResponse(response, head: head)
+            return
+        }
         core.workers.async { [self] in
             var response = core.policy.intercept(request) ?? core.service.respond(to: request)
             core.policy.finish(request, &response)
@@ -299,7 +311,16 @@ final class Connection: @unchecked Sendable {
         sendResponse(response, head: nil)
     }
 
-    static let framingHeaders: Set<String> = ["content-length", "transfer-encoding", "connection", "date", "keep-alive"]
+    /// Headers the socket layer owns; a service's values for them are dropped.
+    static func isFramingHeader(_ name: String) -> Bool {
+        switch name.utf8.count {
+        case 4: return HTTPHeaders.namesEqual(name, "date")
+        case 10: return HTTPHeaders.namesEqual(name, "connection") || HTTPHeaders.namesEqual(name, "keep-alive")
+        case 14: return HTTPHeaders.namesEqual(name, "content-length")
+        case 17: return HTTPHeaders.namesEqual(name, "transfer-encoding")
+        default: return false
+        }
+    }
 
     /// Frames and queues a response; `head` is nil for errors before a request was parsed.
     func sendResponse(_ response: HTTPResponse, head: RequestHead?) {
@@ -343,7 +364,7 @@ final class Connection: @unchecked Sendable {
             }
         }
         if head?.isWebSocketUpgrade == true && status != 101 { keepAlive = false }
-        for (name, value) in response.headers where !Connection.framingHeaders.contains(name.lowercased()) {
+        for (name, value) in response.headers where !Connection.isFramingHeader(name) {
             headers.add(name, value)
         }
         for (name, value) in extra { headers.add(name, value) }

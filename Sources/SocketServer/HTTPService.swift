@@ -18,6 +18,14 @@ public protocol HTTPService: Sendable {
     func webSocket(_ socket: any WebSocketConnection, didReceiveBinary data: [UInt8])
     /// The WebSocket is gone (closed by either side, dropped, or the server is shutting down).
     func webSocketDidClose(_ socket: any WebSocketConnection)
+    /// Whether answering `request` is quick and never blocks (a static file, a cached JSON), so the
+    /// socket layer may call `respond(to:)` directly on the I/O loop and save two queue hops.
+    /// Defaults to false: every request goes to a worker queue.
+    func respondsInline(to request: HTTPRequest) -> Bool
+}
+
+extension HTTPService {
+    public func respondsInline(to request: HTTPRequest) -> Bool { false }
 }
 
 /// One open WebSocket. Sends are thread-safe and never block: messages go into a bounded

@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import HTTPWire
+import Synchronization
 
 /// Safe static-file responses: the file must resolve (symlinks included) inside `root`,
 /// with ETag/If-None-Match, single byte ranges and content types. The body is a file region
@@ -51,7 +52,7 @@ public enum StaticFiles {
         if relativePath.utf8.contains(0) || relativePath.contains("\\") { return nil }
         let parts = relativePath.split(separator: "/", omittingEmptySubsequences: true)
         if parts.contains(where: { $0 == ".." || $0 == "." }) { return nil }
-        guard let realRoot = realPath(root) else { return nil }
+        guard let realRoot = realRootCache.resolve(root) else { return nil }
         var candidate = realRoot
         for p in parts { candidate += "/" + p }
         guard let real = realPath(candidate) else { return nil }
@@ -68,6 +69,9 @@ public enum StaticFiles {
         }
         return real
     }
+
+    /// Roots rarely change, so their real path is cached (bounded) instead of resolved per request.
+    static let realRootCache = RealPathCache()
 
     static func realPath(_ path: String) -> String? {
         guard let p = realpath(path, nil) else { return nil }
@@ -118,5 +122,20 @@ extension StringProtocol {
         var s = self[...]
         while s.last == c { s = s.dropLast() }
         return s
+    }
+}
+
+/// A small bounded cache of `realpath` results for static roots.
+final class RealPathCache: Sendable {
+    let entries = Mutex<[String: String]>([:])
+
+    func resolve(_ root: String) -> String? {
+        if let hit = entries.withLock({ $0[root] }) { return hit }
+        guard let real = StaticFiles.realPath(root) else { return nil }
+        entries.withLock { e in
+            if e.count > 64 { e.removeAll() }
+            e[root] = real
+        }
+        return real
     }
 }

@@ -110,6 +110,11 @@ final class StaticEchoService: HTTPService {
         }
     }
 
+    /// Everything but `/slow` (which sleeps) and `/broadcast` answers at once.
+    func respondsInline(to request: HTTPRequest) -> Bool {
+        request.pathSegments.first != "slow" && request.pathSegments.first != "broadcast"
+    }
+
     func refuseWebSocket(_ request: HTTPRequest) -> HTTPResponse? {
         webSockets && request.pathSegments == ["ws"] ? nil : HTTPResponse(status: 404)
     }
