@@ -14,6 +14,9 @@ public struct WeightLensCommand: ParsableCommand {
             ServeStaticCommand.self,
             ServeCommand.self,
             RenderCommand.self,
+            InspectCommand.self,
+            NMFCommand.self,
+            ExpandCommand.self,
         ]
     )
     public init() {}

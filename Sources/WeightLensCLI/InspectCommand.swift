@@ -1,0 +1,108 @@
+import Analysis
+import ArgumentParser
+import Checkpoint
+import Foundation
+import ModelCatalog
+import OrderedJSON
+import TensorCore
+
+/// `weightlens inspect`: statistics and top singular values of one layer.
+struct InspectCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "inspect",
+        abstract: "Statistics and top singular values of one layer's weight.",
+        discussion: """
+        The weight is viewed as a matrix (out, in·kh·kw). --json prints one object with the keys
+        layer, key, shape, dtype, parameters, stats {mean, std, min, max, near_zero_fraction,
+        l2_norm}, singular_values and spectral {spectral_norm, stable_rank, effective_rank}.
+        See docs/CLI.md and docs/ENGINE.md.
+        """)
+
+    @Argument(help: "Checkpoint: .safetensors/.sft, *.safetensors.index.json, .pt/.pth/.ckpt/.bin.")
+    var file: String
+
+    @Option(help: "Layer name (as `weightlens layers` lists it) or full tensor key.")
+    var layer: String
+
+    @Option(name: .customLong("top-k"), help: "Number of singular values (clamped to the matrix's short side).")
+    var topK: Int = 16
+
+    @Flag(help: "Print JSON, with spectral metrics (spectral norm, stable rank, effective rank).")
+    var json = false
+
+    func run() throws {
+        try CLIError.run(file: file) {
+            FileHandle.standardOutput.write(Data(try Self.output(file: file, layer: layer, topK: topK, json: json).utf8))
+        }
+    }
+
+    /// The text the command prints (separate so tests can call it in-process).
+    static func output(file: String, layer name: String, topK: Int, json: Bool) throws -> String {
+        guard topK >= 1 else { throw CLIError.failure(file: nil, "--top-k must be at least 1, got \(topK).") }
+        let checkpoint = try CheckpointFile.open(path: file)
+        let catalog = LayerCatalog(checkpoint: checkpoint)
+        let layer = try catalog.layer(named: name)
+        let tensor = try checkpoint.loadTensor(layer.weightKey)
+        let stats = weightStatistics(tensor)
+        let matrix = Matrix(tensor)
+        let k = min(topK, min(matrix.rows, matrix.cols))
+        let values = k > 0 ? try truncatedSVD(matrix, rank: k).singularValues : []
+        if json {
+            let spectral = try spectralMetrics(matrix)
+            let object = JSONObject([
+                ("layer", .string(layer.name)),
+                ("key", .string(layer.weightKey)),
+                ("shape", .array(layer.shape.map { .number($0) })),
+                ("dtype", .string(layer.dtype.rawValue)),
+                ("parameters", .number(layer.parameters)),
+                ("stats", .object(JSONObject([
+                    ("mean", jsonNumber(stats.mean)),
+                    ("std", jsonNumber(stats.std)),
+                    ("min", jsonNumber(stats.min)),
+                    ("max", jsonNumber(stats.max)),
+                    ("near_zero_fraction", jsonNumber(stats.nearZeroFraction)),
+                    ("l2_norm", jsonNumber(stats.l2Norm)),
+                ]))),
+                ("singular_values", .array(values.map { jsonNumber($0) })),
+                ("spectral", .object(JSONObject([
+                    ("spectral_norm", jsonNumber(spectral.spectralNorm)),
+                    ("stable_rank", jsonNumber(spectral.stableRank)),
+                    ("effective_rank", jsonNumber(spectral.effectiveRank)),
+                ]))),
+            ])
+            return JSON.object(object).serialized(pretty: true) + "\n"
+        }
+        var lines = [
+            "layer       \(layer.name)",
+            "key         \(layer.weightKey)",
+            "shape       \(layer.shape) \(layer.dtype.rawValue), \(layer.parameters) parameters",
+            "matrix      \(matrix.rows) × \(matrix.cols)",
+            "mean        \(format(stats.mean))",
+            "std         \(format(stats.std))",
+            "min / max   \(format(Double(stats.min))) / \(format(Double(stats.max)))",
+            "near zero   \(format(stats.nearZeroFraction * 100))% (|w| < \(stats.nearZeroThreshold))",
+            "L2 norm     \(format(stats.l2Norm))",
+        ]
+        if !stats.deadFilters.isEmpty {
+            lines.append("dead        \(stats.deadFilters.count) output channels: \(stats.deadFilters.prefix(20).map(String.init).joined(separator: ", "))")
+        }
+        lines.append("singular values (top \(values.count)):")
+        for (i, s) in values.enumerated() { lines.append(String(format: "  %3d  %.6g", i + 1, Double(s))) }
+        return lines.joined(separator: "\n") + "\n"
+    }
+}
+
+/// A JSON number for a Float, printed with the shortest digits that round-trip the Float
+/// (not the 17 digits of its Double widening); null for NaN or infinity.
+func jsonNumber(_ value: Float) -> JSON {
+    guard value.isFinite else { return .null }
+    return .double(Double(value.description) ?? Double(value))
+}
+
+/// A JSON number for a Double; null for NaN or infinity.
+func jsonNumber(_ value: Double) -> JSON {
+    value.isFinite ? .double(value) : .null
+}
+
+/// Six significant digits for the text outputs.
+func format(_ value: Double) -> String { String(format: "%.6g", value) }
