@@ -34,17 +34,15 @@ extension NodeServerApp {
             }
         }
 
-        var number: JSON
-        var sortKey: Double
+        // As ComfyUI: a client `number` is used as a float; otherwise the counter, negated by `front`.
+        let number: JSON
+        let sortKey: Double
         if let n = body["number"], let d = n.doubleValue, d.isFinite {
-            number = n; sortKey = d
+            number = .double(d); sortKey = d
         } else {
-            let n = queue.takeNumber()
+            var n = queue.takeNumber()
+            if body["front"]?.boolValue == true { n = -n }
             number = .int(n); sortKey = Double(n)
-        }
-        if body["front"]?.boolValue == true {
-            sortKey = -sortKey
-            number = number.intValue.map { .int(-$0) } ?? .double(sortKey)
         }
 
         guard let prompt = body["prompt"], !prompt.isNull else {

@@ -76,6 +76,13 @@ extension NodeServerApp {
         }
     }
 
+    /// Shown at `/` when neither a frontend nor the built-in viewer files are available.
+    static let fallbackPage = Reply.text("""
+        <!doctype html><meta charset="utf-8"><title>WeightLens</title>
+        <h1>WeightLens</h1><p>The ComfyUI-compatible API is running: POST /prompt, GET /object_info, WebSocket /ws.
+        Start with <code>--front-end-root DIR</code> to serve a ComfyUI frontend here.</p>
+        """, type: "text/html; charset=utf-8")
+
     /// `/internal/*`, the frontend or viewer files and extension scripts.
     func staticRoute(_ r: HTTPRequest, _ s: [String]) -> HTTPResponse? {
         if s.first == "internal" { return internalRoute(r, Array(s.dropFirst())) }
@@ -87,7 +94,7 @@ extension NodeServerApp {
         if let root = configuration.frontEndRoot {
             return frontendFile(root: root, s)
         }
-        if s.isEmpty { return viewerFile([]) }
+        if s.isEmpty { return viewerFile([]) ?? Self.fallbackPage }
         return nil
     }
 }

@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# API benchmark: release build, full-size SDXL checkpoint (generated once into bench/out/, gitignored),
+# then bench_api.py against `weightlens serve`. Extra arguments go to bench_api.py (e.g. --runs 3).
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+swift build -c release --product weightlens >&2
+bin="$(swift build -c release --show-bin-path)/weightlens"
+ckpt=bench/out/sdxl_full_f16.safetensors
+if [ ! -f "$ckpt" ]; then
+    mkdir -p bench/out
+    "$bin" make-checkpoint --layout sdxl --scale 1 --dtype f16 --parts all --out "$ckpt" >&2
+fi
+python="${PYTHON:-python3}"
+[ -x .venv/bin/python ] && python=.venv/bin/python
+exec "$python" bench/api/bench_api.py --bin "$bin" --checkpoint "$ckpt" "$@"
