@@ -215,11 +215,13 @@ def same_origin_problems(base, network):
         query = urllib.parse.parse_qs(url.query)
         if url.path == "/api/userdata" and set(query.get("dir", [])) <= OPTIONAL_USERDATA_DIRS:
             continue
-        if request.get("canceled"):
-            continue
         status = request.get("status")
-        if request.get("failed") or (status is not None and status >= 400):
-            problems.append(request)
+        if status is not None:
+            # Answered: only the status counts (a response read and then dropped is "canceled").
+            if status >= 400:
+                problems.append(request)
+        elif request.get("failed") and not request.get("canceled"):
+            problems.append(request)  # no answer at all (connection refused, reset)
     return problems
 
 

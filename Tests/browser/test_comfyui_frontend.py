@@ -165,3 +165,39 @@ def test_official_frontend_runs_the_original_workflow(frontend_server, browser):
     assert all(r.get("mime") == "image/png" for r in view_requests), view_requests
     assert same_origin_problems(base, network) == []
     assert our_console_errors(base, console) == []
+
+
+def test_first_run_opens_the_templates_browser_and_the_demo_workflow_runs(frontend_server, browser):
+    """A new user: no settings yet, so the frontend opens its templates browser; the WeightLens
+    demo workflow is offered there, loads with the demo checkpoint and shows a preview on Run."""
+    base = frontend_server
+    driver = browser.driver
+    post_json(f"{base}/api/settings/Comfy.TutorialCompleted", False)
+    driver.get(base + "/")
+    browser.wait_for(APP_READY, 90, "the ComfyUI app with the WeightLens node types")
+
+    # The templates browser lists the shipped workflows under the `weightlens` extension.
+    click_text(browser, "workflow_weight_visualization_demo")
+    browser.wait_for("""const nodes = window.app.graph._nodes ?? window.app.graph.nodes;
+        return nodes.length === 4 && nodes.some(n => n.type === 'LTVisualizeWeights')""",
+                     20, "the demo workflow's four nodes")
+    checkpoint = driver.execute_script("""
+        const loader = (window.app.graph._nodes ?? window.app.graph.nodes).find(n => n.type === 'CheckpointLoaderSimple');
+        const widget = loader.widgets.find(w => w.name === 'ckpt_name');
+        return widget.options.values.includes(widget.value) ? widget.value : null""")
+    assert checkpoint, "the demo workflow names a checkpoint the server does not list"
+
+    # Run as it is: the layer list on ShowText, and (empty layer_name) a preview on the visualizer.
+    browser.wait_for("""const dialog = document.querySelector('[role="dialog"]');
+        return !dialog || dialog.offsetParent === null""", 10, "the templates browser to close")
+    driver.find_element(By.XPATH, "//button[normalize-space(.)='Run']").click()
+    browser.wait_for("return document.querySelectorAll('.weightlens-text .wl-row').length > 0", 60,
+                     "the layer list on the ShowText node")
+    browser.wait_for("""
+        const node = (window.app.graph._nodes ?? window.app.graph.nodes).find(n => n.type === 'LTVisualizeWeights');
+        const img = node.imgs?.[0];
+        return img && img.complete && img.naturalWidth > 0""", 90, "the LTVisualizeWeights preview image")
+
+    console, network = browser.collect_logs()
+    assert same_origin_problems(base, network) == []
+    assert our_console_errors(base, console) == []
