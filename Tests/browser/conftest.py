@@ -196,9 +196,11 @@ def post_json(url, value):
     return response
 
 
-# Requests the frontend makes that may fail by design (frontend-endpoints.md): optional user
-# stylesheets, legacy user templates, empty workflow/subgraph folders, the template logo list.
-OPTIONAL_PATHS = {"/user.css", "/api/userdata/user.css", "/api/userdata/comfy.templates.json", "/templates/index_logo.json"}
+# Requests the frontend makes that may fail by design (ComfyUI answers them 404 too): optional
+# user stylesheets, legacy user templates, empty workflow/subgraph folders, the template logo
+# list, and the workflows sidebar's optional ordering file (workflows/.index.json).
+OPTIONAL_PATHS = {"/user.css", "/api/userdata/user.css", "/api/userdata/comfy.templates.json",
+                  "/templates/index_logo.json", "/api/userdata/workflows%2F.index.json"}
 OPTIONAL_USERDATA_DIRS = {"workflows", "subgraphs"}
 
 

@@ -74,12 +74,22 @@ def test_official_frontend_runs_the_original_workflow(frontend_server, browser):
             15, f"{name} in the node library", 0.25, name)
     driver.find_element(By.CSS_SELECTOR, "button[aria-label^='Node Library']").click()
 
-    # 3. The original workflow file, dropped on the canvas, loads with every node known.
-    workflow = json.loads(WORKFLOW.read_text())
-    driver.execute_script(DROP_FILE, WORKFLOW.name, json.dumps(workflow))
+    # 3a. The workflows sidebar lists the shipped workflows (copied into the user's folder) and opens one.
+    driver.find_element(By.CSS_SELECTOR, "button[aria-label^='Workflows']").click()
+    click_text(browser, "workflow_weight_visualization_demo")
     browser.wait_for("""const nodes = window.app.graph._nodes ?? window.app.graph.nodes;
         return nodes.length === 4 && nodes.some(n => n.type === 'LTVisualizeWeights')""",
-                     20, "the dropped workflow's four nodes")
+                     20, "the demo workflow opened from the workflows sidebar")
+    driver.find_element(By.CSS_SELECTOR, "button[aria-label^='Workflows']").click()
+
+    # 3b. The original workflow file, dropped on the canvas, loads with every node known.
+    workflow = json.loads(WORKFLOW.read_text())
+    driver.execute_script(DROP_FILE, WORKFLOW.name, json.dumps(workflow))
+    original_checkpoint = workflow["nodes"][0]["widgets_values"][0]
+    browser.wait_for("""const nodes = window.app.graph._nodes ?? window.app.graph.nodes;
+        const loader = nodes.find(n => n.type === 'CheckpointLoaderSimple');
+        return nodes.length === 4 && loader?.widgets?.[0]?.value === arguments[0]""",
+                     20, "the dropped workflow's four nodes", 0.25, original_checkpoint)
     unknown = driver.execute_script("""const nodes = window.app.graph._nodes ?? window.app.graph.nodes;
         return nodes.filter(n => !window.LiteGraph.registered_node_types[n.type]).map(n => n.type)""")
     assert unknown == [], f"node types unknown to the frontend: {unknown}"
