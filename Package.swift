@@ -65,6 +65,9 @@ let package = Package(
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "weightlens", dependencies: ["WeightLensCLI"]),
+        // Engine benchmark (bench/engine/run.sh); depends on Analysis only so it builds on its own.
+        .executableTarget(name: "weightlens-bench", dependencies: ["Analysis"], path: "bench/engine/Sources",
+                          swiftSettings: kernelFlags),
 
         .testTarget(name: "CheckpointTests", dependencies: ["Checkpoint", "ModelCatalog", "TensorCore"]),
         .testTarget(name: "AnalysisTests", dependencies: ["Analysis", "TensorCore", "Checkpoint"]),
