@@ -140,12 +140,25 @@ extension NodeServerApp {
         } else if ["jpg", "jpeg", "png", "ppm", "bmp", "pgm", "tif", "tiff", "webp"].contains((last as NSString).pathExtension.lowercased()) {
             extra["Cache-Control"] = "public, max-age=86400"
         }
+        // The templates browser reads /templates/index.json, which ComfyUI serves from a separate
+        // templates package. Without one, an empty catalogue keeps the browser working and quiet;
+        // it still lists the WeightLens workflows from /workflow_templates.
+        if segments == ["templates", "index.json"], !FileManager.default.fileExists(atPath: path) {
+            return Reply.json(.array([]))
+        }
         return FileResponses.file(path, extraHeaders: extra)
     }
 
     /// `/workflows/NAME` and `/workflow_templates/weightlens/NAME`: the shipped example workflows.
     func workflowFile(_ name: String) -> HTTPResponse {
         guard let dir = configuration.workflowsDirectory else { return Reply.empty(404) }
+        // The templates browser shows `/workflow_templates/weightlens/<name>.jpg` beside each
+        // template: a picture shipped next to the workflow if there is one, else the built-in one.
+        if ["jpg", "jpeg", "png", "webp"].contains((name as NSString).pathExtension.lowercased()) {
+            if !name.contains("/"), !name.hasPrefix("."), !name.utf8.contains(0),
+               let own = FileResponses.file((dir as NSString).appendingPathComponent(name)) { return own }
+            return resourceFile(["viewer", "template-thumbnail.png"]) ?? Reply.empty(404)
+        }
         let file = name.hasSuffix(".json") ? name : name + ".json"
         guard !file.contains("/"), !file.hasPrefix("."), !file.utf8.contains(0),
               let response = FileResponses.file((dir as NSString).appendingPathComponent(file), contentType: Reply.jsonType) else {
