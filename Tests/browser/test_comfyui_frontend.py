@@ -10,7 +10,7 @@ import time
 import requests
 from selenium.webdriver.common.by import By
 
-from conftest import ARTIFACTS, ROOT, our_console_errors, post_json, same_origin_problems
+from browserkit import ARTIFACTS, ROOT, our_console_errors, post_json, same_origin_problems
 
 WORKFLOW = pathlib.Path(os.environ.get("WEIGHTLENS_WORKFLOW", ROOT / "workflows" / "workflow_weight_visualization.json"))
 

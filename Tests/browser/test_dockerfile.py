@@ -5,7 +5,7 @@ import fnmatch
 import re
 import subprocess
 
-from conftest import ROOT
+from browserkit import ROOT
 
 DOCKERFILE = (ROOT / "Dockerfile").read_text()
 SERVE = (ROOT / "scripts" / "serve").read_text()

@@ -5,7 +5,7 @@ import requests
 from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.by import By
 
-from conftest import ARTIFACTS, our_console_errors, same_origin_problems
+from browserkit import ARTIFACTS, our_console_errors, same_origin_problems
 
 LAYER_BUTTONS = "return [...document.querySelectorAll('#tree .layer')].map(b => b.dataset.layer)"
 
