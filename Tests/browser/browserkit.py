@@ -85,6 +85,7 @@ class Browser:
         self.driver.set_script_timeout(60)
         self.console = []
         self.network = {}
+        self.socket_messages = []  # JSON text frames the page received on /ws
 
     def collect_logs(self):
         """Moves new console entries and network events out of the browser into lists."""
@@ -100,6 +101,13 @@ class Browser:
                 response = params["response"]
                 self.network.setdefault(request_id, {}).update(
                     url=response["url"], status=response["status"], mime=response.get("mimeType"))
+            elif message["method"] == "Network.webSocketFrameReceived":
+                payload = params.get("response", {}).get("payloadData", "")
+                if payload.startswith("{"):
+                    try:
+                        self.socket_messages.append(json.loads(payload))
+                    except ValueError:
+                        pass
             elif message["method"] == "Network.loadingFailed":
                 self.network.setdefault(request_id, {}).update(failed=params.get("errorText"),
                                                                canceled=params.get("canceled", False))
