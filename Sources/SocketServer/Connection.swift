@@ -164,6 +164,9 @@ final class Connection: @unchecked Sendable {
                 if mode == .http && phase != .reading && parser.bufferedByteCount > core.configuration.headerLimitBytes + 65536 {
                     pauseReading()  // pipelined bytes wait until the current response is out
                 }
+                // A short plain read means the socket is drained; the level-triggered source fires
+                // again if more arrives, so skip the read that would only return EAGAIN.
+                if ssl == nil && n < loop.readBuffer.count { break readLoop }
                 if total >= 1 << 20 {
                     // Let other connections on this loop run; come back for the rest.
                     loop.queue.async { [self] in if !closed && readActive { onReadable() } }
@@ -311,6 +314,9 @@ final class Connection: @unchecked Sendable {
         sendResponse(response, head: nil)
     }
 
+    /// File bodies up to this size are read and sent with the head instead of via `sendfile`.
+    static let inlineFileBytes = 64 * 1024
+
     /// Headers the socket layer owns; a service's values for them are dropped.
     static func isFramingHeader(_ name: String) -> Bool {
         switch name.utf8.count {
@@ -360,7 +366,21 @@ final class Connection: @unchecked Sendable {
                                               body: .bytes(Array("The file could not be read.\n".utf8))), head: head)
                     return
                 }
-                file = (f, offset, length)
+                if length <= Connection.inlineFileBytes {
+                    // Small files go out in the same send as the head: one segment, one syscall.
+                    var data = [UInt8](repeating: 0, count: length)
+                    let n = data.withUnsafeMutableBytes { pread(f, $0.baseAddress, length, off_t(offset)) }
+                    Glibc.close(f)
+                    guard n == length else {
+                        closeAfterWrite = true
+                        sendResponse(HTTPResponse(status: 500, headers: ["Content-Type": "text/plain; charset=utf-8"],
+                                                  body: .bytes(Array("The file could not be read.\n".utf8))), head: head)
+                        return
+                    }
+                    bodyBytes = data
+                } else {
+                    file = (f, offset, length)
+                }
             }
         }
         if head?.isWebSocketUpgrade == true && status != 101 { keepAlive = false }
@@ -408,7 +428,10 @@ final class Connection: @unchecked Sendable {
                 }
             }
             while true {
-                let n = Glibc.send(fd, p, count, Int32(MSG_NOSIGNAL))
+                // With a file still to follow, MSG_MORE lets the kernel put the head into the
+                // same segment as the first file bytes (like TCP_CORK for one call).
+                let flags = Int32(MSG_NOSIGNAL) | (file != nil ? Int32(MSG_MORE) : 0)
+                let n = Glibc.send(fd, p, count, flags)
                 if n >= 0 { return .wrote(n) }
                 if errno == EINTR { continue }
                 return errno == EAGAIN || errno == EWOULDBLOCK ? .wouldBlock : .failed

@@ -14,9 +14,16 @@ public enum StaticFiles {
         guard request.method == "GET" || request.method == "HEAD" else {
             return HTTPResponse(status: 405, headers: ["Allow": "GET, HEAD"])
         }
-        guard let path = resolve(root: root, relativePath: relativePath) else { return notFound() }
+        guard var path = resolve(root: root, relativePath: relativePath) else { return notFound() }
         var st = stat()
-        guard stat(path, &st) == 0, (st.st_mode & S_IFMT) == S_IFREG else { return notFound() }
+        guard stat(path, &st) == 0 else { return notFound() }
+        if (st.st_mode & S_IFMT) == S_IFDIR {
+            // A directory URL serves its index.html, the way the frontend root is served.
+            guard let index = resolve(root: root, relativePath: relativePath + "/index.html"),
+                  stat(index, &st) == 0 else { return notFound() }
+            path = index
+        }
+        guard (st.st_mode & S_IFMT) == S_IFREG else { return notFound() }
         let size = Int(st.st_size)
         let etag = "\"\(String(st.st_mtim.tv_sec, radix: 16))-\(String(st.st_mtim.tv_nsec / 1000, radix: 16))-\(String(size, radix: 16))\""
         var headers: HTTPHeaders = [
@@ -46,8 +53,8 @@ public enum StaticFiles {
         HTTPResponse(status: 404, headers: ["Content-Type": "text/plain; charset=utf-8"], body: .bytes(Array("404: Not Found".utf8)))
     }
 
-    /// The real path of `relativePath` under `root`, or nil when it is empty, contains `..`,
-    /// NUL or a backslash, or resolves (through symlinks) outside the real root.
+    /// The real path of `relativePath` under `root`, or nil when it contains `..`, NUL or a
+    /// backslash, or resolves (through symlinks) outside the real root. An empty path is the root.
     public static func resolve(root: String, relativePath: String) -> String? {
         if relativePath.utf8.contains(0) || relativePath.contains("\\") { return nil }
         let parts = relativePath.split(separator: "/", omittingEmptySubsequences: true)
@@ -56,17 +63,8 @@ public enum StaticFiles {
         var candidate = realRoot
         for p in parts { candidate += "/" + p }
         guard let real = realPath(candidate) else { return nil }
-        if real == realRoot {
-            // A directory URL serves its index.html, the way the frontend root is served.
-            guard let index = realPath(realRoot + "/index.html"), index.hasPrefix(realRoot + "/") else { return nil }
-            return index
-        }
+        if real == realRoot { return real }  // the root itself; the caller serves its index.html
         guard real.hasPrefix(realRoot == "/" ? "/" : realRoot + "/") else { return nil }
-        var st = stat()
-        if stat(real, &st) == 0, (st.st_mode & S_IFMT) == S_IFDIR {
-            guard let index = realPath(real + "/index.html"), index.hasPrefix(realRoot + "/") else { return nil }
-            return index
-        }
         return real
     }
 
