@@ -101,3 +101,53 @@ def test_viewer_lists_filters_renders_and_reads_out(viewer_server, browser):
     console, network = browser.collect_logs()
     assert same_origin_problems(base, network) == []
     assert our_console_errors(base, console) == []
+
+
+def test_viewer_modules_read_png_layout_chunks_and_fold_the_tree(viewer_server, browser):
+    """The read-out's layout reader and the tree builder, run in the browser on crafted input."""
+    driver = browser.driver
+    driver.get(viewer_server + "/viewer")
+    result = driver.execute_async_script("""
+        const done = arguments[arguments.length - 1];
+        (async () => {
+            const canvas = await import('/viewer/canvas.js');
+            const tree = await import('/viewer/tree.js');
+            const bytes = [];
+            const u32 = (n) => bytes.push((n >>> 24) & 255, (n >>> 16) & 255, (n >>> 8) & 255, n & 255);
+            const chunk = (type, data) => {
+                u32(data.length);
+                for (const c of type) bytes.push(c.charCodeAt(0));
+                bytes.push(...data);
+                u32(0);  // CRC: not checked by the reader
+            };
+            bytes.push(137, 80, 78, 71, 13, 10, 26, 10);
+            chunk('IHDR', new Array(13).fill(0));
+            const layout = {regions: [
+                {x: 0, y: 0, w: 100, h: 20, label: 'header'},
+                {x: 0, y: 20, w: 320, h: 160, label: 'weights', rows: 4, cols: 8,
+                 row_name: 'out', col_name: 'in', row_index: [0, 1, 2, 3],
+                 col_index: [[10, 11, 12, 13, 14, 15, 16, 17], [20, 21, 22, 23, 24, 25, 26, 27],
+                             [30, 31, 32, 33, 34, 35, 36, 37], [40, 41, 42, 43, 44, 45, 46, 47]]}]};
+            const text = 'weightlens:layout\\0' + JSON.stringify(layout);
+            chunk('tEXt', [...text].map((c) => c.charCodeAt(0)));
+            chunk('IEND', []);
+            // A truncated copy must not throw or loop.
+            const truncated = canvas.pngTextChunks(new Uint8Array(bytes.slice(0, bytes.length - 30)));
+            const parsed = canvas.parseLayout(canvas.pngTextChunks(new Uint8Array(bytes)));
+            const t = tree.buildTree(['input_blocks.4.1.proj_in', 'input_blocks.4.1.norm', 'out.2']);
+            done({
+                truncated: Object.keys(truncated),
+                header: canvas.describeLayout(parsed, 5, 5),
+                tile: canvas.describeLayout(parsed, 45, 65),
+                outside: canvas.describeLayout(parsed, 400, 400),
+                none: canvas.describeLayout(null, 1, 1),
+                top: [...t.children.values()].map((n) => [n.label, n.layer, n.children.size]),
+            });
+        })().catch((e) => done({error: String(e)}));""")
+    assert "error" not in result, result
+    assert result["truncated"] == []
+    assert result["header"] == "header"
+    # (45, 65) lies in row (65-20)*4/160 = 1, column 45*8/320 = 1 of the weights panel.
+    assert result["tile"] == "weights · out 1 · in 21"
+    assert result["outside"] == "" and result["none"] == ""
+    assert result["top"] == [["input_blocks.4.1", None, 2], ["out.2", "out.2", 0]]
