@@ -124,6 +124,40 @@ let embeddedNodesJSON = #"""
             "tooltip": "Visualization mode: weights, expanded (factorized), or both"
           }
         ]
+      },
+      "optional": {
+        "colormap": [
+          [
+            "diverging",
+            "grayscale",
+            "magnitude",
+            "redblue",
+            "viridis"
+          ],
+          {
+            "default": "diverging",
+            "tooltip": "Colour map: diverging (blue-white-red, signed), grayscale, magnitude (|v|), redblue (signed, dark centre) or viridis"
+          }
+        ],
+        "components": [
+          "INT",
+          {
+            "default": 6,
+            "min": 1,
+            "max": 64,
+            "tooltip": "SVD components drawn by the expanded view"
+          }
+        ],
+        "max_side": [
+          "INT",
+          {
+            "default": 2048,
+            "min": 256,
+            "max": 8192,
+            "step": 64,
+            "tooltip": "Longest side of each picture in pixels"
+          }
+        ]
       }
     },
     "input_order": {
@@ -132,6 +166,11 @@ let embeddedNodesJSON = #"""
         "layer_name",
         "num_filters",
         "visualization_mode"
+      ],
+      "optional": [
+        "colormap",
+        "components",
+        "max_side"
       ]
     },
     "output": [],

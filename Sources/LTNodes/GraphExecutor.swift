@@ -493,12 +493,32 @@ private final class SharedBoard: Sendable {
 }
 
 /// The `progress_state` board: every node that left "pending" in this prompt, in order.
+///
+/// ComfyUI sends the whole board in each message, which is quadratic in the node count; past
+/// `maxEntries` the oldest finished nodes are left out (clients only update the nodes listed).
 private struct ProgressBoard {
+    static let maxEntries = 256
     let promptID: String
     private var entries = JSONObject()
     private var lastPercent: [String: Int] = [:]
 
     init(promptID: String) { self.promptID = promptID }
+
+    private mutating func put(_ id: String, _ value: JSON) {
+        entries[id] = value
+        guard entries.count > Self.maxEntries else { return }
+        // Rebuild without the oldest finished entries (amortised: trims down to 3/4 of the cap).
+        var kept = JSONObject()
+        var excess = entries.count - Self.maxEntries * 3 / 4
+        for (key, entry) in entries {
+            if excess > 0, key != id, entry["state"] == "finished" {
+                excess -= 1
+                continue
+            }
+            kept[key] = entry
+        }
+        entries = kept
+    }
 
     private func entry(_ id: String, value: JSON, max: JSON, state: String) -> JSON {
         .object(JSONObject([("value", value), ("max", max), ("state", .string(state)), ("node_id", .string(id)),
@@ -509,7 +529,7 @@ private struct ProgressBoard {
     private var message: JSON { .object(JSONObject([("prompt_id", .string(promptID)), ("nodes", .object(entries))])) }
 
     mutating func start(_ id: String) -> JSON {
-        entries[id] = entry(id, value: .double(0), max: .double(1), state: "running")
+        put(id, entry(id, value: .double(0), max: .double(1), state: "running"))
         return message
     }
 
@@ -519,19 +539,19 @@ private struct ProgressBoard {
         let percent = max > 0 ? Int((value / max * 100).rounded(.down)) : 0
         if let last = lastPercent[id], last == percent, value < max { return nil }
         lastPercent[id] = percent
-        entries[id] = entry(id, value: .double(value), max: .double(max), state: "running")
+        put(id, entry(id, value: .double(value), max: .double(max), state: "running"))
         return message
     }
 
     mutating func finish(_ id: String) -> JSON {
         let max = entries[id]?["max"] ?? .double(1)
-        entries[id] = entry(id, value: max, max: max, state: "finished")
+        put(id, entry(id, value: max, max: max, state: "finished"))
         return message
     }
 
     /// Cached output nodes are reported finished with integer 1/1, as ComfyUI does.
     mutating func finishCached(_ id: String) -> JSON {
-        entries[id] = entry(id, value: .int(1), max: .int(1), state: "finished")
+        put(id, entry(id, value: .int(1), max: .int(1), state: "finished"))
         return message
     }
 }

@@ -1,16 +1,136 @@
+import Analysis
+import Checkpoint
 import ModelCatalog
 import OrderedJSON
+import Render
+import TensorCore
 
-/// `LTVisualizeWeights`: renders a layer's weights (and/or their expanded factorisation) to PNGs
-/// in the temp folder, shown on the node through `ui.images`, with `ui.text` describing the layer.
+/// `LTVisualizeWeights`: renders a layer's weights (and/or their expanded SVD factorisation) to
+/// PNGs in the temp folder, shown on the node through `ui.images`, with `ui.text` describing the layer.
+///
+/// Inputs, names, defaults and widget order are the original latent-tools node's, so its workflow
+/// files load unchanged; `colormap`, `components` and `max_side` are optional additions after them.
+/// Differences from the original, on purpose: an unknown layer is an `execution_error` naming the
+/// closest layers (the original returned an HTML error and "succeeded"), and the pictures are
+/// files served by /view rather than base64 inside the message. `ui.html` is still produced, with
+/// the same layout as the original's but `<img>` tags pointing at /view, for clients that show it.
 enum LTVisualizeWeightsNode: NodeImplementation {
     static let className = "LTVisualizeWeights"
     static let signature = NodeSignature(
         inputs: [.init(.required, "model", "MODEL"), .init(.required, "layer_name", "STRING"),
-                 .init(.required, "num_filters", "INT"), .init(.required, "visualization_mode", "COMBO")],
+                 .init(.required, "num_filters", "INT"), .init(.required, "visualization_mode", "COMBO"),
+                 .init(.optional, "colormap", "COMBO"), .init(.optional, "components", "INT"),
+                 .init(.optional, "max_side", "INT")],
         outputs: [], outputIsList: [], isOutputNode: true)
 
     static func run(_ call: NodeCall) throws(NodeFailure) -> NodeResult {
-        throw .failed(type: "NotImplementedError", message: "LTVisualizeWeights is waiting for the renderer")
+        guard let checkpoint = call.checkpoint("model") else {
+            throw .failed(type: "TypeError", message: "model must be a MODEL from a checkpoint loader")
+        }
+        let context = call.context
+        let layerName = (call.string("layer_name") ?? "").trimmingWhitespace()
+        if layerName.isEmpty {
+            return try layerListPreview(checkpoint, context: context)
+        }
+        let layer: Layer
+        do { layer = try checkpoint.catalog.layer(named: layerName) } catch {
+            throw .failed(type: "ValueError", message: error.description)
+        }
+        guard let view = ViewKind(rawValue: call.string("visualization_mode") ?? "both"),
+              [.weights, .expanded, .both].contains(view) else {
+            throw .failed(type: "ValueError", message: "visualization_mode must be weights, expanded or both")
+        }
+        var options = RenderOptions()
+        options.numFilters = Int(clamping: call.int("num_filters") ?? 16)
+        if let name = call.string("colormap") {
+            guard let map = ColorMapName(rawValue: name) else {
+                throw .failed(type: "ValueError", message: "unknown colormap '\(name)'")
+            }
+            options.colormap = map
+        }
+        if let components = call.int("components") { options.components = Int(clamping: components) }
+        if let maxSide = call.int("max_side") { options.maxSide = Int(clamping: maxSide) }
+
+        try context.checkInterrupted()
+        let weight: Tensor
+        do { weight = try checkpoint.file.loadTensor(layer.weightKey) } catch {
+            throw .failed(type: "CheckpointError", message: error.description)
+        }
+        let info = LayerInfo(name: layer.name, shape: layer.shape, dtype: layer.dtype.torchName, parameters: layer.parameters)
+        let images: [RenderedImage]
+        do {
+            images = try LayerRenderer.render(view, weight: weight, layer: info, options: options,
+                                              cancellation: Cancellation { context.isInterrupted },
+                                              progress: { done, total in context.progress(Double(done), of: Double(total)) })
+        } catch {
+            if case .cancelled = error { throw .interrupted }
+            throw .failed(type: "RenderError", message: error.description)
+        }
+        let files = try TempImageWriter.writeFiles(images.map(\.png), environment: context.environment)
+        let shapeText = "[" + layer.shape.map(String.init).joined(separator: ", ") + "]"
+        let summary = "Layer: \(layer.name)\nShape: \(shapeText) | \(groupedThousands(layer.parameters)) parameters | \(layer.dtype.torchName)"
+        var ui = JSONObject()
+        ui["images"] = .array(files.map(\.reference))
+        ui["text"] = .array([.string(summary)])
+        ui["html"] = .array([.string(html(layer: layer.name, shape: shapeText, parameters: layer.parameters,
+                                          sections: zip(images, files).map { (title: $0.title, file: $1) }))])
+        return NodeResult(outputs: [], ui: ui)
+    }
+
+    /// No layer chosen: a picture of the layer names (what the original showed) plus the names as text.
+    private static func layerListPreview(_ checkpoint: LoadedCheckpoint, context: NodeContext) throws(NodeFailure) -> NodeResult {
+        let names = checkpoint.catalog.layers.map(\.name)
+        let image = LayerRenderer.renderLayerList(names, title: "\(names.count) layers in \(checkpoint.name): set layer_name to one of them")
+        let files = try TempImageWriter.writeFiles([image.png], environment: context.environment)
+        var ui = JSONObject()
+        ui["images"] = .array(files.map(\.reference))
+        ui["text"] = .array([.string("\(names.count) layers; set layer_name to one of them:\n" + names.joined(separator: "\n"))])
+        return NodeResult(outputs: [], ui: ui)
+    }
+
+    /// The original node's HTML layout, with /view links instead of inline base64.
+    private static func html(layer: String, shape: String, parameters: Int, sections: [(title: String, file: TempImageWriter.File)]) -> String {
+        var s = "<div class=\"flex flex-col gap-2\"><div class=\"text-lg font-bold\">Layer: \(escapeHTML(layer))</div>"
+        s += "<div class=\"text-sm\">Shape: \(shape) | \(groupedThousands(parameters)) parameters</div>"
+        for section in sections {
+            let heading = section.title.hasPrefix("Expanded") ? "Expanded Weights (SVD Factorization):" : "Weight Matrices:"
+            s += "<div class=\"flex flex-col gap-1\"><div class=\"font-bold\">\(heading)</div>"
+            s += "<img src=\"api/view?filename=\(section.file.filename)&amp;subfolder=&amp;type=temp\"></div>"
+        }
+        return s + "</div>"
+    }
+
+    private static func escapeHTML(_ s: String) -> String {
+        var out = ""
+        for c in s {
+            switch c {
+            case "<": out += "&lt;"
+            case ">": out += "&gt;"
+            case "&": out += "&amp;"
+            case "\"": out += "&quot;"
+            default: out.append(c)
+            }
+        }
+        return out
+    }
+
+    /// `409,600`, as Python's `f"{n:,}"` prints it.
+    static func groupedThousands(_ n: Int) -> String {
+        let digits = String(n.magnitude)
+        var out = ""
+        for (i, c) in digits.enumerated() {
+            if i > 0 && (digits.count - i) % 3 == 0 { out.append(",") }
+            out.append(c)
+        }
+        return n < 0 ? "-" + out : out
+    }
+}
+
+extension String {
+    func trimmingWhitespace() -> String {
+        let scalars = unicodeScalars
+        guard let start = scalars.firstIndex(where: { !$0.properties.isWhitespace }),
+              let end = scalars.lastIndex(where: { !$0.properties.isWhitespace }) else { return "" }
+        return String(scalars[start...end])
     }
 }
