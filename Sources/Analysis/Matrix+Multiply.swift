@@ -63,9 +63,6 @@ func gemm(_ a: StridedOperand, _ b: StridedOperand, _ c: UnsafeMutablePointer<Fl
         }
     }
 
-    // With few column panels each A block is used only once or twice, so copying it into
-    // panels costs more than it saves: the kernel then reads A in place.
-    let directA = panelsB <= 4
     let rowBlocks = (m + B.mc - 1) / B.mc
     // Enough column blocks to keep both cores busy when there are few row blocks.
     var ncChoice = B.nc
@@ -85,7 +82,7 @@ func gemm(_ a: StridedOperand, _ b: StridedOperand, _ c: UnsafeMutablePointer<Fl
             var p0 = 0
             while p0 < k {
                 let kcb = min(B.kc, k - p0)
-                if !directA { packBlockA(a, i0: i0, mcb: mcb, p0: p0, kcb: kcb, into: packedA) }
+                packBlockA(a, i0: i0, mcb: mcb, p0: p0, kcb: kcb, into: packedA)
                 let acc = accumulate || p0 > 0
                 var jj = 0
                 while jj < ncb {
@@ -97,24 +94,9 @@ func gemm(_ a: StridedOperand, _ b: StridedOperand, _ c: UnsafeMutablePointer<Fl
                         let mrb = min(B.mr, mcb - ii)
                         let aPanel = packedA + (ii / B.mr) * B.mr * kcb
                         let cTile = out.base + (i0 + ii) * ldc + j
-                        if directA && mrb == B.mr {
-                            // Read the six rows straight from the operand (no copy).
-                            let rowStart = a.base + (i0 + ii) * a.rowStride + p0 * a.colStride
-                            if nrb == B.nr {
-                                microKernel6x16Direct(kcb, rowStart, a.rowStride, a.colStride, bPanel, cTile, ldc, acc)
-                            } else {
-                                microKernel6x16Direct(kcb, rowStart, a.rowStride, a.colStride, bPanel, t, B.nr, false)
-                                for r in 0..<mrb {
-                                    for s in 0..<nrb {
-                                        let v = t[r * B.nr + s]
-                                        cTile[r * ldc + s] = acc ? cTile[r * ldc + s] + v : v
-                                    }
-                                }
-                            }
-                        } else if mrb == B.mr && nrb == B.nr {
+                        if mrb == B.mr && nrb == B.nr {
                             microKernel6x16(kcb, aPanel, bPanel, cTile, ldc, acc)
                         } else {
-                            if directA { packBlockA(a, i0: i0 + ii, mcb: mrb, p0: p0, kcb: kcb, into: aPanel) }
                             microKernel6x16(kcb, aPanel, bPanel, t, B.nr, false)
                             for r in 0..<mrb {
                                 for s in 0..<nrb {
@@ -214,53 +196,6 @@ private func microKernel6x16(_ kc: Int, _ a: UnsafePointer<Float>, _ b: UnsafePo
         x = SIMD8<Float>(repeating: ap[5])
         fusedMultiplyAdd(&c50, x, b0); fusedMultiplyAdd(&c51, x, b1)
         ap += 6
-        bp += 16
-    }
-    if accumulate {
-        c00 += load8(c); c01 += load8(c + 8)
-        c10 += load8(c + ldc); c11 += load8(c + ldc + 8)
-        c20 += load8(c + 2 * ldc); c21 += load8(c + 2 * ldc + 8)
-        c30 += load8(c + 3 * ldc); c31 += load8(c + 3 * ldc + 8)
-        c40 += load8(c + 4 * ldc); c41 += load8(c + 4 * ldc + 8)
-        c50 += load8(c + 5 * ldc); c51 += load8(c + 5 * ldc + 8)
-    }
-    store8(c00, c); store8(c01, c + 8)
-    store8(c10, c + ldc); store8(c11, c + ldc + 8)
-    store8(c20, c + 2 * ldc); store8(c21, c + 2 * ldc + 8)
-    store8(c30, c + 3 * ldc); store8(c31, c + 3 * ldc + 8)
-    store8(c40, c + 4 * ldc); store8(c41, c + 4 * ldc + 8)
-    store8(c50, c + 5 * ldc); store8(c51, c + 5 * ldc + 8)
-}
-
-/// The 6×16 kernel reading A in place: element (r, p) at a[r * rowStride + p * depthStride].
-@inline(__always)
-private func microKernel6x16Direct(_ kc: Int, _ a: UnsafePointer<Float>, _ rowStride: Int, _ depthStride: Int,
-                                   _ b: UnsafePointer<Float>, _ c: UnsafeMutablePointer<Float>, _ ldc: Int, _ accumulate: Bool) {
-    var c00 = SIMD8<Float>(), c01 = SIMD8<Float>()
-    var c10 = SIMD8<Float>(), c11 = SIMD8<Float>()
-    var c20 = SIMD8<Float>(), c21 = SIMD8<Float>()
-    var c30 = SIMD8<Float>(), c31 = SIMD8<Float>()
-    var c40 = SIMD8<Float>(), c41 = SIMD8<Float>()
-    var c50 = SIMD8<Float>(), c51 = SIMD8<Float>()
-    let a0 = a, a1 = a + rowStride, a2 = a + 2 * rowStride
-    let a3 = a + 3 * rowStride, a4 = a + 4 * rowStride, a5 = a + 5 * rowStride
-    var bp = b
-    var off = 0
-    for _ in 0..<kc {
-        let b0 = load8(bp), b1 = load8(bp + 8)
-        var x = SIMD8<Float>(repeating: a0[off])
-        fusedMultiplyAdd(&c00, x, b0); fusedMultiplyAdd(&c01, x, b1)
-        x = SIMD8<Float>(repeating: a1[off])
-        fusedMultiplyAdd(&c10, x, b0); fusedMultiplyAdd(&c11, x, b1)
-        x = SIMD8<Float>(repeating: a2[off])
-        fusedMultiplyAdd(&c20, x, b0); fusedMultiplyAdd(&c21, x, b1)
-        x = SIMD8<Float>(repeating: a3[off])
-        fusedMultiplyAdd(&c30, x, b0); fusedMultiplyAdd(&c31, x, b1)
-        x = SIMD8<Float>(repeating: a4[off])
-        fusedMultiplyAdd(&c40, x, b0); fusedMultiplyAdd(&c41, x, b1)
-        x = SIMD8<Float>(repeating: a5[off])
-        fusedMultiplyAdd(&c50, x, b0); fusedMultiplyAdd(&c51, x, b1)
-        off += depthStride
         bp += 16
     }
     if accumulate {

@@ -292,10 +292,10 @@ struct KrylovSVD {
                 for i in 0..<rows { (buffer + i * ld).update(from: tmp + i * keep, count: keep) }
             }
         }
+        // Q·W is orthonormal up to rounding; QR removes that drift. Its images are Z·W (no new pass
+        // over A), and their Gram is recomputed rather than trusting Wᵀ·G·W = Λ after rounding.
         orthonormalizeColumns(Q, rows: p, cols: keep, ld: ld)
-        // Recompute the images' Gram exactly rather than trusting Wᵀ G W = Λ after rounding.
         for i in 0..<(ld * ld) { gram[i] = 0 }
-        applyTransposed(Q, Z, ld: ld, columns: 0..<keep)
         updateGram(&gram, Z, ld: ld, newColumns: 0..<keep)
         return keep
     }
