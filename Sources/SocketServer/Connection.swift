@@ -358,7 +358,8 @@ final class Connection: @unchecked Sendable {
             if !isHead && !noBody && length > 0 {
                 let f = open(path, O_RDONLY | O_CLOEXEC)
                 var st = stat()
-                if f < 0 || fstat(f, &st) != 0 || Int(st.st_size) < offset + length {
+                // Small files are checked by the length pread returns, large ones by fstat up front.
+                if f < 0 || (length > Connection.inlineFileBytes && (fstat(f, &st) != 0 || Int(st.st_size) < offset + length)) {
                     if f >= 0 { Glibc.close(f) }
                     core.logger.log(.warning, "cannot stream \(path): the file is gone or shorter than \(offset + length) bytes")
                     closeAfterWrite = true

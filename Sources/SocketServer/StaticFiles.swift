@@ -57,6 +57,20 @@ public enum StaticFiles {
     /// backslash, or resolves (through symlinks) outside the real root. An empty path is the root.
     public static func resolve(root: String, relativePath: String) -> String? {
         if relativePath.utf8.contains(0) || relativePath.contains("\\") { return nil }
+        let key = root + "\u{0}" + relativePath
+        if let hit = resolvedCache.lookup(key) { return hit }
+        let resolved = resolveUncached(root: root, relativePath: relativePath)
+        if let resolved { resolvedCache.store(key, resolved) }
+        return resolved
+    }
+
+    /// Resolved paths are reused for one second: `realpath` costs a `readlink` per component,
+    /// which dominated small static responses. Only paths already verified to lie inside the
+    /// root are cached, and the file is opened again for every response, so the window is no
+    /// wider than the existing one between this check and the open.
+    static let resolvedCache = ResolvedPathCache(lifetimeNanoseconds: 1_000_000_000, capacity: 4096)
+
+    static func resolveUncached(root: String, relativePath: String) -> String? {
         let parts = relativePath.split(separator: "/", omittingEmptySubsequences: true)
         if parts.contains(where: { $0 == ".." || $0 == "." }) { return nil }
         guard let realRoot = realRootCache.resolve(root) else { return nil }
@@ -135,5 +149,34 @@ final class RealPathCache: Sendable {
             e[root] = real
         }
         return real
+    }
+}
+
+/// Real paths of recently resolved static files, each valid for a short lifetime.
+final class ResolvedPathCache: Sendable {
+    let lifetime: UInt64
+    let capacity: Int
+    let entries = Mutex<[String: (path: String, expires: UInt64)]>([:])
+
+    init(lifetimeNanoseconds: UInt64, capacity: Int) {
+        self.lifetime = lifetimeNanoseconds
+        self.capacity = capacity
+    }
+
+    func lookup(_ key: String) -> String? {
+        let now = Socket.monotonicNanoseconds()
+        return entries.withLock { e in
+            guard let hit = e[key] else { return nil }
+            if hit.expires < now { e[key] = nil; return nil }
+            return hit.path
+        }
+    }
+
+    func store(_ key: String, _ path: String) {
+        let expires = Socket.monotonicNanoseconds() + lifetime
+        entries.withLock { e in
+            if e.count >= capacity { e.removeAll(keepingCapacity: true) }
+            e[key] = (path, expires)
+        }
     }
 }

@@ -75,24 +75,39 @@ for _ in $(seq 1 100); do grep -q listening "$WORK/wl.out" 2>/dev/null && break;
 WL_PORT=$(sed -n 's/.*127\.0\.0\.1:\([0-9]*\).*/\1/p' "$WORK/wl.out" | head -1)
 sleep 0.5
 
-run_wrk() {  # url -> "req/s p99"
-    wrk -t2 -c"$CONNECTIONS" -d"$DURATION" --latency "$1" > "$WORK/wrk.txt" 2>&1
-    local rps p99
-    rps=$(awk '/Requests\/sec/ {print $2}' "$WORK/wrk.txt")
-    p99=$(awk '$1 == "99%" {print $2}' "$WORK/wrk.txt")
-    local errors; errors=$(grep -E "Non-2xx|Socket errors" "$WORK/wrk.txt" | tr '\n' ' ' || true)
-    echo "$rps $p99 $errors"
+cpu_ticks() {  # summed user+system clock ticks of the given pids
+    local t=0 p
+    for p in "$@"; do t=$((t + $(awk '{print $14+$15}' "/proc/$p/stat"))); done
+    echo "$t"
 }
 
-echo "== $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)"
+run_wrk() {  # url pid... -> "req/s p99 cpu-us-per-request errors"
+    local url="$1"; shift
+    local before after
+    before=$(cpu_ticks "$@")
+    wrk -t2 -c"$CONNECTIONS" -d"$DURATION" --latency "$url" > "$WORK/wrk.txt" 2>&1
+    after=$(cpu_ticks "$@")
+    local rps p99 total cpu
+    rps=$(awk '/Requests\/sec/ {print $2}' "$WORK/wrk.txt")
+    p99=$(awk '$1 == "99%" {print $2}' "$WORK/wrk.txt")
+    total=$(awk '/requests in/ {print $1}' "$WORK/wrk.txt")
+    # Server CPU per request is steadier than req/s on a shared machine: it does not depend on
+    # how much CPU the other processes leave us.
+    cpu=$(python3 -c "print(round(($after - $before) * 1e6 / $(getconf CLK_TCK) / max(1, $total), 1))")
+    local errors; errors=$(grep -E "Non-2xx|Socket errors" "$WORK/wrk.txt" | tr '\n' ' ' || true)
+    echo "$rps $p99 $cpu $errors"
+}
+
+echo "== $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), load average $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "== wrk -t2 -c$CONNECTIONS -d$DURATION"
-printf "%-12s %-10s %12s %10s\n" file server "req/s" p99
+NGINX_PIDS="$NGINX_PID $(pgrep -P "$NGINX_PID" | tr '\n' ' ')"
+printf "%-12s %-10s %12s %10s %14s\n" file server "req/s" p99 "cpu us/req"
 for file in small.json image.png; do
-    read -r nrps np99 nerr <<<"$(run_wrk "http://127.0.0.1:$NGINX_PORT/$file")"
-    read -r wrps wp99 werr <<<"$(run_wrk "http://127.0.0.1:$WL_PORT/$file")"
-    printf "%-12s %-10s %12s %10s %s\n" "$file" nginx "$nrps" "$np99" "$nerr"
-    printf "%-12s %-10s %12s %10s %s\n" "$file" weightlens "$wrps" "$wp99" "$werr"
-    python3 -c "print('   ratio weightlens/nginx: %.2f' % ($wrps / $nrps))"
+    read -r nrps np99 ncpu nerr <<<"$(run_wrk "http://127.0.0.1:$NGINX_PORT/$file" $NGINX_PIDS)"
+    read -r wrps wp99 wcpu werr <<<"$(run_wrk "http://127.0.0.1:$WL_PORT/$file" "$WL_PID")"
+    printf "%-12s %-10s %12s %10s %14s %s\n" "$file" nginx "$nrps" "$np99" "$ncpu" "$nerr"
+    printf "%-12s %-10s %12s %10s %14s %s\n" "$file" weightlens "$wrps" "$wp99" "$wcpu" "$werr"
+    python3 -c "print('   weightlens/nginx: req/s %.2f, cpu per request %.2f' % ($wrps / $nrps, $wcpu / $ncpu))"
 done
 
 echo "== 1,000 idle connections held open, then a second client (wrk -c8) measures p99"
@@ -117,7 +132,7 @@ IDLE_PID=$!
 for _ in $(seq 1 300); do [ -f "$WORK/idle.ready" ] && break; sleep 0.1; done
 sleep 0.5
 AFTER=$(rss_kb "$WL_PID")
-read -r irps ip99 ierr <<<"$(CONNECTIONS=8 run_wrk "http://127.0.0.1:$WL_PORT/small.json")"
+read -r irps ip99 icpu ierr <<<"$(CONNECTIONS=8 run_wrk "http://127.0.0.1:$WL_PORT/small.json" "$WL_PID")"
 touch "$WORK/idle.stop"; wait "$IDLE_PID" || true
 echo "   p99 with 1,000 idle connections: $ip99 ($irps req/s, 8 connections) $ierr"
 python3 -c "print('   memory per idle connection: %.1f KB (RSS %d KB -> %d KB)' % (($AFTER - $BEFORE) / 1000, $BEFORE, $AFTER))"
