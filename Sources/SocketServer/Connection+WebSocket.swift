@@ -218,8 +218,8 @@ extension Connection {
             ws.closeSent = true
             queueWebSocketBytes(WebSocketFrame.close(code: code), counted: false)
         }
-        if !closed {
-            if outIndex >= out.count { close() } else { setDeadline(.webSocketClose, 1) }
+        if !closed && mode == .webSocket {
+            if outIndex >= out.count { lingerClose() } else { setDeadline(.webSocketClose, 1) }
         }
     }
 

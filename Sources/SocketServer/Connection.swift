@@ -507,7 +507,10 @@ final class Connection: @unchecked Sendable {
             if phase == .writing { responseFinished() } else if deadlineKind == .write { deadline = 0 }
         case .webSocket:
             if deadlineKind == .write { deadline = 0 }
-            if let ws = webSocket, (ws.closeSent && ws.closeReceived) || ws.closeWhenDrained { close() }
+            if let ws = webSocket {
+                if ws.closeSent && ws.closeReceived { close() }
+                else if ws.closeWhenDrained { lingerClose() }  // the peer may still be sending a frame we refused
+            }
         case .draining:
             break
         }
@@ -539,6 +542,7 @@ final class Connection: @unchecked Sendable {
     /// Half-closes and discards what the client still sends for a moment, so that our final
     /// response is not destroyed by a reset when unread request bytes remain (RFC 9112 §9.6).
     func lingerClose() {
+        if mode == .draining { return }
         mode = .draining
         if let ssl { ERR_clear_error(); SSL_shutdown(ssl) }
         Glibc.shutdown(fd, Int32(SHUT_WR))
