@@ -10,10 +10,10 @@ import TensorCore
 struct PickleMachine {
     /// Limits that keep hostile pickles cheap. Real SDXL checkpoints use a few hundred thousand items.
     struct Limits {
-        var maxStack = 1_000_000
+        var maxStack = 500_000
         var maxMarkDepth = 10_000
-        var maxMemo = 1_000_000
-        var maxItems = 4_000_000
+        var maxMemo = 500_000
+        var maxItems = 2_000_000
         var maxStringBytes = 16 << 20
         var maxLineBytes = 1 << 20
     }
@@ -34,8 +34,13 @@ struct PickleMachine {
     }
 
     let path: String
-    let limits: Limits
-    private(set) var arena: [PickleNode] = []
+    var limits: Limits
+    /// Container slots; the elements live in `sequences` / `dictItems` so that appending mutates
+    /// in place (extracting an array from an enum payload would copy it on every APPEND).
+    private enum Slot { case list(Int), tuple(Int), set(Int), dict(Int), object(String) }
+    private var slots: [Slot] = []
+    private var sequences: [[PickleValue]] = []
+    private var dictItems: [[(key: PickleValue, value: PickleValue)]] = []
     private(set) var storages: [StorageRef] = []
     private(set) var tensors: [TensorRef] = []
     private var storageIndex: [String: Int] = [:]
@@ -108,8 +113,14 @@ struct PickleMachine {
         }
         func newNode(_ node: PickleNode) throws(CheckpointError) -> PickleValue {
             try countItems(1)
-            arena.append(node)
-            return .ref(arena.count - 1)
+            switch node {
+            case .list(let l): slots.append(.list(sequences.count)); sequences.append(l)
+            case .tuple(let t): slots.append(.tuple(sequences.count)); sequences.append(t)
+            case .set(let e): slots.append(.set(sequences.count)); sequences.append(e)
+            case .dict(let d): slots.append(.dict(dictItems.count)); dictItems.append(d)
+            case .object(let name): slots.append(.object(name))
+            }
+            return .ref(slots.count - 1)
         }
         func memoPut(_ index: Int) throws(CheckpointError) {
             guard let top = stack.last else { throw fail("memo put from an empty stack") }
@@ -133,15 +144,9 @@ struct PickleMachine {
                 throw fail("APPEND to a value that is not a list")
             }
             try countItems(values.count)
-            switch arena[r] {
-            case .list(var l):
-                arena[r] = .list([])
-                l.append(contentsOf: values)
-                arena[r] = .list(l)
-            case .set(var s):
-                arena[r] = .set([])
-                s.append(contentsOf: values)
-                arena[r] = .set(s)
+            switch slots[r] {
+            case .list(let i), .set(let i):
+                sequences[i].append(contentsOf: values)
             case .object:
                 break  // placeholder objects absorb items (omegaconf ListConfig state)
             default:
@@ -152,12 +157,10 @@ struct PickleMachine {
             guard pairs.count % 2 == 0 else { throw fail("SETITEMS with an odd number of values") }
             guard case .ref(let r) = target else { throw fail("SETITEM on a value that is not a dict") }
             try countItems(pairs.count / 2)
-            switch arena[r] {
-            case .dict(var d):
-                arena[r] = .dict([])
-                var i = 0
-                while i < pairs.count { d.append((key: pairs[i], value: pairs[i + 1])); i += 2 }
-                arena[r] = .dict(d)
+            switch slots[r] {
+            case .dict(let i):
+                var k = 0
+                while k < pairs.count { dictItems[i].append((key: pairs[k], value: pairs[k + 1])); k += 2 }
             case .object:
                 break
             default:
@@ -187,18 +190,18 @@ struct PickleMachine {
                 // OrderedDict() / defaultdict(factory) / dict(): an empty dict, items follow via SETITEMS.
                 // dict(list-of-pairs) copies pairs so BUILD-free pickles keep their content.
                 var pairs: [(key: PickleValue, value: PickleValue)] = []
-                if let a = args.first, case .ref(let r) = a, case .list(let l) = arena[r] {
+                if let a = args.first, case .ref(let r) = a, case .list(let l) = nodeAt(r) {
                     // OrderedDict([[k, v], …]) or ([(k, v), …]): Python 2 era torch files use lists.
                     for item in l {
                         guard case .ref(let t) = item else { continue }
-                        switch arena[t] {
+                        switch nodeAt(t) {
                         case .tuple(let kv) where kv.count == 2, .list(let kv) where kv.count == 2:
                             pairs.append((key: kv[0], value: kv[1]))
                         default:
                             break
                         }
                     }
-                } else if let a = args.first, case .ref(let r) = a, case .dict(let d) = arena[r] {
+                } else if let a = args.first, case .ref(let r) = a, case .dict(let d) = nodeAt(r) {
                     pairs = d
                 }
                 try countItems(pairs.count)
@@ -206,7 +209,7 @@ struct PickleMachine {
             case .listType, .tupleType, .setType:
                 var elements: [PickleValue] = []
                 if let a = args.first, case .ref(let r) = a {
-                    switch arena[r] {
+                    switch nodeAt(r) {
                     case .list(let l), .tuple(let l), .set(let l): elements = l
                     default: break
                     }
@@ -224,7 +227,7 @@ struct PickleMachine {
             }
         }
         func intTuple(_ v: PickleValue, what: String) throws(CheckpointError) -> [Int] {
-            guard case .ref(let r) = v, case .tuple(let t) = arena[r] else {
+            guard case .ref(let r) = v, case .tuple(let t) = nodeAt(r) else {
                 if case .int(let i) = v { return [Int(i)] }
                 throw fail("tensor \(what) is not a tuple")
             }
@@ -237,7 +240,7 @@ struct PickleMachine {
             return out
         }
         func persistentLoad(_ pid: PickleValue) throws(CheckpointError) -> PickleValue {
-            guard case .ref(let r) = pid, case .tuple(let t) = arena[r], t.count >= 5,
+            guard case .ref(let r) = pid, case .tuple(let t) = nodeAt(r), t.count >= 5,
                   case .string("storage") = t[0] else {
                 throw fail("a persistent id that is not a ('storage', type, key, location, numel) tuple")
             }
@@ -358,7 +361,13 @@ struct PickleMachine {
             case 0x61:                                                          // APPEND
                 let v = try pop()
                 guard let target = stack.last else { throw fail("APPEND without a list") }
-                try appendItems(to: target, [v])
+                if case .ref(let r) = target, case .list(let i) = slots[r] {
+                    // Fast path for the common case, without a one-element array per item.
+                    try countItems(1)
+                    sequences[i].append(v)
+                } else {
+                    try appendItems(to: target, [v])
+                }
             case 0x65:                                                          // APPENDS
                 let vs = try popMark()
                 guard let target = stack.last else { throw fail("APPENDS without a list") }
@@ -409,18 +418,18 @@ struct PickleMachine {
             case 0x52:                                                          // REDUCE
                 let args = try pop()
                 let callee = try pop()
-                guard case .ref(let r) = args, case .tuple(let a) = arena[r] else { throw fail("REDUCE arguments are not a tuple") }
+                guard case .ref(let r) = args, case .tuple(let a) = nodeAt(r) else { throw fail("REDUCE arguments are not a tuple") }
                 try push(try call(callee, a))
             case 0x81:                                                          // NEWOBJ
                 let args = try pop()
                 let cls = try pop()
-                guard case .ref(let r) = args, case .tuple(let a) = arena[r] else { throw fail("NEWOBJ arguments are not a tuple") }
+                guard case .ref(let r) = args, case .tuple(let a) = nodeAt(r) else { throw fail("NEWOBJ arguments are not a tuple") }
                 try push(try call(cls, a))
             case 0x92:                                                          // NEWOBJ_EX
                 _ = try pop()  // kwargs
                 let args = try pop()
                 let cls = try pop()
-                guard case .ref(let r) = args, case .tuple(let a) = arena[r] else { throw fail("NEWOBJ_EX arguments are not a tuple") }
+                guard case .ref(let r) = args, case .tuple(let a) = nodeAt(r) else { throw fail("NEWOBJ_EX arguments are not a tuple") }
                 try push(try call(cls, a))
             case 0x69:                                                          // INST "module\nname\n" + MARK args
                 let module = try line()
@@ -467,7 +476,18 @@ struct PickleMachine {
 
     /// The node a reference points to.
     func node(_ v: PickleValue) -> PickleNode? {
-        if case .ref(let r) = v { return arena[r] }
+        if case .ref(let r) = v { return nodeAt(r) }
         return nil
+    }
+
+    /// A read view of slot `r` (arrays are shared copy-on-write, not copied).
+    func nodeAt(_ r: Int) -> PickleNode {
+        switch slots[r] {
+        case .list(let i): return .list(sequences[i])
+        case .tuple(let i): return .tuple(sequences[i])
+        case .set(let i): return .set(sequences[i])
+        case .dict(let i): return .dict(dictItems[i])
+        case .object(let name): return .object(className: name)
+        }
     }
 }
