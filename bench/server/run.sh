@@ -3,8 +3,9 @@
 #   bash bench/server/run.sh            (builds weightlens in release mode first)
 #   WEIGHTLENS_BIN=path bash bench/server/run.sh
 # Prints req/s and p99 for a small JSON and a 200 KB PNG with 64 connections (wrk), the ratio to
-# nginx, p99 of a second client while 1,000 idle connections are held open, and memory per idle
-# connection. Every request goes to 127.0.0.1 only; each wrk run is bounded by DURATION.
+# nginx, server CPU per request, the latency of a sequential client alone and while 1,000 idle
+# keep-alive connections are held open, and memory per idle connection. Every request goes to
+# 127.0.0.1 only; each wrk run is bounded by DURATION.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 DURATION="${DURATION:-10s}"
@@ -110,7 +111,24 @@ for file in small.json image.png; do
     python3 -c "print('   weightlens/nginx: req/s %.2f, cpu per request %.2f' % ($wrps / $nrps, $wcpu / $ncpu))"
 done
 
-echo "== 1,000 idle connections held open, then a second client (wrk -c8) measures p99"
+cat > "$WORK/probe.py" <<'PY'
+import http.client, sys, time
+# One keep-alive client sending 3,000 sequential requests: its latency percentiles.
+port = int(sys.argv[1])
+conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+samples = []
+for i in range(3200):
+    t = time.perf_counter()
+    conn.request("GET", "/small.json")
+    conn.getresponse().read()
+    if i >= 200:  # warm-up
+        samples.append((time.perf_counter() - t) * 1000)
+samples.sort()
+print("p50 %.2fms p99 %.2fms max %.2fms" % (samples[len(samples) // 2], samples[int(len(samples) * 0.99)], samples[-1]))
+PY
+
+echo "== latency of one sequential client, alone and with 1,000 idle keep-alive connections held open"
+echo "   alone:                 $(python3 "$WORK/probe.py" "$WL_PORT")"
 rss_kb() { awk '/VmRSS/ {print $2}' "/proc/$1/status"; }
 BEFORE=$(rss_kb "$WL_PID")
 python3 - "$WL_PORT" "$WORK/idle.ready" "$WORK/idle.stop" <<'PY' &
@@ -132,7 +150,6 @@ IDLE_PID=$!
 for _ in $(seq 1 300); do [ -f "$WORK/idle.ready" ] && break; sleep 0.1; done
 sleep 0.5
 AFTER=$(rss_kb "$WL_PID")
-read -r irps ip99 icpu ierr <<<"$(CONNECTIONS=8 run_wrk "http://127.0.0.1:$WL_PORT/small.json" "$WL_PID")"
+echo "   with 1,000 idle:       $(python3 "$WORK/probe.py" "$WL_PORT")"
 touch "$WORK/idle.stop"; wait "$IDLE_PID" || true
-echo "   p99 with 1,000 idle connections: $ip99 ($irps req/s, 8 connections) $ierr"
 python3 -c "print('   memory per idle connection: %.1f KB (RSS %d KB -> %d KB)' % (($AFTER - $BEFORE) / 1000, $BEFORE, $AFTER))"
