@@ -11,12 +11,29 @@ enum BitmapFont {
     /// Line height at scale 1 (cap height 7 + descenders 2 + 2 rows of leading).
     static let lineHeight = 11
 
-    /// The hollow box drawn for characters the font lacks.
-    static let missingGlyph: [UInt8] = [0x1F, 0x11, 0x11, 0x11, 0x11, 0x11, 0x1F, 0, 0]
+    /// The hollow box drawn for characters the font lacks (rows 1F 11 11 11 11 11 1F).
+    static let missingGlyph: UInt64 = packed([0x1F, 0x11, 0x11, 0x11, 0x11, 0x11, 0x1F, 0, 0])
 
-    static func rows(for ch: Character) -> [UInt8] { glyphRows[ch] ?? missingGlyph }
+    /// Packed rows of `ch` (see `BitmapFont+Glyphs.swift`), nil when the font lacks it.
+    @inline(__always) static func packedGlyph(_ ch: Character) -> UInt64? {
+        guard let scalar = ch.unicodeScalars.first, ch.unicodeScalars.count == 1 else { return nil }
+        let v = scalar.value
+        if v >= 32 && v < 127 { return asciiGlyphs[Int(v - 32)] }
+        for (code, bits) in extraGlyphs where code == v { return bits }
+        return nil
+    }
 
-    static func hasGlyph(_ ch: Character) -> Bool { glyphRows[ch] != nil }
+    /// The 9 rows of `ch`, bit 4 = leftmost column.
+    static func rows(for ch: Character) -> [UInt8] {
+        let bits = packedGlyph(ch) ?? missingGlyph
+        return (0..<glyphHeight).map { UInt8((bits >> UInt64(5 * $0)) & 0x1F) }
+    }
+
+    static func hasGlyph(_ ch: Character) -> Bool { packedGlyph(ch) != nil }
+
+    static func packed(_ rows: [UInt8]) -> UInt64 {
+        rows.enumerated().reduce(0) { $0 | UInt64($1.element & 0x1F) << UInt64(5 * $1.offset) }
+    }
 
     /// Width in pixels of `text` at `scale` (no trailing spacing column).
     static func width(_ text: String, scale: Int) -> Int {

@@ -88,9 +88,11 @@ struct Canvas: Sendable {
         case .right: cx = x - w
         }
         for ch in text {
-            let rows = BitmapFont.rows(for: ch)
-            for (r, bits) in rows.enumerated() where bits != 0 {
-                for col in 0..<BitmapFont.glyphWidth where bits & (0x10 >> UInt8(col)) != 0 {
+            let glyph = BitmapFont.packedGlyph(ch) ?? BitmapFont.missingGlyph
+            for r in 0..<BitmapFont.glyphHeight {
+                let bits = (glyph >> UInt64(5 * r)) & 0x1F
+                if bits == 0 { continue }
+                for col in 0..<BitmapFont.glyphWidth where bits & (0x10 >> UInt64(col)) != 0 {
                     fill(cx + col * scale, y + r * scale, scale, scale, color)
                 }
             }
@@ -105,9 +107,11 @@ struct Canvas: Sendable {
         let w = BitmapFont.width(text, scale: scale)
         var cy = centerY + w / 2
         for ch in text {
-            let rows = BitmapFont.rows(for: ch)
-            for (r, bits) in rows.enumerated() where bits != 0 {
-                for col in 0..<BitmapFont.glyphWidth where bits & (0x10 >> UInt8(col)) != 0 {
+            let glyph = BitmapFont.packedGlyph(ch) ?? BitmapFont.missingGlyph
+            for r in 0..<BitmapFont.glyphHeight {
+                let bits = (glyph >> UInt64(5 * r)) & 0x1F
+                if bits == 0 { continue }
+                for col in 0..<BitmapFont.glyphWidth where bits & (0x10 >> UInt64(col)) != 0 {
                     // Glyph (col, r) → canvas (x + r, cy - col).
                     fill(x + r * scale, cy - (col + 1) * scale + 1, scale, scale, color)
                 }

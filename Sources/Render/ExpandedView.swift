@@ -9,9 +9,6 @@ import TensorCore
 /// montage of its strongest per-input kernels, for linear layers bars over input features.
 /// At the bottom a scree plot: σ on a log axis with the cumulative energy.
 enum ExpandedView {
-    /// How many singular values the scree plot shows (beyond the drawn components).
-    static let screeCount = 24
-
     static func render(weight: Tensor, info: LayerInfo, options: RenderOptions,
                        cancellation: Cancellation?, progress: ProgressHandler?) throws(RenderError) -> Painter {
         guard weight.count > 0 else { throw .emptyTensor(layer: info.name, shape: weight.shape) }
@@ -27,7 +24,9 @@ enum ExpandedView {
         let isConv = weight.rank >= 3 && g.kernelSize > 1
         let p = min(rows, cols)
         let k = min(options.components, p)
-        let kScree = min(p, max(k, screeCount))
+        // The scree plot shows the computed components only: asking the Krylov solver for more
+        // triplets costs far more than the drawing (it is what sets the 300 ms budget).
+        let kScree = k
         let svd: SVDResult
         do {
             svd = try truncatedSVD(Matrix(rows: rows, cols: cols, values: weight.values), rank: kScree,
@@ -51,23 +50,23 @@ enum ExpandedView {
             us.append(u); vs.append(v)
         }
 
-        // Geometry.
+        // Geometry: width first (fixed columns), then the header, then rows share what is left.
         let ts = Page.bodyScale
         let maxSide = options.maxSide
         let screeH = 280
-        let estHeader = 110
-        let rowH = max(150, min(260, (maxSide - estHeader - screeH - 3 * Page.margin) / k))
         let textW = BitmapFont.width("cumulative 100.0%", scale: ts) + 12
         let uW = 520
-        let spatialW = isConv ? min(rowH - 40, 220) : 0
+        let spatialMax = isConv ? 220 : 0
         let montageW = isConv ? 640 : 0
         let vW = isConv ? 0 : 640
-        let width = min(maxSide, Page.margin * 2 + textW + uW + Page.gap * 2 + (isConv ? spatialW + Page.gap + montageW : vW))
+        let width = min(maxSide, Page.margin * 2 + textW + uW + Page.gap * 2 + (isConv ? spatialMax + Page.gap + montageW : vW))
         var notes = ["W as \(rows)×\(cols) matrix (output × \(isConv ? "input·kh·kw" : "input")) · ‖W‖² = \(formatNumber(energy)) · top \(k) of \(p) components"]
         if !svd.converged { notes.append("SVD stopped after \(svd.iterations) iterations before full convergence") }
         notes.append("u: bars over output channels · v: " + (isConv ? "spatial mean over \(g.inputs) inputs, and the strongest per-input kernels (colour: diverging, each to its own max |v|)" : "bars over input features"))
         let header = Header(info: info, view: "expanded (SVD)", notes: notes, width: width)
-        let height = header.height + k * rowH + Page.gap + screeH + Page.margin
+        let rowH = max(120, min(260, (maxSide - header.height - screeH - Page.gap - Page.margin - 8) / k))
+        let spatialW = isConv ? min(rowH - 40, spatialMax) : 0
+        let height = header.height + 4 + k * rowH + Page.gap + screeH + Page.margin
         var painter = Painter(width: width, height: height, recordSVG: options.svg)
         var y = header.draw(&painter) + 4
         let map = ColorMap(.diverging)
@@ -179,6 +178,7 @@ enum ExpandedView {
                           x: Int, y: Int, w: Int, h: Int) {
         let ts = Page.bodyScale
         let n = sigmas.count
+        let topEnergy = sigmas.reduce(0) { $0 + $1 * $1 } / energy
         let positive = sigmas.filter { $0 > 0 }
         let hi = (positive.max() ?? 1) * 1.3
         let lo = max((positive.min() ?? hi / 10) / 1.5, hi * 1e-6)
@@ -193,8 +193,8 @@ enum ExpandedView {
         }
         if ticks.count < 2 { ticks = [lo, hi / 1.3] }
         let rightW = BitmapFont.width("100%", scale: ts) + 10
-        p.text("scree: σ (bars, log scale) and cumulative energy (line, right axis) — \(n) of \(total) singular values",
-               x: x, y: y, scale: ts, color: .ink)
+        let title = "scree: σ (bars, log scale), cumulative energy (line, right axis) · top \(n) of \(total) hold \(formatPercent(min(topEnergy, 1))) of ‖W‖²"
+        p.text(BitmapFont.truncated(title, maxWidth: w, scale: ts), x: x, y: y, scale: ts, color: .ink)
         let top = y + BitmapFont.height(scale: ts) + 4
         let a = ChartAxes.layout(x: x, y: top, w: w - rightW, h: h - (top - y), xRange: (0.5, Double(n) + 0.5),
                                  yRange: (lo, hi), yLog: true, yTickSample: ticks.map { formatNumber($0) }, textScale: ts)
@@ -203,7 +203,7 @@ enum ExpandedView {
             let x0 = a.plotX + Int((Double(i) * slot).rounded()) + 2
             let x1 = a.plotX + Int((Double(i + 1) * slot).rounded()) - 2
             let yy = a.py(max(s, lo))
-            p.fill(x0, yy, max(1, x1 - x0), a.plotY + a.plotH - yy, i < drawn ? RGBA.accent : RGBA(150, 180, 210))
+            p.fill(x0, yy, max(1, x1 - x0), a.plotY + a.plotH - yy, RGBA.accent)
         }
         a.drawAxes(&p, xTicks: (1...max(n, 1)).map(Double.init), yTicks: ticks, xTitle: "component", yTitle: "σ",
                    xFormat: { String(Int($0)) })

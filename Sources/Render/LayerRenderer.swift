@@ -1,4 +1,6 @@
 import Analysis
+import Dispatch
+import Synchronization
 import TensorCore
 
 /// The public entry point: one layer → PNG pictures (and SVG where offered).
@@ -19,9 +21,18 @@ public enum LayerRenderer {
             let p = try ExpandedView.render(weight: weight, info: layer, options: options, cancellation: cancellation, progress: progress)
             return [try finish(p, title: "Expanded weights (SVD)", options: options)]
         case .both:
-            let w = try render(.weights, weight: weight, layer: layer, options: options, cancellation: cancellation, progress: nil)
-            let e = try render(.expanded, weight: weight, layer: layer, options: options, cancellation: cancellation, progress: progress)
-            return w + e
+            // The two pictures are independent: draw and encode them on two threads (the weights
+            // image is single-threaded work that would otherwise wait for the SVD).
+            let results = Mutex<[Result<[RenderedImage], RenderError>?]>([nil, nil])
+            DispatchQueue.concurrentPerform(iterations: 2) { i in
+                let r = Result { () throws(RenderError) -> [RenderedImage] in
+                    try render(i == 0 ? .weights : .expanded, weight: weight, layer: layer, options: options,
+                               cancellation: cancellation, progress: i == 0 ? nil : progress)
+                }
+                results.withLock { $0[i] = r }
+            }
+            let (w, e) = results.withLock { ($0[0]!, $0[1]!) }
+            return try w.get() + e.get()
         case .nmf:
             let p = try NMFView.render(weight: weight, info: layer, options: options, cancellation: cancellation, progress: progress)
             return [try finish(p, title: "One-sided NMF", options: options)]
@@ -49,7 +60,7 @@ public enum LayerRenderer {
     }
 
     static func finish(_ p: Painter, title: String, options: RenderOptions) throws(RenderError) -> RenderedImage {
-        let png = try PNGEncoder.encode(p.canvas, options: options.png)
+        let png = try PNGEncoder.encode(p.canvas, options: p.mostlyNoise && options.png == PNGOptions() ? .noisyDefault : options.png)
         return RenderedImage(png: png, width: p.width, height: p.height, title: title, svg: p.svg?.rendered())
     }
 }

@@ -80,6 +80,7 @@ enum MatrixHeatmap {
         let chartH = plotH + BitmapFont.height(scale: ts) / 2 + 4 + 2 * BitmapFont.height(scale: ts) + 2
         let height = header.height + 8 + chartH + 8 + ColorBar.height() + Page.margin
         var p = Painter(width: width, height: height)
+        p.mostlyNoise = plotW * plotH > width * height / 3
         var y = header.draw(&p) + 8
         let axes = ChartAxes.layout(x: Page.margin, y: y, w: leftSpace + plotW + 4, h: chartH,
                                     xRange: (0, Double(cols)), yRange: (0, Double(rows)),

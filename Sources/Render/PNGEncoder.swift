@@ -7,15 +7,27 @@ public enum PNGFilter: String, Sendable, CaseIterable {
     case none, sub, up, paeth, adaptive
 }
 
-/// Encoder settings. The default favours speed: previews are viewed once and thrown away.
+/// zlib's match-search strategies (zlib.h `Z_*` strategy constants).
+public enum PNGStrategy: Int32, Sendable, CaseIterable {
+    case standard = 0, filtered = 1, huffmanOnly = 2, rle = 3
+}
+
+/// Encoder settings. The default favours speed (previews are viewed once and thrown away):
+/// zlib level 1 with the Up filter, which suits our pages of flat colour, repeated rows and text.
+/// Views made mostly of per-pixel noise (large heatmaps) switch the default to Sub + RLE, which
+/// measured about twice as fast there at a similar size (see docs/BENCHMARKS.md).
 public struct PNGOptions: Sendable, Equatable {
     /// zlib level 0–9.
     public var compressionLevel: Int
     public var filter: PNGFilter
-    public init(compressionLevel: Int = 1, filter: PNGFilter = .sub) {
+    public var strategy: PNGStrategy
+    public init(compressionLevel: Int = 1, filter: PNGFilter = .up, strategy: PNGStrategy = .standard) {
         self.compressionLevel = compressionLevel
         self.filter = filter
+        self.strategy = strategy
     }
+    /// The default for heatmap-dominated images.
+    static let noisyDefault = PNGOptions(compressionLevel: 1, filter: .sub, strategy: .rle)
     /// Smallest files, slower (for images written to disk and kept).
     public static let small = PNGOptions(compressionLevel: 9, filter: .adaptive)
 }
@@ -39,9 +51,7 @@ public enum PNGEncoder {
         case .paeth: filters = CLibPNG_FILTER_PAETH
         case .adaptive: filters = CLibPNG_ALL_FILTERS
         }
-        // zlib's RLE strategy at low levels: nearly as small for our flat-coloured images and
-        // several times faster than the default match search.
-        let strategy: Int32 = level <= 3 ? 3 : 0
+        let strategy = options.strategy.rawValue
         var out: UnsafeMutablePointer<UInt8>? = nil
         var size = 0
         let rc = rgba.withUnsafeBufferPointer { p in

@@ -5,6 +5,8 @@
 struct Painter {
     var canvas: Canvas
     private(set) var svg: SVGDocument?
+    /// Set by views whose pixels are mostly heatmap noise, so the encoder picks its noisy default.
+    var mostlyNoise = false
 
     init(width: Int, height: Int, recordSVG: Bool = false) {
         canvas = Canvas(width: width, height: height)

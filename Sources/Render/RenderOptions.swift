@@ -56,7 +56,7 @@ public struct RenderOptions: Sendable, Equatable {
     /// Longest side of an image in pixels, unless a view cannot fit its minimum layout.
     public var maxSide: Int = 2048
     /// SVD components drawn by `expanded`.
-    public var components: Int = 6
+    public var components: Int = 8
     /// Histogram bins.
     public var bins: Int = 120
     /// Histogram with a logarithmic count axis.

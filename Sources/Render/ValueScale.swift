@@ -93,7 +93,7 @@ struct ValueScale: Sendable {
 }
 
 /// Min, max and max |v| of some values, optionally with percentile clipping of outliers.
-/// Non-finite values are ignored; percentiles come from a strided sample of about 200k values.
+/// Non-finite values are ignored; percentiles come from a strided sample of about 100k values.
 struct RangeStats {
     var lo: Float = 0
     var hi: Float = 0
@@ -107,7 +107,7 @@ struct RangeStats {
         self.lo = lo; self.hi = hi
         self.absMax = Swift.max(abs(lo), abs(hi))
         guard let p = clipPercentile, p > 0, p < 100, values.count > 1 else { return }
-        let step = Swift.max(1, values.count / 200_000)
+        let step = Swift.max(1, values.count / 100_000)
         var sample: [Float] = []
         sample.reserveCapacity(values.count / step + 1)
         var i = 0

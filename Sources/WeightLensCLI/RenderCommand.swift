@@ -46,7 +46,7 @@ struct RenderCommand: ParsableCommand {
     var clipPercentile: Float?
 
     @Option(help: "SVD components drawn by the expanded view.")
-    var components: Int = 6
+    var components: Int = 8
 
     @Option(help: "Histogram bins.")
     var bins: Int = 120
@@ -73,15 +73,11 @@ struct RenderCommand: ParsableCommand {
     var outDir: String = "render-out"
 
     func run() throws {
-        do {
-            try execute()
-        } catch let e as RenderCLIFailure {
-            FileHandle.standardError.write(Data((e.message + "\n").utf8))
-            throw ExitCode(1)
-        }
+        try CLIError.run(file: file) { try execute() }
     }
 
-    private func fail(_ message: String) -> RenderCLIFailure { RenderCLIFailure(message: message) }
+    /// A problem found by the command itself; checkpoint and render errors pass through as they are.
+    private func fail(_ message: String, file: String? = nil) -> CLIError.Failure { CLIError.failure(file: file, message) }
 
     private func options() throws -> RenderOptions {
         var o = RenderOptions()
@@ -137,12 +133,12 @@ struct RenderCommand: ParsableCommand {
             throw fail("Unknown view \"\(view)\"; use weights, expanded, both, nmf, histogram or overview.")
         }
         let checkpoint: CheckpointFile
-        do { checkpoint = try CheckpointFile.open(path: file) } catch { throw fail(error.description) }
+        checkpoint = try CheckpointFile.open(path: file)
         let catalog = LayerCatalog(checkpoint: checkpoint)
 
         if let name = layer {
             let l: Layer
-            do { l = try catalog.layer(named: name) } catch { throw fail(error.description) }
+            l = try catalog.layer(named: name)
             let t = try load(checkpoint, l)
             if isOverview {
                 let img = try renderOrFail { () throws(RenderError) in
@@ -166,8 +162,8 @@ struct RenderCommand: ParsableCommand {
             return
         }
         let selected: [Layer]
-        do { selected = try catalog.filter(pattern) } catch { throw fail(error.description) }
-        guard !selected.isEmpty else { throw fail("No layer matches \"\(pattern)\".") }
+        selected = try catalog.filter(pattern)
+        guard !selected.isEmpty else { throw fail("No layer matches \"\(pattern)\".", file: file) }
         if isOverview {
             var items: [(LayerInfo, Tensor)] = []
             let bar = ProgressLine(total: selected.count)
@@ -196,14 +192,14 @@ struct RenderCommand: ParsableCommand {
                 for (j, img) in images.enumerated() {
                     try write(img, to: images.count == 1 ? base : Self.suffixed(base, j == 0 ? "weights" : "expanded"), quiet: true)
                 }
-            } catch let e as RenderCLIFailure {
+            } catch {
                 failures += 1
-                bar.message(e.message)
+                bar.message(CLIError.message(for: error, file: l.name))
             }
         }
         bar.finish()
         print("Wrote \(selected.count - failures) of \(selected.count) layers to \(outDir)")
-        if failures > 0 { throw fail("\(failures) of \(selected.count) layers could not be rendered (reasons above).") }
+        if failures > 0 { throw fail("\(failures) of \(selected.count) layers could not be rendered (reasons above).", file: file) }
     }
 
     private func info(_ l: Layer) -> LayerInfo {
@@ -211,11 +207,11 @@ struct RenderCommand: ParsableCommand {
     }
 
     private func load(_ c: CheckpointFile, _ l: Layer) throws -> Tensor {
-        do { return try c.loadTensor(l.weightKey) } catch { throw fail(error.description) }
+        try c.loadTensor(l.weightKey)
     }
 
     private func renderOrFail<T>(_ body: () throws(RenderError) -> T) throws -> T {
-        do { return try body() } catch { throw fail(error.description) }
+        try body()
     }
 
     private func write(_ img: RenderedImage, to path: String, quiet: Bool = false) throws {
@@ -225,7 +221,7 @@ struct RenderCommand: ParsableCommand {
                 try Data(svg.utf8).write(to: URL(fileURLWithPath: Self.replacingExtension(path, "svg")))
             }
         } catch {
-            throw fail("Cannot write \(path): \(error.localizedDescription).")
+            throw fail("Cannot write the image: \(error.localizedDescription).", file: path)
         }
         if !quiet { print("\(path)  \(img.width)×\(img.height)  \(img.title)") }
     }
@@ -246,9 +242,6 @@ struct RenderCommand: ParsableCommand {
         return (old.isEmpty ? path : String(path.dropLast(old.count + 1))) + "." + ext
     }
 }
-
-/// A failure of the render command: one sentence for stderr.
-struct RenderCLIFailure: Error { let message: String }
 
 /// A one-line progress bar on stderr, drawn only when stderr is a terminal.
 final class ProgressLine {

@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Render benchmark: full-size SDXL previews end to end (read + analysis + draw + PNG), best of N,
+# printed with ratios against the original Python node. See docs/BENCHMARKS.md.
+#
+#   bench/render/run.sh [REPEATS]
+#
+# Needs a full-size synthetic SDXL U-Net at bench/out/sdxl_unet_f16.safetensors (5.1 GB, gitignored);
+# it is generated with `weightlens make-checkpoint` when missing.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+REPEATS="${1:-5}"
+CKPT=bench/out/sdxl_unet_f16.safetensors
+mkdir -p bench/out/render
+echo "== hardware"
+grep -m1 "model name" /proc/cpuinfo || true
+echo "cores: $(nproc), build: release, WEIGHTLENS_NATIVE=1"
+if [ ! -f "$CKPT" ]; then
+    echo "== generating $CKPT"
+    swift build -c release --scratch-path .build-bench-native --product weightlens >/dev/null
+    .build-bench-native/release/weightlens make-checkpoint --layout sdxl --scale 1 --parts unet --out "$CKPT"
+fi
+WEIGHTLENS_NATIVE=1 swift build -c release --scratch-path .build-bench-native --product weightlens-render-bench >/dev/null
+.build-bench-native/release/weightlens-render-bench "$CKPT" "$REPEATS" bench/out/render
