@@ -63,6 +63,13 @@ public struct RequestParser: Sendable {
     }
 
     mutating func compactIfUseful() {
+        if readIndex > 0 && readIndex == buffer.count && buffer.capacity > 16 * 1024 {
+            // Everything was consumed: drop a large buffer so an idle keep-alive connection stays small.
+            if case .head = state { state = .head(scanFrom: 0) }
+            buffer = []
+            readIndex = 0
+            return
+        }
         if readIndex > 0 && (readIndex == buffer.count || readIndex >= 4096) {
             if case .head(let scanFrom) = state { state = .head(scanFrom: max(0, scanFrom - readIndex)) }
             buffer.removeFirst(readIndex)

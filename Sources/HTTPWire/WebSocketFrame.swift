@@ -118,7 +118,9 @@ public struct WebSocketFrameParser: Sendable {
     public var bufferedByteCount: Int { buffer.count - readIndex }
 
     public mutating func append<C: Collection>(contentsOf bytes: C) where C.Element == UInt8 {
-        if readIndex > 0 && (readIndex == buffer.count || readIndex >= 65536) {
+        if readIndex > 0 && readIndex == buffer.count && buffer.capacity > 16 * 1024 {
+            buffer = []; readIndex = 0  // keep idle sockets small after a large message
+        } else if readIndex > 0 && (readIndex == buffer.count || readIndex >= 65536) {
             buffer.removeFirst(readIndex); readIndex = 0
         }
         buffer.append(contentsOf: bytes)

@@ -462,7 +462,8 @@ final class Connection: @unchecked Sendable {
                 continue
             }
             if outIndex > 0 {
-                if out.capacity > 256 * 1024 { out = [] } else { out.removeAll(keepingCapacity: true) }
+                // Keep a small buffer for the next response; release big ones so idle connections stay small.
+                if out.capacity > 16 * 1024 { out = [] } else { out.removeAll(keepingCapacity: true) }
                 outIndex = 0
             }
             if var f = file {
@@ -525,7 +526,8 @@ final class Connection: @unchecked Sendable {
     func responseFinished() {
         if core.configuration.logLevel <= .info {
             let ms = Double(Socket.monotonicNanoseconds() &- requestStart) / 1e6
-            core.logger.log(.info, "\(remoteAddress) \"\(logMethod) \(logTarget)\" \(logStatus) \(logBytes) \(Int(ms * 10) / 10 == 0 ? "<0.1" : String(Double(Int(ms * 10)) / 10))ms")
+            let tenths = Int((ms * 10).rounded())
+            core.logger.log(.info, "\(remoteAddress) \"\(logMethod) \(logTarget)\" \(logStatus) \(logBytes) \(tenths / 10).\(tenths % 10)ms")
         }
         logMethod = ""
         if closeAfterWrite || core.isShuttingDown {
