@@ -34,8 +34,20 @@ enum GEMMBlocking {
     static let nc = 1024   // multiple of nr; columns per job
 }
 
+/// Runs `body` for 0..<count, across the cores unless `parallel` is false (callers that are
+/// already inside a parallel loop).
+@inline(__always)
+func runJobs(_ count: Int, parallel: Bool, _ body: @Sendable (Int) -> Void) {
+    if parallel && count > 1 {
+        DispatchQueue.concurrentPerform(iterations: count, execute: body)
+    } else {
+        for i in 0..<count { body(i) }
+    }
+}
+
 /// C (m×n, row stride `ldc`) = A (m×k) · B (k×n), or C += A·B when `accumulate`.
-func gemm(_ a: StridedOperand, _ b: StridedOperand, _ c: UnsafeMutablePointer<Float>, ldc: Int, accumulate: Bool) {
+func gemm(_ a: StridedOperand, _ b: StridedOperand, _ c: UnsafeMutablePointer<Float>, ldc: Int, accumulate: Bool,
+          parallel: Bool = true) {
     let m = a.rows, n = b.cols, k = a.cols
     precondition(b.rows == k, "inner dimensions differ")
     if m == 0 || n == 0 { return }
@@ -51,7 +63,7 @@ func gemm(_ a: StridedOperand, _ b: StridedOperand, _ c: UnsafeMutablePointer<Fl
 
     // Pack B: for each KC slice starting at p0 (depth kcb), panel j sits at p0*panelsB*NR + j*kcb*NR.
     let packJobs = min(panelsB, 64)
-    DispatchQueue.concurrentPerform(iterations: packJobs) { job in
+    runJobs(packJobs, parallel: parallel) { job in
         let jStart = job * panelsB / packJobs, jEnd = (job + 1) * panelsB / packJobs
         var p0 = 0
         while p0 < k {
@@ -70,7 +82,7 @@ func gemm(_ a: StridedOperand, _ b: StridedOperand, _ c: UnsafeMutablePointer<Fl
     let nc = ncChoice
     let colBlocks = (n + nc - 1) / nc
     let out = OutputPointer(base: c)
-    DispatchQueue.concurrentPerform(iterations: rowBlocks * colBlocks) { job in
+    runJobs(rowBlocks * colBlocks, parallel: parallel) { job in
         let i0 = (job / colBlocks) * B.mc, j0 = (job % colBlocks) * nc
         let mcb = min(B.mc, m - i0), ncb = min(nc, n - j0)
         let panelsA = (mcb + B.mr - 1) / B.mr

@@ -52,10 +52,12 @@ private func tridiagonalize(_ a: inout [Double], n: Int, d: inout [Double], e: i
     let wantQ = !qT.isEmpty
     var q = [Double](repeating: 0, count: wantQ ? n * n : 0)
     if wantQ { for i in 0..<n { q[i * n + i] = 1 } }
-    var v = [Double](repeating: 0, count: n)
-    var p = [Double](repeating: 0, count: n)
-    a.withUnsafeMutableBufferPointer { A in
-        q.withUnsafeMutableBufferPointer { Q in
+    let v = UnsafeMutablePointer<Double>.allocate(capacity: n)
+    let p = UnsafeMutablePointer<Double>.allocate(capacity: n)
+    defer { v.deallocate(); p.deallocate() }
+    a.withUnsafeMutableBufferPointer { Abuf in
+        q.withUnsafeMutableBufferPointer { Qbuf in
+            let A = Abuf.baseAddress!
             if n > 2 {
                 for k in 0..<(n - 2) {
                     let s = k + 1, len = n - s
@@ -72,30 +74,25 @@ private func tridiagonalize(_ a: inout [Double], n: Int, d: inout [Double], e: i
                     // p = beta · A22 · v  (A22 symmetric, full storage kept up to date)
                     var pv = 0.0
                     for i in 0..<len {
-                        var acc = 0.0
-                        let row = (s + i) * n + s
-                        for j in 0..<len { acc += A[row + j] * v[j] }
-                        p[i] = beta * acc
+                        p[i] = beta * dotDouble(A + (s + i) * n + s, v, len)
                         pv += p[i] * v[i]
                     }
                     let kk = beta * pv / 2
                     for i in 0..<len { p[i] -= kk * v[i] }  // p is now w
                     for i in 0..<len {
-                        let row = (s + i) * n + s
+                        let row = A + (s + i) * n + s
                         let vi = v[i], wi = p[i]
-                        for j in 0..<len { A[row + j] -= vi * p[j] + wi * v[j] }
+                        for j in 0..<len { row[j] -= vi * p[j] + wi * v[j] }
                     }
                     A[s * n + k] = alpha
                     A[k * n + s] = alpha
                     for i in 1..<len { A[(s + i) * n + k] = 0; A[k * n + s + i] = 0 }
-                    if !Q.isEmpty {
+                    if wantQ, let Q = Qbuf.baseAddress {
                         // Q ← Q·H: rows r of Q, columns s..<n.
                         for r in 0..<n {
-                            let row = r * n + s
-                            var t = 0.0
-                            for j in 0..<len { t += Q[row + j] * v[j] }
-                            t *= beta
-                            if t != 0 { for j in 0..<len { Q[row + j] -= t * v[j] } }
+                            let row = Q + r * n + s
+                            let t = beta * dotDouble(row, v, len)
+                            if t != 0 { for j in 0..<len { row[j] -= t * v[j] } }
                         }
                     }
                 }
@@ -109,6 +106,23 @@ private func tridiagonalize(_ a: inout [Double], n: Int, d: inout [Double], e: i
         // Store transposed: row i of qT = column i of Q.
         for i in 0..<n { for k in 0..<n { qT[i * n + k] = q[k * n + i] } }
     }
+}
+
+/// Dot product of Double vectors with four independent SIMD accumulators.
+@inline(__always)
+private func dotDouble(_ a: UnsafePointer<Double>, _ b: UnsafePointer<Double>, _ n: Int) -> Double {
+    var acc0 = SIMD4<Double>(), acc1 = SIMD4<Double>()
+    var i = 0
+    while i + 8 <= n {
+        fusedMultiplyAdd(&acc0, UnsafeRawPointer(a + i).loadUnaligned(as: SIMD4<Double>.self),
+                         UnsafeRawPointer(b + i).loadUnaligned(as: SIMD4<Double>.self))
+        fusedMultiplyAdd(&acc1, UnsafeRawPointer(a + i + 4).loadUnaligned(as: SIMD4<Double>.self),
+                         UnsafeRawPointer(b + i + 4).loadUnaligned(as: SIMD4<Double>.self))
+        i += 8
+    }
+    var sum = (acc0 + acc1).sum()
+    while i < n { sum += a[i] * b[i]; i += 1 }
+    return sum
 }
 
 /// Implicit QL on the tridiagonal (d, e); accumulates rotations into the rows of `zt`.

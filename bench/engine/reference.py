@@ -1,16 +1,21 @@
 #!/usr/bin/env python3
-"""Reference side of the engine benchmark (see run.sh and docs/BENCHMARKS.md).
+"""Reference side of the engine benchmark (driven by run.sh; see docs/BENCHMARKS.md).
 
-Writes into WORKDIR:
-  * the benchmark matrices as raw little-endian float32 (NAME.f32), built with the structured
-    formula shared with the accuracy tests (Tests/Fixtures/reference/make_reference.py);
-  * exact top-16 singular values from LAPACK in float64 (cached in WORKDIR: a full SVD of the
-    1280 x 11520 matrix takes tens of seconds and does not depend on timing);
-  * reference.json: numpy/OpenBLAS matrix-product times on the same shapes, and
-    scikit-learn randomized_svd times and errors, measured now with the thread count given.
+  reference.py prepare WORKDIR          write plan.json, the SVD matrices (raw little-endian
+                                        float32, built with the formula shared with the accuracy
+                                        tests) and their exact top-16 singular values (LAPACK,
+                                        float64; cached because a full SVD of the 1280 x 11520
+                                        matrix takes a minute and does not depend on timing)
+  reference.py measure WORKDIR THREADS ROUND
+                                        time numpy/OpenBLAS products and scikit-learn
+                                        randomized_svd with THREADS threads; write
+                                        reference-ROUND.json
+  reference.py summarize WORKDIR        best of all rounds per side; print the table and ratios
 
-Usage: reference.py WORKDIR THREADS
+run.sh alternates `measure` rounds with the Swift engine's rounds, so both sides see the same
+machine load (this machine is shared; single measurements swing by 2x).
 """
+import glob
 import json
 import os
 import sys
@@ -24,80 +29,119 @@ from make_reference import structured  # noqa: E402
 
 SVD_MATRICES = [
     # name, rows, cols: an SDXL 3x3 conv at full width (1280 x 1280*9) and ff.net.0.proj (10240 x 1280)
-    ("conv_1280x11520", 1280, 11520),
-    ("ffproj_10240x1280", 10240, 1280),
+    {"name": "conv_1280x11520", "rows": 1280, "cols": 11520},
+    {"name": "ffproj_10240x1280", "rows": 10240, "cols": 1280},
 ]
 PRODUCTS = [
-    # name, form, m, k, n  (C = op(A) op(B) is m x n with inner dimension k)
-    ("A·B 1280x11520·11520x32", "ab", 1280, 11520, 32),
-    ("Aᵀ·B 11520x1280·1280x32", "atb", 11520, 1280, 32),
-    ("A·Bᵀ 1280x11520·(32x11520)ᵀ", "abt", 1280, 11520, 32),
-    ("A·B 10240x1280·1280x32", "ab", 10240, 1280, 32),
-    ("A·B 2048x2048·2048x2048", "ab", 2048, 2048, 2048),
+    # C = op(A)·op(B), m x n, inner dimension k; the first four are the SVD's own products
+    {"name": "A·B 1280x11520 · 11520x32", "form": "ab", "m": 1280, "k": 11520, "n": 32},
+    {"name": "Aᵀ·B (1280x11520)ᵀ · 1280x32", "form": "atb", "m": 11520, "k": 1280, "n": 32},
+    {"name": "A·Bᵀ 1280x11520 · (32x11520)ᵀ", "form": "abt", "m": 1280, "k": 11520, "n": 32},
+    {"name": "A·B 10240x1280 · 1280x32", "form": "ab", "m": 10240, "k": 1280, "n": 32},
+    {"name": "A·B 2048x2048 · 2048x2048", "form": "ab", "m": 2048, "k": 2048, "n": 2048},
 ]
-REPEATS = 7
+TOLERANCES = [1e-2, 1e-3, 1e-5]
+REPEATS = 5
 
 
 def best_time(fn, repeats=REPEATS):
-    best = float("inf")
+    """Best wall time, with the process CPU time (all threads) of that run."""
+    best = (float("inf"), float("inf"))
     for _ in range(repeats):
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         fn()
-        best = min(best, time.perf_counter() - t0)
+        wall, cpu = time.perf_counter() - t0, time.process_time() - c0
+        if wall < best[0]:
+            best = (wall, cpu)
     return best
 
 
-def main():
-    workdir, threads = sys.argv[1], int(sys.argv[2])
+def prepare(workdir):
     os.makedirs(workdir, exist_ok=True)
-    from threadpoolctl import threadpool_limits
+    svd = []
+    for spec in SVD_MATRICES:
+        name, rows, cols = spec["name"], spec["rows"], spec["cols"]
+        path = os.path.join(workdir, name + ".f32")
+        cache = os.path.join(workdir, name + ".lapack.json")
+        if not (os.path.exists(path) and os.path.exists(cache)):
+            a = structured(rows, cols, 12, 0.7, 0.02, 101)
+            a.astype("<f4").tofile(path)
+            t0 = time.perf_counter()
+            sv = np.linalg.svd(a.astype(np.float64), compute_uv=False)
+            json.dump({"top16": [float(x) for x in sv[:16]], "seconds": time.perf_counter() - t0}, open(cache, "w"))
+        exact = json.load(open(cache))
+        svd.append(dict(spec, file=path, lapack_top16=exact["top16"], lapack_seconds=exact["seconds"]))
+    plan = {"products": PRODUCTS, "svd": svd, "tolerances": TOLERANCES, "repeats": REPEATS}
+    json.dump(plan, open(os.path.join(workdir, "plan.json"), "w"), indent=1)
 
-    out = {"threads": threads, "numpy": np.__version__, "svd": [], "products": []}
+
+def measure(workdir, threads, round_):
+    from threadpoolctl import threadpool_limits
+    from sklearn.utils.extmath import randomized_svd
+    import sklearn
+
+    plan = json.load(open(os.path.join(workdir, "plan.json")))
+    out = {"numpy": np.__version__, "sklearn": sklearn.__version__, "threads": threads, "products": {}, "svd": {}}
     rng = np.random.default_rng(0)
     with threadpool_limits(limits=threads):
-        for name, form, m, k, n in PRODUCTS:
-            a_shape = (k, m) if form == "atb" else (m, k)
-            b_shape = (n, k) if form == "abt" else (k, n)
-            a = rng.standard_normal(a_shape, dtype=np.float32)
-            b = rng.standard_normal(b_shape, dtype=np.float32)
+        for p in plan["products"]:
+            m, k, n, form = p["m"], p["k"], p["n"], p["form"]
+            a = rng.standard_normal((k, m) if form == "atb" else (m, k), dtype=np.float32)
+            b = rng.standard_normal((n, k) if form == "abt" else (k, n), dtype=np.float32)
             fn = {"ab": lambda: a @ b, "atb": lambda: a.T @ b, "abt": lambda: a @ b.T}[form]
             fn()
-            t = best_time(fn)
-            out["products"].append({"name": name, "form": form, "m": m, "k": k, "n": n, "seconds": t,
-                                    "gflops": 2.0 * m * n * k / t / 1e9})
-            print(f"numpy {name}: {t * 1e3:.2f} ms, {2.0 * m * n * k / t / 1e9:.1f} GFLOP/s", flush=True)
-
-        from sklearn.utils.extmath import randomized_svd
-        import sklearn
-        out["sklearn"] = sklearn.__version__
-        for name, rows, cols in SVD_MATRICES:
-            a = structured(rows, cols, 12, 0.7, 0.02, 101)
-            path = os.path.join(workdir, name + ".f32")
-            if not os.path.exists(path):
-                a.astype("<f4").tofile(path)
-            cache = os.path.join(workdir, name + ".lapack.json")
-            if os.path.exists(cache):
-                exact = json.load(open(cache))
-            else:
-                t0 = time.perf_counter()
-                sv = np.linalg.svd(a.astype(np.float64), compute_uv=False)
-                exact = {"top16": [float(x) for x in sv[:16]], "seconds": time.perf_counter() - t0}
-                json.dump(exact, open(cache, "w"))
-            ref = np.array(exact["top16"])
+            wall, cpu = best_time(fn)
+            out["products"][p["name"]] = {"seconds": wall, "cpu": cpu}
+        for s in plan["svd"]:
+            a = np.fromfile(s["file"], dtype="<f4").reshape(s["rows"], s["cols"])
+            ref = np.array(s["lapack_top16"])
             result = {}
 
             def run():
                 result["s"] = randomized_svd(a, 16, random_state=0)[1]
 
-            t = best_time(run, repeats=3)
-            err = float(np.max(np.abs(result["s"] - ref) / ref))
-            out["svd"].append({"name": name, "rows": rows, "cols": cols, "file": path, "lapack_top16": exact["top16"],
-                               "lapack_seconds_float64_values_only": exact["seconds"],
-                               "sklearn_seconds": t, "sklearn_max_relative_error": err})
-            print(f"sklearn randomized_svd {name}: {t * 1e3:.0f} ms, max relative error {err:.2e} "
-                  f"(LAPACK values-only float64 SVD: {exact['seconds']:.1f} s, cached)", flush=True)
-    json.dump(out, open(os.path.join(workdir, "reference.json"), "w"), indent=1)
+            wall, cpu = best_time(run, repeats=2)
+            out["svd"][s["name"]] = {"seconds": wall, "cpu": cpu, "error": float(np.max(np.abs(result["s"] - ref) / ref))}
+    json.dump(out, open(os.path.join(workdir, f"reference-{round_}.json"), "w"), indent=1)
+
+
+def summarize(workdir):
+    plan = json.load(open(os.path.join(workdir, "plan.json")))
+    refs = [json.load(open(f)) for f in sorted(glob.glob(os.path.join(workdir, "reference-*.json")))]
+    engs = [json.load(open(f)) for f in sorted(glob.glob(os.path.join(workdir, "engine-*.json")))]
+    print(f"rounds: {len(refs)} reference, {len(engs)} engine; best of all rounds per side; "
+          f"numpy {refs[0]['numpy']}, scikit-learn {refs[0]['sklearn']}, {refs[0]['threads']} threads; engine build: {engs[0]['build']}")
+    print("\nmatrix products (ratio = engine throughput / numpy throughput, by wall time and by CPU time; target >= 0.70)")
+    for p in plan["products"]:
+        flops = 2.0 * p["m"] * p["n"] * p["k"]
+        n = min((r["products"][p["name"]] for r in refs), key=lambda x: x["seconds"])
+        e = min((x["products"][p["name"]] for x in engs), key=lambda x: x["seconds"])
+        ncpu = min(r["products"][p["name"]]["cpu"] for r in refs)
+        ecpu = min(x["products"][p["name"]]["cpu"] for x in engs)
+        print(f"  {p['name']:<32} engine {e['seconds'] * 1e3:7.2f} ms {flops / e['seconds'] / 1e9:5.1f} GFLOP/s cpu {ecpu * 1e3:7.2f} ms"
+              f" | numpy {n['seconds'] * 1e3:7.2f} ms {flops / n['seconds'] / 1e9:5.1f} GFLOP/s cpu {ncpu * 1e3:7.2f} ms"
+              f" | ratio wall {n['seconds'] / e['seconds']:.2f}, cpu {ncpu / ecpu:.2f}")
+    print("\ntop-16 SVD (error = max relative error of the 16 values vs LAPACK float64; target <= 300 ms at error <= sklearn's)")
+    for s in plan["svd"]:
+        sk = min((r["svd"][s["name"]] for r in refs), key=lambda x: x["seconds"])
+        print(f"  {s['name']} ({s['rows']} x {s['cols']}): scikit-learn randomized_svd {sk['seconds'] * 1e3:.0f} ms (cpu {sk['cpu'] * 1e3:.0f} ms), error {sk['error']:.2e};"
+              f" LAPACK full SVD (values only, float64) {s['lapack_seconds']:.1f} s")
+        for tol in plan["tolerances"]:
+            key = f"{tol:.0e}"
+            best = min((e["svd"][s["name"]][key] for e in engs), key=lambda x: x["seconds"])
+            ok = best["seconds"] <= 0.3 and best["error"] <= sk["error"]
+            print(f"    engine tolerance {key}: {best['seconds'] * 1e3:6.0f} ms (cpu {best['cpu'] * 1e3:5.0f} ms), {best['steps']:2d} Krylov steps,"
+                  f" error {best['error']:.2e} | {sk['seconds'] / best['seconds']:.1f}x faster than sklearn,"
+                  f" error {best['error'] / sk['error']:.3f}x sklearn's{'  [meets target]' if ok else ''}")
 
 
 if __name__ == "__main__":
-    main()
+    cmd = sys.argv[1]
+    if cmd == "prepare":
+        prepare(sys.argv[2])
+    elif cmd == "measure":
+        measure(sys.argv[2], int(sys.argv[3]), sys.argv[4])
+    elif cmd == "summarize":
+        summarize(sys.argv[2])
+    else:
+        sys.exit(__doc__)

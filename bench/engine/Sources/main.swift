@@ -1,18 +1,16 @@
-// weightlens-bench: the Swift side of bench/engine/run.sh. Reads the reference measurements and
-// matrices written by reference.py, runs the same work on the engine and prints ratios.
+// weightlens-bench: the Swift side of bench/engine/run.sh. Runs the plan written by
+// `reference.py prepare` (same product shapes, same SVD matrices) and writes engine-ROUND.json,
+// which `reference.py summarize` sets against numpy and scikit-learn.
 import Analysis
 import Foundation
 
-struct Reference: Decodable {
-    struct Product: Decodable { let name: String, form: String, m: Int, k: Int, n: Int, seconds: Double, gflops: Double }
-    struct SVD: Decodable {
-        let name: String, rows: Int, cols: Int, file: String
-        let lapack_top16: [Double]
-        let sklearn_seconds: Double, sklearn_max_relative_error: Double
-    }
-    let threads: Int
+struct Plan: Decodable {
+    struct Product: Decodable { let name: String, form: String, m: Int, k: Int, n: Int }
+    struct SVD: Decodable { let name: String, rows: Int, cols: Int, file: String, lapack_top16: [Double] }
     let products: [Product]
     let svd: [SVD]
+    let tolerances: [Double]
+    let repeats: Int
 }
 
 func cpuSeconds() -> Double {
@@ -21,7 +19,7 @@ func cpuSeconds() -> Double {
     return Double(ts.tv_sec) + Double(ts.tv_nsec) * 1e-9
 }
 
-/// Best wall time of `repeats` runs, and the CPU time (all threads) of that run.
+/// Best wall time of `repeats` runs, with the CPU time (all threads) of that run.
 func measure(repeats: Int, _ body: () throws -> Void) rethrows -> (wall: Double, cpu: Double) {
     var best = (wall: Double.infinity, cpu: Double.infinity)
     for _ in 0..<repeats {
@@ -43,22 +41,21 @@ func filled(_ rows: Int, _ cols: Int, seed: UInt64) -> Matrix {
 }
 
 let args = CommandLine.arguments
-guard args.count == 2, let data = FileManager.default.contents(atPath: args[1]),
-      let reference = try? JSONDecoder().decode(Reference.self, from: data) else {
-    FileHandle.standardError.write(Data("usage: weightlens-bench WORKDIR/reference.json (written by bench/engine/reference.py)\n".utf8))
+guard args.count == 3, let data = FileManager.default.contents(atPath: args[1] + "/plan.json"),
+      let plan = try? JSONDecoder().decode(Plan.self, from: data) else {
+    FileHandle.standardError.write(Data("usage: weightlens-bench WORKDIR ROUND (WORKDIR/plan.json from bench/engine/reference.py prepare)\n".utf8))
     exit(2)
 }
 #if WEIGHTLENS_FMA
-print("build: native (FMA)")
+let build = "native (x86-64-v3, FMA)"
 #else
-print("build: portable")
+let build = "portable"
 #endif
 
-print("\n-- matrix products (best of 7; ratio = engine throughput / numpy throughput, target ≥ 0.70)")
-for p in reference.products {
-    let aRows = p.form == "atb" ? p.k : p.m, aCols = p.form == "atb" ? p.m : p.k
-    let bRows = p.form == "abt" ? p.n : p.k, bCols = p.form == "abt" ? p.k : p.n
-    let a = filled(aRows, aCols, seed: 1), b = filled(bRows, bCols, seed: 2)
+var products: [String: Any] = [:]
+for p in plan.products {
+    let a = filled(p.form == "atb" ? p.k : p.m, p.form == "atb" ? p.m : p.k, seed: 1)
+    let b = filled(p.form == "abt" ? p.n : p.k, p.form == "abt" ? p.k : p.n, seed: 2)
     let run: () throws -> Void = {
         switch p.form {
         case "ab": _ = try matmul(a, b)
@@ -67,30 +64,28 @@ for p in reference.products {
         }
     }
     try run()
-    let t = try measure(repeats: 7, run)
-    let gflops = 2.0 * Double(p.m * p.n * p.k) / t.wall / 1e9
-    print(String(format: "%-34@ engine %7.2f ms %6.1f GFLOP/s (cpu %7.2f ms) | numpy %7.2f ms %6.1f GFLOP/s | ratio %.2f",
-                 p.name as NSString, t.wall * 1e3, gflops, t.cpu * 1e3, p.seconds * 1e3, p.gflops, p.seconds / t.wall))
+    let t = try measure(repeats: plan.repeats, run)
+    products[p.name] = ["seconds": t.wall, "cpu": t.cpu]
 }
 
-print("\n-- top-16 truncated SVD (best of 3; error = max relative error of the 16 values vs LAPACK float64)")
-for s in reference.svd {
+var svd: [String: Any] = [:]
+for s in plan.svd {
     guard let raw = FileManager.default.contents(atPath: s.file), raw.count == s.rows * s.cols * 4 else {
-        print("\(s.name): matrix file missing or wrong size: \(s.file)")
-        continue
+        FileHandle.standardError.write(Data("\(s.name): matrix file missing or of the wrong size: \(s.file)\n".utf8))
+        exit(1)
     }
-    let values = raw.withUnsafeBytes { Array($0.bindMemory(to: Float.self)) }
-    let a = Matrix(rows: s.rows, cols: s.cols, values: values)
-    print(String(format: "%@ (%d × %d): scikit-learn randomized_svd %.0f ms, error %.2e", s.name as NSString, s.rows, s.cols,
-                 s.sklearn_seconds * 1e3, s.sklearn_max_relative_error))
-    for tolerance: Float in [1e-2, 1e-3, 1e-5] {
+    let a = Matrix(rows: s.rows, cols: s.cols, values: raw.withUnsafeBytes { Array($0.bindMemory(to: Float.self)) })
+    var perTolerance: [String: Any] = [:]
+    for tolerance in plan.tolerances {
         var result: SVDResult?
-        let t = try measure(repeats: 3) { result = try truncatedSVD(a, rank: 16, tolerance: tolerance) }
+        let t = try measure(repeats: 2) { result = try truncatedSVD(a, rank: 16, tolerance: Float(tolerance)) }
         let r = result!
         var worst = 0.0
         for i in 0..<16 { worst = max(worst, abs(Double(r.singularValues[i]) - s.lapack_top16[i]) / s.lapack_top16[i]) }
-        print(String(format: "  engine tolerance %.0e: %6.0f ms (cpu %6.0f ms), %2d Krylov steps, error %.2e | speed-up vs sklearn %.1fx, error ratio %.3f %@",
-                     Double(tolerance), t.wall * 1e3, t.cpu * 1e3, r.iterations, worst, s.sklearn_seconds / t.wall,
-                     worst / s.sklearn_max_relative_error, (t.wall <= 0.3 && worst <= s.sklearn_max_relative_error ? "[meets ≤300 ms at ≥ sklearn accuracy]" : "") as NSString))
+        perTolerance[String(format: "%.0e", tolerance)] = ["seconds": t.wall, "cpu": t.cpu, "steps": r.iterations, "error": worst]
     }
+    svd[s.name] = perTolerance
 }
+let out: [String: Any] = ["build": build, "products": products, "svd": svd]
+let json = try JSONSerialization.data(withJSONObject: out, options: [.prettyPrinted, .sortedKeys])
+try json.write(to: URL(fileURLWithPath: args[1] + "/engine-\(args[2]).json"))
