@@ -56,6 +56,16 @@ class Server:
             self.stop()
             raise RuntimeError("weightlens serve printed no URL:\n" + "".join(self.output))
 
+    def check_alive(self):
+        """Raises with the server's output when it has exited (a crash must not look like a refusal)."""
+        code = self.process.poll()
+        if code is not None:
+            raise RuntimeError(f"weightlens serve exited with status {code}:\n" + "".join(self.output))
+
+    def save_log(self, name):
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        (ARTIFACTS / f"server-{name}.log").write_text("".join(self.output))
+
     def stop(self):
         if self.process.poll() is None:
             self.process.terminate()

@@ -17,16 +17,34 @@ import pytest
 from browserkit import Browser, Server
 
 
-def _server(front_end_root):
+# Servers started for this session, by fixture name, so a test can be failed with a dead
+# server's own output instead of a bare "connection refused".
+_STARTED = {}
+
+
+def _server(front_end_root, name):
+    """Yields the base URL of a fresh `weightlens serve` (or of WEIGHTLENS_URL when set)."""
     url = os.environ.get("WEIGHTLENS_URL")
     if url:
         yield url.rstrip("/")
         return
     server = Server(front_end_root)
+    _STARTED[name] = server
     try:
         yield server.url
     finally:
+        server.save_log(name)
         server.stop()
+
+
+@pytest.fixture(autouse=True)
+def _servers_alive():
+    """Before and after each test: every started server is still running."""
+    for server in _STARTED.values():
+        server.check_alive()
+    yield
+    for server in _STARTED.values():
+        server.check_alive()
 
 
 @pytest.fixture(scope="session")
@@ -39,13 +57,13 @@ def frontend_root():
 
 @pytest.fixture(scope="session")
 def frontend_server(frontend_root):
-    yield from _server(frontend_root)
+    yield from _server(frontend_root, "frontend")
 
 
 @pytest.fixture(scope="session")
 def viewer_server():
     # No frontend root: the built-in viewer is the page at / (and always at /viewer).
-    yield from _server(None)
+    yield from _server(None, "viewer")
 
 
 @pytest.hookimpl(tryfirst=True, hookwrapper=True)
