@@ -74,7 +74,13 @@ final class Connection: @unchecked Sendable {
         readSource.resume()
         readActive = true
         if core.isShuttingDown { close(); return }
-        setDeadline(.idle, core.configuration.idleTimeoutSeconds)
+        if ssl != nil {
+            // The TLS handshake counts as part of the first request head, so a client that stalls
+            // it (a TLS slowloris) is dropped after the header timeout.
+            setDeadline(.header, core.configuration.headerTimeoutSeconds)
+        } else {
+            setDeadline(.idle, core.configuration.idleTimeoutSeconds)
+        }
     }
 
     func sourceCancelled() {
@@ -113,7 +119,9 @@ final class Connection: @unchecked Sendable {
         case .idle, .write, .linger, .webSocketClose:
             close()
         case .header, .body:
-            if phase == .reading && mode == .http {
+            if let ssl, SSL_is_init_finished(ssl) != 1 {
+                close()  // no TLS session yet, so no way to send a 408
+            } else if phase == .reading && mode == .http {
                 core.logger.log(.debug, "\(remoteAddress) request timed out while reading the \(deadlineKind == .header ? "head" : "body")")
                 respondWithError(status: 408, message: "The request was not received in time.")
             } else {
@@ -274,8 +282,6 @@ final class Connection: @unchecked Sendable {
         guard !closed && mode == .http && phase == .reading else { return }
         if readEOF {
             close()  // the peer is gone and no complete request is left
-        } else if parser.isIdle && deadlineKind != .idle {
-            setDeadline(.idle, core.configuration.idleTimeoutSeconds)
         }
     }
 

@@ -1,6 +1,8 @@
 """TLS end-to-end tests: a certificate made at test time with openssl, checked by curl, requests and websocket-client."""
+import socket
 import ssl
 import subprocess
+import time
 
 import pytest
 import requests
@@ -24,7 +26,8 @@ def server(weightlens_bin, tmp_path, certificate):
     cert, key = certificate
     (tmp_path / "hello.txt").write_text("hello over tls\n")
     (tmp_path / "big.bin").write_bytes(bytes(range(256)) * 8192)
-    s = ServedDirectory(weightlens_bin, tmp_path, "--echo-ws", "--tls-certfile", str(cert), "--tls-keyfile", str(key), scheme="https")
+    s = ServedDirectory(weightlens_bin, tmp_path, "--echo-ws", "--tls-certfile", str(cert), "--tls-keyfile", str(key),
+                        "--header-timeout", "1", scheme="https")
     yield s
     assert s.stop() == 0
 
@@ -52,6 +55,18 @@ def test_plain_http_to_tls_port_fails_cleanly(server):
     # The server is still fine afterwards.
     out = subprocess.run(["curl", "-sk", server.url + "/hello.txt"], capture_output=True, text=True, timeout=10)
     assert out.stdout == "hello over tls\n"
+
+
+def test_stalled_tls_handshake_is_dropped(server):
+    s = socket.create_connection(("127.0.0.1", server.port), timeout=10)
+    s.sendall(b"\x16\x03\x01\x00\xc8\x01")  # the start of a ClientHello, then nothing
+    started = time.time()
+    try:
+        assert s.recv(100) == b""
+    except ConnectionResetError:
+        pass
+    assert time.time() - started < 5
+    s.close()
 
 
 def test_wss_echo(server, certificate):
