@@ -170,10 +170,14 @@ def test_official_frontend_runs_the_original_workflow(frontend_server, browser):
 
     # No failed request and no console error of ours, from boot to here.
     console, network = browser.collect_logs()
-    # The run was followed on the socket, ending with the visualizer's executed output.
+    # The run was followed on the socket: progress of the visualizer's analysis (what drives the
+    # node's progress bar), then its executed output.
     visualizer_id = str(driver.execute_script(NODES_BY_TYPE, "LTVisualizeWeights")[0])
     kinds = [(m.get("type"), str((m.get("data") or {}).get("node"))) for m in browser.socket_messages]
+    assert ("progress", visualizer_id) in kinds, sorted(set(kinds), key=str)
     assert ("executed", visualizer_id) in kinds, sorted(set(kinds), key=str)
+    assert any(m.get("type") == "progress_state" and visualizer_id in (m.get("data") or {}).get("nodes", {})
+               for m in browser.socket_messages)
     view_requests = [r for r in network if "/view?" in r.get("url", "") and r.get("status") == 200]
     assert view_requests, "no successful GET /view request"
     assert all(r.get("mime") == "image/png" for r in view_requests), view_requests
