@@ -82,6 +82,7 @@ extension NodeServerApp {
         let item = QueueItem(number: number, sortKey: sortKey, promptID: promptID, prompt: validated.prompt,
                              extraData: extra, outputsToExecute: outputs, createTime: now, byteCount: r.body.count)
         queue.enqueue(item)
+        log.append("got prompt \(promptID)")
         broadcastStatus()
         worker.async { [self] in runNextPrompt() }
         return Reply.json(.object(JSONObject([
@@ -95,6 +96,7 @@ extension NodeServerApp {
         guard let item = queue.startNext(now: Self.milliseconds()) else { return }
         broadcastStatus()
         let clientID = item.clientID
+        let started = Date()
         let record = executor.execute(
             ValidatedPrompt(prompt: item.prompt, outputNodeIDs: item.outputsToExecute),
             promptID: item.promptID, extraData: .object(item.extraData),
@@ -111,6 +113,8 @@ extension NodeServerApp {
                                  completed: record.completed, interrupted: record.interrupted, messages: messages,
                                  executionStartTime: start, executionEndTime: end ?? Self.milliseconds())
         queue.finish(entry)
+        let seconds = (Date().timeIntervalSince(started) * 100).rounded() / 100
+        log.append("Prompt \(item.promptID) executed in \(seconds) seconds (\(record.statusString))")
         broadcastStatus()
         let final = GraphExecutor.finalExecutingMessage(promptID: item.promptID)
         deliver(type: final.0, data: final.1, clientID: clientID)

@@ -59,9 +59,8 @@ public final class NodeServerApp: HTTPService, @unchecked Sendable {
     /// Writes the demo checkpoint when no checkpoint exists anywhere, so a first run works unconfigured.
     func ensureDemoCheckpoint() throws(NodeServerError) {
         guard let writer = configuration.demoCheckpointWriter,
-              (directories.models.fileNames(of: "checkpoints") ?? []).isEmpty,
-              let dir = directories.models.folder("checkpoints")?.directories.last else { return }
-        let path = (dir as NSString).appendingPathComponent(configuration.demoCheckpointName)
+              (directories.models.fileNames(of: "checkpoints") ?? []).isEmpty else { return }
+        let path = (directories.baseCheckpoints as NSString).appendingPathComponent(configuration.demoCheckpointName)
         let partial = path + ".partial"
         do {
             try writer(partial)

@@ -23,6 +23,10 @@ public struct ServerDirectories: Sendable {
                                    customNodesDirectory: (b as NSString).appendingPathComponent("custom_nodes"))
     }
 
+    /// `<base>/models/checkpoints`: created at start and where the demo checkpoint goes (never an
+    /// extra model path, which may belong to another installation).
+    public var baseCheckpoints: String { ((base as NSString).appendingPathComponent("models") as NSString).appendingPathComponent("checkpoints") }
+
     /// The directory holding the single user's files (ComfyUI's `user/default`).
     public var defaultUser: String { (user as NSString).appendingPathComponent("default") }
 
@@ -44,9 +48,7 @@ public struct ServerDirectories: Sendable {
                 try? fm.removeItem(atPath: (temp as NSString).appendingPathComponent(name))
             }
         }
-        var needed = [output, temp, input, defaultUser]
-        if let checkpoints = models.folder("checkpoints")?.directories.last { needed.append(checkpoints) }
-        for dir in needed {
+        for dir in [output, temp, input, defaultUser, baseCheckpoints] {
             do { try fm.createDirectory(atPath: dir, withIntermediateDirectories: true) } catch {
                 throw .cannotCreateDirectory(path: dir, reason: error.localizedDescription)
             }

@@ -133,3 +133,36 @@ def test_upload_image_renames_on_conflict(server):
     r3 = requests.post(server.url + "/upload/image", files={"image": ("up.png", png + b"2", "image/png")})
     assert r3.json()["name"] == "up (1).png"
     assert server.get("/view?filename=up%20(1).png&type=input").content == png + b"2"
+
+
+def test_extra_model_paths_and_no_demo_when_a_checkpoint_exists(weightlens_bin, tmp_path):
+    other = tmp_path / "comfy"
+    (other / "models" / "checkpoints" / "sub").mkdir(parents=True)
+    (other / "models" / "checkpoints" / "sub" / "mine.safetensors").write_bytes(b"\x08" + b"\x00" * 7 + b"{}      ")
+    config = tmp_path / "extra_model_paths.yaml"
+    config.write_text("comfyui:\n    base_path: comfy\n    checkpoints: models/checkpoints\n")
+    s = Server(weightlens_bin, tmp_path / "base", ["--extra-model-paths-config", str(config)])
+    try:
+        assert s.get("/api/models/checkpoints").json() == ["sub/mine.safetensors"]
+        assert str(other / "models" / "checkpoints") in s.get("/internal/folder_paths").json()["checkpoints"]
+        # A file added while the server runs shows up without a restart.
+        (tmp_path / "base" / "models" / "checkpoints" / "late.ckpt").write_bytes(b"x")
+        assert s.get("/api/models/checkpoints").json() == ["late.ckpt", "sub/mine.safetensors"]
+    finally:
+        s.stop()
+
+
+def test_temp_is_emptied_at_start_and_bad_config_refuses_to_start(weightlens_bin, tmp_path):
+    (tmp_path / "base" / "temp").mkdir(parents=True)
+    (tmp_path / "base" / "temp" / "old.png").write_bytes(b"x")
+    s = Server(weightlens_bin, tmp_path / "base")
+    try:
+        assert not (tmp_path / "base" / "temp" / "old.png").exists()
+    finally:
+        s.stop()
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("- just\n- a list\n")
+    import subprocess
+    p = subprocess.run([weightlens_bin, "serve", "--port", "0", "--base-directory", str(tmp_path / "base"),
+                        "--extra-model-paths-config", str(bad)], capture_output=True, text=True, timeout=60)
+    assert p.returncode != 0 and "extra model paths" in p.stderr

@@ -256,12 +256,15 @@ async function renderLayer() {
     const output = outputs["2"] ?? {};
     state.images = output.images ?? [];
     $("info").textContent = (output.text ?? []).join("\n");
+    // `both` returns the weights picture, then the expanded one (the node's documented order).
+    const mode = optionValues().visualization_mode;
+    const names = mode === "both" && state.images.length === 2 ? ["weights", "expanded"] : [];
     $("images").replaceChildren(
         ...(state.images.length > 1
             ? state.images.map((ref, i) => {
                 const button = document.createElement("button");
                 button.type = "button";
-                button.textContent = `image ${i + 1}`;
+                button.textContent = names[i] ?? `image ${i + 1}`;
                 button.addEventListener("click", () => showImage(i));
                 return button;
             })
