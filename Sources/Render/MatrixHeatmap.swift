@@ -85,8 +85,7 @@ enum MatrixHeatmap {
         let axes = ChartAxes.layout(x: Page.margin, y: y, w: leftSpace + plotW + 4, h: chartH,
                                     xRange: (0, Double(cols)), yRange: (0, Double(rows)),
                                     yTickSample: [String(max(rows - 1, 0))], textScale: ts)
-        var colors = [RGBA](repeating: .white, count: red.values.count)
-        for i in 0..<red.values.count { colors[i] = map.color(vs.position(red.values[i])) }
+        let colors = vs.colors(red.values, map: map)
         p.cells(colors, rows: red.rows, cols: red.cols, x: axes.plotX, y: axes.plotY, cellW: cw, cellH: ch)
         // Ticks at index positions (row 0 at the top): place each tick at its cell centre.
         var ax = axes

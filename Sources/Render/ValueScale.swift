@@ -45,13 +45,39 @@ struct ValueScale: Sendable {
         }
     }
 
+    /// Colours for many values at once: the linear, signed case (the common one) is a single
+    /// multiply-add and table lookup per value instead of the general `position` + `color`.
+    func colors(_ values: [Float], map: ColorMap) -> [RGBA] {
+        var out = [RGBA](repeating: map.table[128], count: values.count)
+        guard case .linear = curve, !usesMagnitude, hi > lo else {
+            for i in values.indices { out[i] = map.color(position(values[i])) }
+            return out
+        }
+        let k = 255 / (hi - lo), base = -lo * k + 0.5
+        map.table.withUnsafeBufferPointer { lut in
+            values.withUnsafeBufferPointer { v in
+                out.withUnsafeMutableBufferPointer { o in
+                    for i in 0..<v.count {
+                        let f = v[i] * k + base
+                        // NaN fails both comparisons and lands on the centre colour.
+                        let idx = f >= 0 ? (f < 255 ? Int(f) : 255) : (f < 0 ? 0 : 128)
+                        o[i] = lut[idx]
+                    }
+                }
+            }
+        }
+        return out
+    }
+
     /// Builds the scale for `values` (a sample is enough) under a transform and colour map.
     static func make(values: UnsafeBufferPointer<Float>, transform: ValueTransform, map: ColorMapName,
                      clipPercentile: Float?) -> ValueScale {
-        let stats = RangeStats(values, clipPercentile: clipPercentile)
         let magnitude = map == .magnitude
         var effective = transform
         if case .auto = transform { effective = map.isSigned ? .autoSigned : .autoUnit }
+        var needs = RangeStats.Needs.absolute
+        if case .autoUnit = effective, !magnitude { needs = .signed }
+        let stats = RangeStats(values, clipPercentile: clipPercentile, needs: needs)
         var note: String? = nil
         if let p = clipPercentile, stats.clipped {
             note = "clipped at the \(formatNumber(Double(p)))th percentile of |v|"
@@ -100,7 +126,10 @@ struct RangeStats {
     var absMax: Float = 0
     var clipped = false
 
-    init(_ values: UnsafeBufferPointer<Float>, clipPercentile: Float?) {
+    /// Which clipped ends to compute (each costs a sort of the sample).
+    enum Needs { case absolute, signed }
+
+    init(_ values: UnsafeBufferPointer<Float>, clipPercentile: Float?, needs: Needs = .absolute) {
         var lo = Float.infinity, hi = -Float.infinity
         for v in values where v.isFinite { lo = Swift.min(lo, v); hi = Swift.max(hi, v) }
         if lo > hi { lo = 0; hi = 0 }
@@ -109,22 +138,30 @@ struct RangeStats {
         guard let p = clipPercentile, p > 0, p < 100, values.count > 1 else { return }
         let step = Swift.max(1, values.count / 100_000)
         var sample: [Float] = []
+        // q reads `sample` after it is sorted below.
         sample.reserveCapacity(values.count / step + 1)
         var i = 0
         while i < values.count { let v = values[i]; if v.isFinite { sample.append(v) }; i += step }
         guard sample.count > 1 else { return }
-        sample.sort()
         func q(_ f: Float) -> Float {
             let idx = Int((Float(sample.count - 1) * f / 100).rounded())
             return sample[Swift.min(Swift.max(idx, 0), sample.count - 1)]
         }
-        let cLo = q(100 - p), cHi = q(p)
-        var mags = sample.map { abs($0) }
-        mags.sort()
-        let cAbs = mags[Swift.min(mags.count - 1, Int((Float(mags.count - 1) * p / 100).rounded()))]
-        if cHi < hi || cLo > lo || cAbs < absMax { clipped = true }
-        self.lo = cLo; self.hi = Swift.max(cHi, cLo)
-        self.absMax = cAbs
+        switch needs {
+        case .signed:
+            sample.sort()
+            let cLo = q(100 - p), cHi = q(p)
+            if cHi < hi || cLo > lo { clipped = true }
+            self.lo = cLo; self.hi = Swift.max(cHi, cLo)
+            self.absMax = Swift.max(abs(self.lo), abs(self.hi))
+        case .absolute:
+            for i in sample.indices { sample[i] = abs(sample[i]) }
+            sample.sort()
+            let cAbs = q(p)
+            if cAbs < absMax { clipped = true }
+            self.absMax = cAbs
+            self.lo = Swift.max(lo, -cAbs); self.hi = Swift.min(hi, cAbs)
+        }
     }
 }
 
