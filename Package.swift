@@ -12,8 +12,15 @@ import Foundation
 // frontend spells that CPU `haswell`, it rejects `x86-64-v3`) so that
 // SIMD `addProduct` becomes one vfmadd instruction instead of a libm call per lane.
 // The default stays portable (baseline x86-64 / aarch64).
-let native = ProcessInfo.processInfo.environment["WEIGHTLENS_NATIVE"] == "1"
-let kernelFlags: [SwiftSetting] = native ? [.unsafeFlags(["-Xcc", "-march=x86-64-v3", "-target-cpu", "haswell"]), .define("WEIGHTLENS_FMA")] : []
+// `WEIGHTLENS_NATIVE=avx512` goes one level further (x86-64-v4) for machines with AVX-512, like
+// this project's: the product kernel then uses 16-lane vectors (docs/ENGINE.md).
+let nativeMode = ProcessInfo.processInfo.environment["WEIGHTLENS_NATIVE"]
+let kernelFlags: [SwiftSetting] = switch nativeMode {
+case "1": [.unsafeFlags(["-Xcc", "-march=x86-64-v3", "-target-cpu", "haswell"]), .define("WEIGHTLENS_FMA")]
+case "avx512": [.unsafeFlags(["-Xcc", "-march=x86-64-v4", "-target-cpu", "skylake-avx512"]),
+                .define("WEIGHTLENS_FMA"), .define("WEIGHTLENS_AVX512")]
+default: []
+}
 
 let package = Package(
     name: "WeightLens",
@@ -33,6 +40,7 @@ let package = Package(
                        providers: [.apt(["libssl-dev"])]),
         .systemLibrary(name: "CLibZ", path: "Sources/CLibZ", pkgConfig: "zlib",
                        providers: [.apt(["zlib1g-dev"])]),
+        .systemLibrary(name: "CLibEpoll", path: "Sources/CLibEpoll"),
 
         // Order-preserving JSON values, parser (depth- and size-bounded) and serializer. No I/O.
         .target(name: "OrderedJSON"),
@@ -52,7 +60,7 @@ let package = Package(
         // Pure HTTP/1.1 and WebSocket wire parsing and encoding (bytes in, values out).
         .target(name: "HTTPWire"),
         // POSIX sockets + Dispatch event loops, TLS, WebSocket connections.
-        .target(name: "SocketServer", dependencies: ["HTTPWire", "CLibSSL", "CLibZ"]),
+        .target(name: "SocketServer", dependencies: ["HTTPWire", "CLibSSL", "CLibZ", "CLibEpoll"]),
         // Node catalogue, graph validation, executor and the node implementations.
         .target(name: "LTNodes", dependencies: ["OrderedJSON", "ModelCatalog", "Checkpoint", "Analysis", "Render", "TensorCore"],
                 resources: [.copy("Resources")]),

@@ -7,8 +7,8 @@ import HTTPWire
 
 /// One accepted socket: HTTP/1.1 exchanges, then possibly a WebSocket.
 ///
-/// Owned by `loop.queue`: every stored property is read and written only there (the read and
-/// write sources and every `async` hop target that queue). Services run on global worker queues
+/// Owned by `loop.queue`: every stored property is read and written only there (the loop's
+/// epoll source and every `async` hop target that queue). Services run on global worker queues
 /// and hand results back with `loop.queue.async`.
 final class Connection: @unchecked Sendable {
     enum Mode { case http, webSocket, draining }
@@ -22,11 +22,10 @@ final class Connection: @unchecked Sendable {
     let core: ServerCore
     let remoteAddress: String
     var ssl: OpaquePointer?
-    let readSource: DispatchSourceRead
-    var writeSource: DispatchSourceWrite?
-    var readActive = false
-    var writeActive = false
-    var pendingCancels = 0
+    /// Interest in the loop's epoll set: readable while reading is not paused, writable while
+    /// output is blocked. Changed only through `pauseReading`/`resumeReading`/`waitWritable`.
+    var wantRead = false
+    var wantWrite = false
 
     var mode = Mode.http
     var phase = Phase.reading
@@ -60,7 +59,6 @@ final class Connection: @unchecked Sendable {
         self.remoteAddress = remoteAddress
         self.ssl = ssl
         self.parser = RequestParser(limits: core.configuration.limits)
-        self.readSource = DispatchSource.makeReadSource(fileDescriptor: fd, queue: loop.queue)
     }
 
     // MARK: lifecycle
@@ -68,11 +66,8 @@ final class Connection: @unchecked Sendable {
     func start() {
         dispatchPrecondition(condition: .onQueue(loop.queue))
         loop.connections[ObjectIdentifier(self)] = self
-        readSource.setEventHandler { [unowned self] in self.onReadable() }
-        pendingCancels += 1
-        readSource.setCancelHandler { [self] in self.sourceCancelled() }
-        readSource.resume()
-        readActive = true
+        wantRead = true
+        guard loop.register(self) else { close(); return }
         if core.isShuttingDown { close(); return }
         if ssl != nil {
             // The TLS handshake counts as part of the first request head, so a client that stalls
@@ -83,28 +78,17 @@ final class Connection: @unchecked Sendable {
         }
     }
 
-    func sourceCancelled() {
-        pendingCancels -= 1
-        if pendingCancels == 0 {
-            // Both sources are gone, so no event can arrive for this descriptor number any more.
-            if let ssl { SSL_free(ssl); self.ssl = nil }
-            Glibc.close(fd)
-        }
-    }
-
     /// Closes now: no lingering, no close handshake.
     func close() {
         guard !closed else { return }
         closed = true
         deadline = 0
         loop.connections[ObjectIdentifier(self)] = nil
+        // Unregister before closing, on this queue, so the descriptor number can be reused safely.
+        loop.unregister(self)
         if let f = file { Glibc.close(f.fd); file = nil }
-        if !readActive { readSource.resume(); readActive = true }
-        readSource.cancel()
-        if let w = writeSource {
-            if !writeActive { w.resume(); writeActive = true }
-            w.cancel()
-        }
+        if let ssl { SSL_free(ssl); self.ssl = nil }
+        Glibc.close(fd)
         if let ws = webSocket { core.webSocketClosed(ws.handle) }
         core.connectionClosed()
     }
@@ -131,30 +115,23 @@ final class Connection: @unchecked Sendable {
     }
 
     func pauseReading() {
-        if readActive { readSource.suspend(); readActive = false }
+        if wantRead { wantRead = false; loop.updateInterest(self) }
     }
 
     func resumeReading() {
-        guard !closed, !readEOF, !readActive else { return }
-        readSource.resume()
-        readActive = true
+        guard !closed, !readEOF, !wantRead else { return }
+        wantRead = true
+        loop.updateInterest(self)
         // TLS may hold decrypted bytes that no socket event will announce.
         if ssl != nil { loop.queue.async { [self] in if !closed { onReadable() } } }
     }
 
     func waitWritable() {
-        if writeSource == nil {
-            let w = DispatchSource.makeWriteSource(fileDescriptor: fd, queue: loop.queue)
-            w.setEventHandler { [unowned self] in self.onWritable() }
-            pendingCancels += 1
-            w.setCancelHandler { [self] in self.sourceCancelled() }
-            writeSource = w
-        }
-        if !writeActive { writeSource!.resume(); writeActive = true }
+        if !wantWrite { wantWrite = true; loop.updateInterest(self) }
     }
 
     func stopWaitingWritable() {
-        if writeActive, let w = writeSource { w.suspend(); writeActive = false }
+        if wantWrite { wantWrite = false; loop.updateInterest(self) }
     }
 
     // MARK: reading
@@ -163,7 +140,7 @@ final class Connection: @unchecked Sendable {
         if closed { return }
         if tlsWriteNeedsReadable { tlsWriteNeedsReadable = false; flush(); if closed { return } }
         var total = 0
-        readLoop: while !closed && readActive {
+        readLoop: while !closed && wantRead {
             switch receive() {
             case .data(let n):
                 total += n
@@ -177,7 +154,7 @@ final class Connection: @unchecked Sendable {
                 if ssl == nil && n < loop.readBuffer.count { break readLoop }
                 if total >= 1 << 20 {
                     // Let other connections on this loop run; come back for the rest.
-                    loop.queue.async { [self] in if !closed && readActive { onReadable() } }
+                    loop.queue.async { [self] in if !closed && wantRead { onReadable() } }
                     break readLoop
                 }
             case .wouldBlock:

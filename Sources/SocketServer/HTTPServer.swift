@@ -94,7 +94,9 @@ public final class HTTPServer: Sendable {
             throw .tls("both a certificate file and a key file are needed")
         }
         core = ServerCore(configuration: configuration, service: service, tls: tls)
-        loops = (0..<max(1, configuration.loopCount)).map { Loop(index: $0) }
+        var made: [Loop] = []
+        for i in 0..<max(1, configuration.loopCount) { made.append(try Loop(index: i)) }
+        loops = made
     }
 
     public var configuration: ServerConfiguration { core.configuration }
@@ -132,7 +134,7 @@ public final class HTTPServer: Sendable {
         let c = core.configuration
         let shortest = min(c.headerTimeoutSeconds, c.bodyTimeoutSeconds, c.idleTimeoutSeconds, c.writeTimeoutSeconds, 2)
         let tick = min(1, max(0.01, shortest / 4))
-        for loop in loops { loop.queue.async { loop.startTimer(tickSeconds: tick) } }
+        for loop in loops { loop.queue.async { loop.startPolling(); loop.startTimer(tickSeconds: tick) } }
     }
 
     /// The ports actually bound, one per listening socket (useful with port 0).
@@ -255,7 +257,7 @@ public final class HTTPServer: Sendable {
             return false
         }
         if !already { done.wait() }
-        for loop in loops { loop.queue.sync { loop.stopTimer() } }
+        for loop in loops { loop.queue.sync { loop.stopTimer(); loop.stopPolling() } }
     }
 
     /// SIGINT or SIGTERM starts a graceful shutdown; a second one forces it.
