@@ -13,6 +13,8 @@ import urllib.parse
 import requests
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
+# Selenium must never fetch a driver or a browser: Debian's packages provide both.
+os.environ.setdefault("SE_OFFLINE", "true")
 ARTIFACTS = ROOT / "out" / "browser"
 STARTUP_SECONDS = 60
 
