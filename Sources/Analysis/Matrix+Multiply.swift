@@ -28,7 +28,11 @@ struct OutputPointer: @unchecked Sendable { let base: UnsafeMutablePointer<Float
 
 enum GEMMBlocking {
     static let mr = 6
-    static let nr = 16
+    #if WEIGHTLENS_AVX512
+    static let nr = 32     // two SIMD16 (zmm) vectors per kernel row
+    #else
+    static let nr = 16     // two SIMD8 (ymm) vectors per kernel row
+    #endif
     static let kc = 256
     static let mc = 96     // multiple of mr; an MC×KC block (96 KiB) stays in L2
     static let nc = 1024   // multiple of nr; columns per job
@@ -107,9 +111,9 @@ func gemm(_ a: StridedOperand, _ b: StridedOperand, _ c: UnsafeMutablePointer<Fl
                         let aPanel = packedA + (ii / B.mr) * B.mr * kcb
                         let cTile = out.base + (i0 + ii) * ldc + j
                         if mrb == B.mr && nrb == B.nr {
-                            microKernel6x16(kcb, aPanel, bPanel, cTile, ldc, acc)
+                            microKernel(kcb, aPanel, bPanel, cTile, ldc, acc)
                         } else {
-                            microKernel6x16(kcb, aPanel, bPanel, t, B.nr, false)
+                            microKernel(kcb, aPanel, bPanel, t, B.nr, false)
                             for r in 0..<mrb {
                                 for s in 0..<nrb {
                                     let v = t[r * B.nr + s]
@@ -167,8 +171,8 @@ private func packPanelB(_ b: StridedOperand, p0: Int, kcb: Int, j0: Int, into d:
     if b.colStride == 1 && valid == nr {
         for p in 0..<kcb {
             let s = b.base + (p0 + p) * b.rowStride + j0
-            store8(load8(s), d + p * nr)
-            store8(load8(s + 8), d + p * nr + 8)
+            var c = 0
+            while c < nr { store8(load8(s + c), d + p * nr + c); c += 8 }
         }
     } else {
         for s in 0..<nr {
@@ -181,6 +185,73 @@ private func packPanelB(_ b: StridedOperand, p0: Int, kcb: Int, j0: Int, into d:
         }
     }
 }
+
+/// The register-blocked kernel for this build: 6×NR tile, C (=|+=) Apanel · Bpanel.
+@inline(__always)
+private func microKernel(_ kc: Int, _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>,
+                         _ c: UnsafeMutablePointer<Float>, _ ldc: Int, _ accumulate: Bool) {
+    #if WEIGHTLENS_AVX512
+    microKernel6x32(kc, a, b, c, ldc, accumulate)
+    #else
+    microKernel6x16(kc, a, b, c, ldc, accumulate)
+    #endif
+}
+
+#if WEIGHTLENS_AVX512
+@inline(__always)
+private func load16(_ p: UnsafePointer<Float>) -> SIMD16<Float> {
+    UnsafeRawPointer(p).loadUnaligned(as: SIMD16<Float>.self)
+}
+
+@inline(__always)
+private func store16(_ v: SIMD16<Float>, _ p: UnsafeMutablePointer<Float>) {
+    UnsafeMutableRawPointer(p).storeBytes(of: v, as: SIMD16<Float>.self)
+}
+
+/// 6×32 kernel for AVX-512 (12 SIMD16 accumulators in zmm registers); FMA is guaranteed there.
+@inline(__always)
+private func microKernel6x32(_ kc: Int, _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>,
+                             _ c: UnsafeMutablePointer<Float>, _ ldc: Int, _ accumulate: Bool) {
+    var c00 = SIMD16<Float>(), c01 = SIMD16<Float>()
+    var c10 = SIMD16<Float>(), c11 = SIMD16<Float>()
+    var c20 = SIMD16<Float>(), c21 = SIMD16<Float>()
+    var c30 = SIMD16<Float>(), c31 = SIMD16<Float>()
+    var c40 = SIMD16<Float>(), c41 = SIMD16<Float>()
+    var c50 = SIMD16<Float>(), c51 = SIMD16<Float>()
+    var ap = a, bp = b
+    for _ in 0..<kc {
+        let b0 = load16(bp), b1 = load16(bp + 16)
+        var x = SIMD16<Float>(repeating: ap[0])
+        c00.addProduct(x, b0); c01.addProduct(x, b1)
+        x = SIMD16<Float>(repeating: ap[1])
+        c10.addProduct(x, b0); c11.addProduct(x, b1)
+        x = SIMD16<Float>(repeating: ap[2])
+        c20.addProduct(x, b0); c21.addProduct(x, b1)
+        x = SIMD16<Float>(repeating: ap[3])
+        c30.addProduct(x, b0); c31.addProduct(x, b1)
+        x = SIMD16<Float>(repeating: ap[4])
+        c40.addProduct(x, b0); c41.addProduct(x, b1)
+        x = SIMD16<Float>(repeating: ap[5])
+        c50.addProduct(x, b0); c51.addProduct(x, b1)
+        ap += 6
+        bp += 32
+    }
+    if accumulate {
+        c00 += load16(c); c01 += load16(c + 16)
+        c10 += load16(c + ldc); c11 += load16(c + ldc + 16)
+        c20 += load16(c + 2 * ldc); c21 += load16(c + 2 * ldc + 16)
+        c30 += load16(c + 3 * ldc); c31 += load16(c + 3 * ldc + 16)
+        c40 += load16(c + 4 * ldc); c41 += load16(c + 4 * ldc + 16)
+        c50 += load16(c + 5 * ldc); c51 += load16(c + 5 * ldc + 16)
+    }
+    store16(c00, c); store16(c01, c + 16)
+    store16(c10, c + ldc); store16(c11, c + ldc + 16)
+    store16(c20, c + 2 * ldc); store16(c21, c + 2 * ldc + 16)
+    store16(c30, c + 3 * ldc); store16(c31, c + 3 * ldc + 16)
+    store16(c40, c + 4 * ldc); store16(c41, c + 4 * ldc + 16)
+    store16(c50, c + 5 * ldc); store16(c51, c + 5 * ldc + 16)
+}
+#endif
 
 /// 6×16 register-blocked kernel: C[0..<6, 0..<16] (=|+=) Apanel · Bpanel over `kc` steps.
 @inline(__always)

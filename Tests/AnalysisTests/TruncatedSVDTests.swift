@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 @testable import Analysis
 
@@ -35,6 +36,22 @@ import Testing
         var a = Matrix(zeros: 10, 10)
         a[3, 4] = .nan
         #expect(throws: AnalysisError.nonFiniteValue(index: 34)) { try truncatedSVD(a, rank: 2) }
+    }
+
+    @Test func progress_isReportedOncePerKrylovStep() throws {
+        final class Calls: @unchecked Sendable {
+            let lock = NSLock()
+            var completed: [Int] = []
+            var totals = Set<Int>()
+        }
+        let calls = Calls()
+        let a = TestMatrices.structured(rows: 300, cols: 400, rank: 12, decay: 0.9, noise: 0.05, seed: 9)
+        let r = try truncatedSVD(a, rank: 8, maxIterations: 50) { done, total in
+            calls.lock.lock(); calls.completed.append(done); calls.totals.insert(total); calls.lock.unlock()
+        }
+        #expect(r.iterations > 0)
+        #expect(calls.completed == Array(1...r.iterations))
+        #expect(calls.totals == [50])
     }
 
     @Test func cancellation_stopsTheIteration() {
