@@ -3,8 +3,10 @@
 # randomized_svd (top-16 SVD), measured in alternating rounds in one run and printed as ratios.
 # See docs/BENCHMARKS.md.
 #
-#   bench/engine/run.sh             native build (WEIGHTLENS_NATIVE=1: AVX2 + FMA)
-#   bench/engine/run.sh --portable  the default portable build, for comparison
+#   bench/engine/run.sh                  WEIGHTLENS_NATIVE=avx512 build (x86-64-v4; this machine has it,
+#                                        and so does numpy's OpenBLAS kernel choice)
+#   bench/engine/run.sh --native         WEIGHTLENS_NATIVE=1 build (x86-64-v3: AVX2 + FMA)
+#   bench/engine/run.sh --portable       the default portable build
 #
 # Needs python3 with numpy, scikit-learn and threadpoolctl. Both sides use $THREADS (2) threads.
 set -euo pipefail
@@ -12,17 +14,20 @@ cd "$(dirname "$0")/../.."
 THREADS="${THREADS:-2}"
 ROUNDS="${ROUNDS:-3}"
 WORKDIR="${WORKDIR:-${TMPDIR:-/tmp}/weightlens-bench-engine}"
-mode=native
-if [ "${1:-}" = "--portable" ]; then mode=portable; fi
+mode=avx512
+case "${1:-}" in
+    --native) mode=native ;;
+    --portable) mode=portable ;;
+esac
 
 echo "== hardware: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg)"
-if [ "$mode" = native ]; then
-    WEIGHTLENS_NATIVE=1 swift build -c release --scratch-path .build-bench-native --product weightlens-bench >/dev/null
-    bin=.build-bench-native/release/weightlens-bench
-else
-    swift build -c release --scratch-path .build-bench-portable --product weightlens-bench >/dev/null
-    bin=.build-bench-portable/release/weightlens-bench
-fi
+case "$mode" in
+    avx512) flag=avx512 ;;
+    native) flag=1 ;;
+    *) flag= ;;
+esac
+WEIGHTLENS_NATIVE="$flag" swift build -c release --scratch-path ".build-bench-$mode" --product weightlens-bench >/dev/null
+bin=".build-bench-$mode/release/weightlens-bench"
 rm -f "$WORKDIR"/reference-*.json "$WORKDIR"/engine-*.json
 python3 bench/engine/reference.py prepare "$WORKDIR"
 for round in $(seq 1 "$ROUNDS"); do

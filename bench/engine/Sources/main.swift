@@ -46,8 +46,10 @@ guard args.count == 3, let data = FileManager.default.contents(atPath: args[1] +
     FileHandle.standardError.write(Data("usage: weightlens-bench WORKDIR ROUND (WORKDIR/plan.json from bench/engine/reference.py prepare)\n".utf8))
     exit(2)
 }
-#if WEIGHTLENS_FMA
-let build = "native (x86-64-v3, FMA)"
+#if WEIGHTLENS_AVX512
+let build = "avx512 (x86-64-v4, 16-lane kernel)"
+#elseif WEIGHTLENS_FMA
+let build = "native (x86-64-v3, AVX2 + FMA)"
 #else
 let build = "portable"
 #endif
