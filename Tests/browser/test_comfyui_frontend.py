@@ -106,16 +106,21 @@ def test_official_frontend_runs_the_original_workflow(frontend_server, browser):
     # 4. Run: ShowText shows the layer list through the web extension.
     run = driver.find_element(By.XPATH, "//button[normalize-space(.)='Run']")
     run.click()
-    rows = browser.wait_for("""return [...document.querySelectorAll('.weightlens-text .wl-row')]
+    rows = browser.wait_for("""return [...document.querySelectorAll('.weightlens-text[data-node-type="ShowText|pysssss"] .wl-row')]
         .map(r => r.dataset.layer)""", 60, "the layer list on the ShowText node")
     filter_text = workflow["nodes"][2]["widgets_values"][0]
     assert all(filter_text in row for row in rows), f"rows not matching the filter {filter_text!r}: {rows[:5]}"
+    # With an empty layer_name the visualizer lists every layer, clickable on the node itself.
+    every = browser.wait_for("""return [...document.querySelectorAll(
+        '.weightlens-text[data-node-type="LTVisualizeWeights"] .wl-row')].map(r => r.dataset.layer)""",
+                             30, "the layer list on LTVisualizeWeights")
+    assert set(rows) <= set(every) and len(every) > len(rows)
 
     # 5. A click on a listed layer sets layer_name on LTVisualizeWeights; Run renders it.
     chosen = rows[0]
-    driver.execute_script("""document.querySelector(`.weightlens-text .wl-row[data-layer="${arguments[0]}"]`)
+    driver.execute_script("""document.querySelector(`.weightlens-text[data-node-type="ShowText|pysssss"] .wl-row[data-layer="${arguments[0]}"]`)
         .scrollIntoView({block: 'center'})""", chosen)
-    row = driver.find_element(By.CSS_SELECTOR, f'.weightlens-text .wl-row[data-layer="{chosen}"]')
+    row = driver.find_element(By.CSS_SELECTOR, f'.weightlens-text[data-node-type="ShowText|pysssss"] .wl-row[data-layer="{chosen}"]')
     row.click()
     layer_name = driver.execute_script("""
         const node = (window.app.graph._nodes ?? window.app.graph.nodes).find(n => n.type === 'LTVisualizeWeights');
@@ -209,7 +214,8 @@ def test_first_run_opens_the_templates_browser_and_the_demo_workflow_runs(fronte
     browser.wait_for("""const dialog = document.querySelector('[role="dialog"]');
         return !dialog || dialog.offsetParent === null""", 10, "the templates browser to close")
     driver.find_element(By.XPATH, "//button[normalize-space(.)='Run']").click()
-    browser.wait_for("return document.querySelectorAll('.weightlens-text .wl-row').length > 0", 60,
+    browser.wait_for("""return document.querySelectorAll(
+        '.weightlens-text[data-node-type="ShowText|pysssss"] .wl-row').length > 0""", 60,
                      "the layer list on the ShowText node")
     browser.wait_for("""
         const node = (window.app.graph._nodes ?? window.app.graph.nodes).find(n => n.type === 'LTVisualizeWeights');

@@ -6,7 +6,8 @@
 //   - shows text outputs on ShowText|pysssss, LTListLayers and LTVisualizeWeights nodes in a
 //     DOM widget (the saved text of ShowText nodes too, as the original extension does);
 //   - turns a layer list into clickable rows: a click sets `layer_name` on the LTVisualizeWeights
-//     node that is selected, else on the ones fed by the same checkpoint, else on the only one.
+//     node that is selected, else on the ones fed by the same checkpoint, else on the only one;
+//     the list LTVisualizeWeights itself shows for an empty layer_name sets its own layer_name.
 // The widgets never serialize, so saved workflows and queued prompts stay exactly as ComfyUI's.
 import { app } from "../../scripts/app.js";
 
@@ -32,6 +33,7 @@ function injectStyle() {
 .weightlens-text .wl-head { display: flex; gap: 6px; align-items: center; opacity: 0.85; }
 .weightlens-text .wl-head input { flex: 1; min-width: 0; font: inherit; color: inherit;
   background: transparent; border: 1px solid var(--border-color, #555); border-radius: 4px; padding: 1px 4px; }
+.weightlens-text .wl-caption { opacity: 0.75; white-space: nowrap; overflow: hidden; text-overflow: ellipsis; }
 .weightlens-text .wl-body { flex: 1; overflow: auto; white-space: pre-wrap; word-break: break-all; margin: 0; }
 .weightlens-text .wl-row { cursor: pointer; padding: 0 3px; border-radius: 3px; white-space: nowrap; }
 .weightlens-text .wl-row:hover { background: rgba(120, 160, 255, 0.25); }
@@ -91,7 +93,7 @@ function targetVisualizers(listNode) {
 }
 
 function setLayerName(listNode, layer) {
-    const targets = targetVisualizers(listNode);
+    const targets = nodeType(listNode) === VISUALIZER_TYPE ? [listNode] : targetVisualizers(listNode);
     for (const target of targets) {
         const widget = target.widgets?.find((w) => w.name === "layer_name");
         if (!widget) continue;
@@ -107,6 +109,7 @@ function setLayerName(listNode, layer) {
 function createTextView(node) {
     const root = document.createElement("div");
     root.className = "weightlens-text";
+    root.dataset.nodeType = nodeType(node) ?? "";
     const head = document.createElement("div");
     head.className = "wl-head";
     const count = document.createElement("span");
@@ -115,9 +118,11 @@ function createTextView(node) {
     filter.placeholder = "filter layers";
     filter.title = "Show only layers containing this text; click a layer to set layer_name";
     head.append(count, filter);
+    const caption = document.createElement("div");
+    caption.className = "wl-caption";
     const body = document.createElement("div");
     body.className = "wl-body";
-    root.append(head, body);
+    root.append(head, caption, body);
     // Keep wheel and key events for the list, not for canvas zoom or node shortcuts.
     root.addEventListener("wheel", (event) => event.stopPropagation(), { passive: true });
     filter.addEventListener("keydown", (event) => event.stopPropagation());
@@ -126,9 +131,19 @@ function createTextView(node) {
     let chosen = "";
     const render = () => {
         body.replaceChildren();
-        const lines = text.split("\n").filter((line) => line.length > 0);
-        const isList = showsLayerList(node) && lines.length > 0 && lines.every((l) => LAYER_NAME_PATTERN.test(l));
+        let lines = text.split("\n").filter((line) => line.length > 0);
+        // A heading line above the names ("1050 layers; set layer_name to one of them:").
+        let heading = "";
+        if (lines.length > 1 && !LAYER_NAME_PATTERN.test(lines[0]) && lines.slice(1).every((l) => LAYER_NAME_PATTERN.test(l))) {
+            heading = lines[0];
+            lines = lines.slice(1);
+        }
+        const fromLister = showsLayerList(node) && heading === "";
+        const fromVisualizer = nodeType(node) === VISUALIZER_TYPE && heading !== "";
+        const isList = (fromLister || fromVisualizer) && lines.length > 0 && lines.every((l) => LAYER_NAME_PATTERN.test(l));
         head.style.display = isList ? "" : "none";
+        caption.textContent = isList ? heading : "";
+        caption.style.display = isList && heading ? "" : "none";
         if (!isList) {
             body.textContent = text;
             return;
