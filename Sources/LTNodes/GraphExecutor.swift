@@ -536,7 +536,9 @@ private struct ProgressBoard {
     /// Records progress; returns the board to send, or nil when the change is too small to report
     /// (at most one message per percent, so a kernel reporting per row cannot flood the socket).
     mutating func update(_ id: String, value: Double, max: Double) -> JSON? {
-        let percent = max > 0 ? Int((value / max * 100).rounded(.down)) : 0
+        guard value.isFinite, max.isFinite else { return nil }
+        let ratio = max > 0 ? Swift.min(Swift.max(value / max, 0), 1) : 0
+        let percent = Int((ratio * 100).rounded(.down))
         if let last = lastPercent[id], last == percent, value < max { return nil }
         lastPercent[id] = percent
         put(id, entry(id, value: .double(value), max: .double(max), state: "running"))

@@ -7,8 +7,8 @@ import OrderedJSON
 /// MarkdownNote) are never emitted but pass their values or links on; muted (mode 2) and
 /// bypassed (mode 4) nodes are skipped, a bypassed node forwarding its input of the matching type;
 /// widget values are taken in input order, skipping the control widgets the frontend adds after
-/// seed-like inputs; a linked input overrides the widget of the same name. Subgraphs are not
-/// expanded (the converter reports them); the browser converts those itself.
+/// seed-like inputs; a linked input overrides the widget of the same name; subgraph instances
+/// (`definitions.subgraphs`) are expanded into their nodes with ids `"<instance>:<inner>"`.
 public enum WorkflowConversion {
     /// Largest workflow accepted (nodes and links each).
     static let maxItems = 100_000
@@ -23,39 +23,32 @@ public enum WorkflowConversion {
 
     /// Converts a UI workflow to an API prompt (`{"<id>": {"inputs", "class_type", "_meta"}}`).
     public static func apiPrompt(fromUIWorkflow workflow: JSON, catalog: NodeCatalog) throws(WorkflowConversionError) -> JSON {
-        guard let rawNodes = workflow["nodes"]?.arrayValue else { throw .notAWorkflow(reason: "no \"nodes\" array") }
-        let rawLinks = workflow["links"]?.arrayValue ?? []
-        guard rawNodes.count <= maxItems, rawLinks.count <= maxItems else {
-            throw .tooLarge(reason: "\(rawNodes.count) nodes and \(rawLinks.count) links (at most \(maxItems) each)")
+        guard workflow["nodes"]?.arrayValue != nil else { throw .notAWorkflow(reason: "no \"nodes\" array") }
+        var definitions: [String: JSON] = [:]
+        for def in workflow["definitions"]?["subgraphs"]?.arrayValue ?? [] {
+            if let id = def["id"]?.stringValue { definitions[id] = def }
         }
-        var nodes: [String: UINode] = [:]
-        var nodeOrder: [(order: Int, index: Int, id: String)] = []
-        for (index, raw) in rawNodes.enumerated() {
-            let node = try UINode(raw, index: index)
-            guard nodes[node.id] == nil else { throw .malformedNode(index: index, reason: "duplicate node id \(node.id)") }
-            nodes[node.id] = node
-            nodeOrder.append((node.order ?? index, index, node.id))
-        }
-        var links: [Int64: UILink] = [:]
-        for (index, raw) in rawLinks.enumerated() {
-            let link = try UILink(raw, index: index)
-            links[link.id] = link
-        }
-        let subgraphIDs = Set((workflow["definitions"]?["subgraphs"]?.arrayValue ?? []).compactMap { $0["id"]?.stringValue })
-
+        var graph = Graph(definitions: definitions)
+        let root = try graph.addScope(workflow, prefix: "", parent: nil)
         var prompt = JSONObject()
-        for entry in nodeOrder.sorted(by: { ($0.order, $0.index) < ($1.order, $1.index) }) {
-            guard let node = nodes[entry.id] else { continue }
+        try emit(scope: root, graph: graph, catalog: catalog, into: &prompt)
+        return .object(prompt)
+    }
+
+    /// Emits the real nodes of one scope in execution order, expanding subgraph instances in place.
+    private static func emit(scope: Int, graph: Graph, catalog: NodeCatalog, into prompt: inout JSONObject) throws(WorkflowConversionError) {
+        for node in graph.scopes[scope].ordered {
             if virtualTypes.contains(node.type) || node.mode == 2 || node.mode == 4 { continue }
-            if subgraphIDs.contains(node.type) {
-                throw .notAWorkflow(reason: "node \(node.id) is a subgraph; server-side conversion does not expand subgraphs, queue it from the browser")
+            if let child = graph.scopes[scope].children[node.id] {
+                try emit(scope: child, graph: graph, catalog: catalog, into: &prompt)
+                continue
             }
             var inputs = JSONObject()
             let schema = catalog.schema(node.type)
             if let schema { assignWidgets(node: node, schema: schema, into: &inputs) }
             for slot in node.inputs {
                 guard let linkID = slot.link else { continue }
-                switch resolve(linkID: linkID, links: links, nodes: nodes) {
+                switch graph.resolve(scope: scope, linkID: linkID) {
                 case .link(let origin, let originSlot):
                     inputs[slot.name] = .array([.string(origin), .int(Int64(originSlot))])
                 case .constant(let value):
@@ -66,10 +59,11 @@ public enum WorkflowConversion {
                 }
             }
             let title = node.title ?? schema?.displayName ?? node.type
-            prompt[node.id] = .object(JSONObject([("inputs", .object(inputs)), ("class_type", .string(node.type)),
-                                                  ("_meta", .object(JSONObject([("title", .string(title))])))]))
+            prompt[graph.scopes[scope].prefix + node.id] = .object(JSONObject([
+                ("inputs", .object(inputs)), ("class_type", .string(node.type)),
+                ("_meta", .object(JSONObject([("title", .string(title))]))),
+            ]))
         }
-        return .object(prompt)
     }
 
     /// Widget values in nodes.json's input order; missing trailing values take their defaults.
@@ -110,24 +104,99 @@ public enum WorkflowConversion {
         if case .array = value { return .object(JSONObject([("__value__", value)])) }
         return value
     }
+}
 
-    private enum Resolved {
-        case link(String, Int)
-        case constant(JSON)
+private enum Resolved {
+    case link(String, Int)
+    case constant(JSON)
+}
+
+/// The workflow's graphs: the root and one scope per subgraph instance, with ids prefixed the
+/// way the frontend does (`"12:5"` for node 5 inside instance 12, `"12:7:5"` nested deeper).
+private struct Graph {
+    /// Deepest subgraph nesting accepted (a subgraph containing itself would never end).
+    static let maxDepth = 16
+
+    struct Scope {
+        let prefix: String
+        var nodes: [String: UINode] = [:]
+        var ordered: [UINode] = []
+        var links: [Int64: UILink] = [:]
+        /// Subgraph instance node id → its scope.
+        var children: [String: Int] = [:]
+        /// The instance this scope expands, as (parent scope, instance node, definition).
+        let parent: (scope: Int, instance: UINode, definition: JSON)?
+        let depth: Int
     }
 
-    /// Follows a link upstream through reroutes, bypassed nodes and primitives.
-    private static func resolve(linkID: Int64, links: [Int64: UILink], nodes: [String: UINode]) -> Resolved? {
-        var current = links[linkID]
+    let definitions: [String: JSON]
+    var scopes: [Scope] = []
+    var nodeCount = 0
+
+    init(definitions: [String: JSON]) { self.definitions = definitions }
+
+    mutating func addScope(_ graph: JSON, prefix: String, parent: (scope: Int, instance: UINode, definition: JSON)?) throws(WorkflowConversionError) -> Int {
+        let depth = parent.map { scopes[$0.scope].depth + 1 } ?? 0
+        guard depth <= Self.maxDepth else { throw .tooLarge(reason: "subgraphs nested deeper than \(Self.maxDepth) levels") }
+        let rawNodes = graph["nodes"]?.arrayValue ?? []
+        let rawLinks = graph["links"]?.arrayValue ?? []
+        nodeCount += rawNodes.count
+        guard nodeCount <= WorkflowConversion.maxItems, rawLinks.count <= WorkflowConversion.maxItems else {
+            throw .tooLarge(reason: "more than \(WorkflowConversion.maxItems) nodes or links")
+        }
+        var scope = Scope(prefix: prefix, parent: parent, depth: depth)
+        var order: [(order: Int, index: Int, node: UINode)] = []
+        for (index, raw) in rawNodes.enumerated() {
+            let node = try UINode(raw, index: index)
+            guard scope.nodes[node.id] == nil else { throw .malformedNode(index: index, reason: "duplicate node id \(node.id)") }
+            scope.nodes[node.id] = node
+            order.append((node.order ?? index, index, node))
+        }
+        scope.ordered = order.sorted { ($0.order, $0.index) < ($1.order, $1.index) }.map(\.node)
+        for (index, raw) in rawLinks.enumerated() {
+            let link = try UILink(raw, index: index)
+            scope.links[link.id] = link
+        }
+        let id = scopes.count
+        scopes.append(scope)
+        for node in scopes[id].ordered {
+            guard let definition = definitions[node.type], node.mode != 2 else { continue }
+            let child = try addScope(definition, prefix: prefix + node.id + ":", parent: (id, node, definition))
+            scopes[id].children[node.id] = child
+        }
+        return id
+    }
+
+    /// Follows a link upstream through reroutes, bypassed nodes, primitives and subgraph borders.
+    func resolve(scope start: Int, linkID: Int64) -> Resolved? {
+        var scope = start
+        var current = scopes[scope].links[linkID]
         var steps = 0
         while let link = current {
             steps += 1
-            if steps > nodes.count + 1 { return nil }   // a loop of reroutes
-            guard let origin = nodes[link.originID] else { return nil }
+            if steps > nodeCount + scopes.count + 1 { return nil }   // a loop of reroutes
+            if link.originID == "-10" {
+                // The subgraph's input node: continue with the instance's input in the parent graph.
+                guard let parent = scopes[scope].parent, parent.instance.inputs.indices.contains(link.originSlot),
+                      let outer = parent.instance.inputs[link.originSlot].link else { return nil }
+                scope = parent.scope
+                current = scopes[scope].links[outer]
+                continue
+            }
+            guard let origin = scopes[scope].nodes[link.originID] else { return nil }
             if origin.mode == 2 { return nil }
+            if let child = scopes[scope].children[origin.id], origin.mode != 4 {
+                // Into the subgraph: the link feeding its output node's slot.
+                guard let outputs = scopes[child].parent?.definition["outputs"]?.arrayValue,
+                      outputs.indices.contains(link.originSlot),
+                      let inner = outputs[link.originSlot]["linkIds"]?[0]?.intValue else { return nil }
+                scope = child
+                current = scopes[scope].links[inner]
+                continue
+            }
             switch origin.type {
             case "Reroute":
-                current = origin.inputs.first?.link.flatMap { links[$0] }
+                current = origin.inputs.first?.link.flatMap { scopes[scope].links[$0] }
                 continue
             case "PrimitiveNode":
                 return origin.widgetsValues?.arrayValue?.first.map { .constant($0) }
@@ -143,10 +212,10 @@ public enum WorkflowConversion {
                                     ? origin.inputs[link.originSlot] : nil)
                     ?? origin.inputs.first(where: { $0.type == type && $0.link != nil })
                     ?? origin.inputs.first(where: { ($0.type == "*" || type == "*") && $0.link != nil })
-                current = candidate?.link.flatMap { links[$0] }
+                current = candidate?.link.flatMap { scopes[scope].links[$0] }
                 continue
             }
-            return .link(origin.id, link.originSlot)
+            return .link(scopes[scope].prefix + origin.id, link.originSlot)
         }
         return nil
     }

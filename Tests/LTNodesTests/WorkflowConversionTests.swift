@@ -119,4 +119,50 @@ import Testing
             Issue.record("expected invalid_prompt")
         }
     }
+
+    @Test func subgraphs_areExpandedWithPrefixedIds() throws {
+        // Top: loader 1 → instance 10 of subgraph A → ShowText 4. A wraps an instance 7 of B, and B
+        // holds the LTListLayers node 5: the emitted id is "10:7:5".
+        let workflow = try JSON.text(#"""
+            {"nodes": [
+               {"id": 1, "type": "CheckpointLoaderSimple", "order": 0, "widgets_values": ["a.safetensors"]},
+               {"id": 10, "type": "aaaaaaaa-0000-4000-8000-000000000001", "order": 1,
+                "inputs": [{"name": "model", "type": "MODEL", "link": 1}], "outputs": [{"name": "names", "type": "STRING", "links": [2]}]},
+               {"id": 4, "type": "ShowText|pysssss", "order": 2, "inputs": [{"name": "text", "type": "STRING", "link": 2}]}],
+             "links": [[1, 1, 0, 10, 0, "MODEL"], [2, 10, 0, 4, 0, "STRING"]],
+             "definitions": {"subgraphs": [
+               {"id": "aaaaaaaa-0000-4000-8000-000000000001", "name": "A",
+                "inputNode": {"id": -10}, "outputNode": {"id": -20},
+                "inputs": [{"name": "model", "type": "MODEL", "linkIds": [1]}],
+                "outputs": [{"name": "names", "type": "STRING", "linkIds": [2]}],
+                "nodes": [{"id": 7, "type": "bbbbbbbb-0000-4000-8000-000000000002",
+                           "inputs": [{"name": "model", "type": "MODEL", "link": 1}], "outputs": [{"name": "names", "type": "STRING", "links": [2]}]}],
+                "links": [{"id": 1, "origin_id": -10, "origin_slot": 0, "target_id": 7, "target_slot": 0, "type": "MODEL"},
+                          {"id": 2, "origin_id": 7, "origin_slot": 0, "target_id": -20, "target_slot": 0, "type": "STRING"}]},
+               {"id": "bbbbbbbb-0000-4000-8000-000000000002", "name": "B",
+                "inputNode": {"id": -10}, "outputNode": {"id": -20},
+                "inputs": [{"name": "model", "type": "MODEL", "linkIds": [3]}],
+                "outputs": [{"name": "names", "type": "STRING", "linkIds": [4]}],
+                "nodes": [{"id": 5, "type": "LTListLayers", "inputs": [{"name": "model", "type": "MODEL", "link": 3}], "widgets_values": ["IN04"]}],
+                "links": [{"id": 3, "origin_id": -10, "origin_slot": 0, "target_id": 5, "target_slot": 0, "type": "MODEL"},
+                          {"id": 4, "origin_id": 5, "origin_slot": 0, "target_id": -20, "target_slot": 0, "type": "STRING"}]}]}}
+            """#)
+        let prompt = try WorkflowConversion.apiPrompt(fromUIWorkflow: workflow, catalog: catalog())
+        let expected = try JSON.text(#"""
+            {"1": {"inputs": {"ckpt_name": "a.safetensors"}, "class_type": "CheckpointLoaderSimple", "_meta": {"title": "Load Checkpoint"}},
+             "10:7:5": {"inputs": {"filter": "IN04", "model": ["1", 0]}, "class_type": "LTListLayers", "_meta": {"title": "LTListLayers"}},
+             "4": {"inputs": {"text": ["10:7:5", 0]}, "class_type": "ShowText|pysssss", "_meta": {"title": "Show Text 🐍"}}}
+            """#)
+        #expect(prompt == expected, "\(prompt.serialized(pretty: true))")
+    }
+
+    @Test func selfContainingSubgraph_isRefused() throws {
+        let workflow = try JSON.text(#"""
+            {"nodes": [{"id": 1, "type": "loop"}], "links": [],
+             "definitions": {"subgraphs": [{"id": "loop", "nodes": [{"id": 1, "type": "loop"}], "links": []}]}}
+            """#)
+        #expect(throws: WorkflowConversionError.tooLarge(reason: "subgraphs nested deeper than 16 levels")) {
+            try WorkflowConversion.apiPrompt(fromUIWorkflow: workflow, catalog: try catalog())
+        }
+    }
 }
