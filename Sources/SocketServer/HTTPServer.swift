@@ -99,6 +99,12 @@ public final class HTTPServer: Sendable {
         loops = made
     }
 
+    /// A server dropped without `shutdown` still releases its listening sockets.
+    deinit {
+        let sources = state.withLock { s in UncheckedBox(s.listeners.map(\.source) + s.signalSources.map { $0 as DispatchSourceProtocol }) }
+        for source in sources.value { source.cancel() }
+    }
+
     public var configuration: ServerConfiguration { core.configuration }
 
     /// Binds every configured host and starts accepting.
@@ -124,7 +130,7 @@ public final class HTTPServer: Sendable {
             }
             for (fd, address, p) in opened {
                 let source = DispatchSource.makeReadSource(fileDescriptor: fd, queue: acceptQueue)
-                source.setEventHandler { [unowned self] in self.acceptAll(fd, source) }
+                source.setEventHandler { [weak self] in self?.acceptAll(fd, source) }
                 source.setCancelHandler { Glibc.close(fd) }
                 source.resume()
                 s.listeners.append((fd, source, address, p))
@@ -265,7 +271,8 @@ public final class HTTPServer: Sendable {
         let sources = [SIGINT, SIGTERM].map { sig -> DispatchSourceSignal in
             signal(sig, SIG_IGN)  // Dispatch sees the signal only when the default action is off.
             let s = DispatchSource.makeSignalSource(signal: sig, queue: acceptQueue)
-            s.setEventHandler { [unowned self] in
+            s.setEventHandler { [weak self] in
+                guard let self else { return }
                 let again = core.isShuttingDown
                 core.logger.log(.warning, again ? "second signal: closing every connection now" : "shutting down: finishing in-flight requests")
                 shutdown(graceful: !again)

@@ -44,7 +44,7 @@ final class Loop: @unchecked Sendable {
     /// Starts delivering socket events on `queue`.
     func startPolling() {
         let source = DispatchSource.makeReadSource(fileDescriptor: epollFD, queue: queue)
-        source.setEventHandler { [unowned self] in self.poll() }
+        source.setEventHandler { [weak self] in self?.poll() }
         source.resume()
         epollSource = source
     }
@@ -114,7 +114,7 @@ final class Loop: @unchecked Sendable {
     func startTimer(tickSeconds: Double) {
         let t = DispatchSource.makeTimerSource(queue: queue)
         t.schedule(deadline: .now() + tickSeconds, repeating: tickSeconds, leeway: .milliseconds(5))
-        t.setEventHandler { [unowned self] in self.sweep() }
+        t.setEventHandler { [weak self] in self?.sweep() }
         t.resume()
         timer = t
     }
