@@ -88,6 +88,26 @@ import Testing
         #expect(r.body == bytes)
     }
 
+    @Test func clientThatStopsReading_isDroppedAfterTheWriteTimeout() throws {
+        let base = makeTempDirectory()
+        defer { try? FileManager.default.removeItem(atPath: base) }
+        try Data(count: 32 << 20).write(to: URL(fileURLWithPath: base + "/huge.bin"))
+        let (server, _) = try startServer(root: base) { $0.writeTimeoutSeconds = 0.3 }
+        defer { server.stop() }
+        let c = try Client(port: server.port)
+        c.send("GET /huge.bin HTTP/1.1\r\nHost: x\r\n\r\n")  // and never read the 32 MB
+        #expect(eventually(10) { server.connectionCount == 0 })
+        _ = c
+    }
+
+    @Test func expectContinue_withTooLargeBody_gets413WithoutContinue() throws {
+        let (server, _) = try startServer { $0.maxBodyBytes = 10 }
+        defer { server.stop() }
+        let c = try Client(port: server.port)
+        c.send("POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 11\r\nExpect: 100-continue\r\n\r\n")
+        #expect(try c.readResponse().status == 413)
+    }
+
     @Test func resolve_unitCases() throws {
         let (base, root) = try makeTree()
         defer { try? FileManager.default.removeItem(atPath: base) }
