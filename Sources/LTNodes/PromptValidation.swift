@@ -284,11 +284,11 @@ private struct Walker {
     private mutating func raise(_ raised: Raised) {
         let frame = stack.removeLast()
         onStack[frame.id] = nil
-        let where_ = "  File \"validation\", in validate_inputs\n    node \(frame.id) (\(frame.schema.className)): \(raised.type): \(raised.message)\n"
+        let location = "  File \"validation\", in validate_inputs\n    node \(frame.id) (\(frame.schema.className)): \(raised.type): \(raised.message)\n"
         guard !stack.isEmpty, let following = stack[stack.count - 1].following else {
             record(frame.id, Outcome(valid: false, errors: [PromptValidation.errorObject(
                 type: "exception_during_validation", message: "Exception when validating node", details: raised.message,
-                extraInfo: JSONObject([("exception_type", .string(raised.type)), ("traceback", .array([.string(where_)]))]))]))
+                extraInfo: JSONObject([("exception_type", .string(raised.type)), ("traceback", .array([.string(location)]))]))]))
             return
         }
         let parent = stack.count - 1
@@ -297,7 +297,7 @@ private struct Walker {
             type: "exception_during_inner_validation", message: "Exception when validating inner node", details: raised.message,
             extraInfo: JSONObject([("input_name", .string(following.spec.name)), ("input_config", config),
                                    ("exception_message", .string(raised.message)), ("exception_type", .string(raised.type)),
-                                   ("traceback", .array([.string(where_)])), ("linked_node", following.link)]))]))
+                                   ("traceback", .array([.string(location)])), ("linked_node", following.link)]))]))
         stack[parent].following = nil
         stack[parent].valid = false
     }
