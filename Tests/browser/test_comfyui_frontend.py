@@ -50,7 +50,7 @@ def click_text(browser, text, scope="body"):
         const innermost = all.filter(e => !all.some(o => o !== e && e.contains(o)));
         if (innermost.length === 0) return false;
         innermost[0].click();
-        return true;""", 15, f"an element with text {text!r}", 0.25, text, scope)
+        return true;""", 30, f"an element with text {text!r}", 0.25, text, scope)
 
 
 def test_official_frontend_runs_the_original_workflow(frontend_server, browser):
