@@ -20,12 +20,9 @@ RUN apt-get update \
     && apt-get install -y --no-install-recommends libpng-dev libssl-dev zlib1g-dev pkg-config python3 python3-pip \
     && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
-# Tests/ too: SwiftPM checks every target's folder when it loads the package.
-COPY Package.swift ./
-COPY Sources ./Sources
-COPY Tests ./Tests
-COPY scripts ./scripts
-COPY workflows ./workflows
+# The whole context (.dockerignore drops build folders and local installs): SwiftPM checks the
+# folder of every target in Package.swift (tests and benchmarks included) when it loads the package.
+COPY . ./
 # As scripts/serve builds, plus a static Swift runtime: the slim image has no toolchain.
 RUN swift build -c release --product weightlens --static-swift-stdlib
 RUN bash -c 'set -euo pipefail; source scripts/lib/frontend.sh; \

@@ -2,6 +2,7 @@
 it in step with the steps that do run: scripts/serve's release build and the functions of
 scripts/lib/frontend.sh that scripts/serve and scripts/test execute."""
 import fnmatch
+import pathlib
 import re
 import subprocess
 
@@ -65,3 +66,19 @@ def test_copied_paths_exist_and_are_not_ignored():
         source = args.split()[0]
         assert (ROOT / source).exists(), f"COPY {source}: not in the repository"
         assert not any(fnmatch.fnmatch(source, pattern) for pattern in ignored), f"COPY {source} is in .dockerignore"
+
+
+def test_build_context_holds_every_folder_the_package_names():
+    """SwiftPM refuses to load a package whose target folders are missing, so none may be ignored."""
+    ignored = [line.strip().rstrip("/") for line in (ROOT / ".dockerignore").read_text().splitlines()
+               if line.strip() and not line.startswith("#")]
+    manifest = (ROOT / "Package.swift").read_text()
+    folders = set(re.findall(r'path:\s*"([^"]+)"', manifest)) | {"Sources", "Tests", "Package.swift", "scripts", "workflows"}
+    for folder in folders:
+        assert (ROOT / folder).exists(), f"{folder} named by Package.swift is not in the repository"
+        parts = pathlib.PurePosixPath(folder).parts
+        for pattern in ignored:
+            for depth in range(1, len(parts) + 1):
+                prefix = "/".join(parts[:depth])
+                assert not fnmatch.fnmatch(prefix, pattern), f"{folder} is excluded from the image by .dockerignore ({pattern})"
+
