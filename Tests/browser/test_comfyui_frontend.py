@@ -195,6 +195,9 @@ def test_first_run_opens_the_templates_browser_and_the_demo_workflow_runs(fronte
     demo workflow is offered there, loads with the demo checkpoint and shows a preview on Run."""
     base = frontend_server
     driver = browser.driver
+    # With a frontend root, / is ComfyUI's page and the built-in viewer stays at /viewer.
+    assert "<title>ComfyUI</title>" in requests.get(base + "/", timeout=10).text
+    assert "WeightLens viewer" in requests.get(base + "/viewer", timeout=10).text
     post_json(f"{base}/api/settings/Comfy.TutorialCompleted", False)
     driver.get(base + "/")
     browser.wait_for(APP_READY, 90, "the ComfyUI app with the WeightLens node types")
