@@ -11,17 +11,40 @@ struct Manifest: Sendable {
     }
     var tensors: [Tensor]
 
-    /// Loads a bundled layout (`Resources/manifests/<name>.json`).
+    /// Loads a bundled layout (`Resources/manifests/<name>.json` in the module's resource bundle).
+    ///
+    /// The bundle is looked up by hand instead of through `Bundle.module`, whose accessor stops the
+    /// process when the bundle is missing (for example a binary copied without its resources); here
+    /// that is an ordinary error.
     static func bundled(_ name: String) throws(SyntheticCheckpointError) -> Manifest {
-        guard let url = Bundle.module.url(forResource: name, withExtension: "json", subdirectory: "Resources/manifests")
-                ?? Bundle.module.url(forResource: name, withExtension: "json") else {
-            throw .badManifest(name: name, reason: "it is not in the module's resources")
+        guard let folder = resourceFolder() else {
+            throw .badManifest(name: name, reason: "the ModelCatalog resource bundle is not installed next to the executable")
         }
+        let url = folder.appendingPathComponent("Resources/manifests/\(name).json")
         let data: Data
         do { data = try Data(contentsOf: url) } catch {
-            throw .badManifest(name: name, reason: "it cannot be read (\(error.localizedDescription))")
+            throw .badManifest(name: name, reason: "\(url.path) cannot be read (\(error.localizedDescription))")
         }
         return try parse([UInt8](data), name: name)
+    }
+
+    /// The `<Package>_ModelCatalog.resources` folder next to the running executable (or test bundle).
+    static func resourceFolder() -> URL? {
+        var folders = [Bundle.main.bundleURL]
+        if let exe = Bundle.main.executableURL { folders.append(exe.resolvingSymlinksInPath().deletingLastPathComponent()) }
+        if let arg0 = CommandLine.arguments.first {
+            folders.append(URL(fileURLWithPath: arg0).resolvingSymlinksInPath().deletingLastPathComponent())
+        }
+        for folder in folders {
+            guard let names = try? FileManager.default.contentsOfDirectory(atPath: folder.path) else { continue }
+            for n in names.sorted() where n.hasSuffix("_ModelCatalog.resources") || n == "ModelCatalog_ModelCatalog.resources" {
+                let candidate = folder.appendingPathComponent(n)
+                if FileManager.default.fileExists(atPath: candidate.appendingPathComponent("Resources/manifests").path) {
+                    return candidate
+                }
+            }
+        }
+        return nil
     }
 
     /// Parses `{"tensors": [{"key", "shape", "dtype"}, …]}`.
