@@ -68,7 +68,8 @@ public struct LayerCatalog: Sendable {
     public let layers: [Layer]
     /// Every layer of every part: `layers` first, then text encoders, VAE and the rest with full module paths.
     public let allLayers: [Layer]
-    /// Key prefix of the diffusion model (`model.diffusion_model.`), nil when the file has none.
+    /// Key prefix of the diffusion model: `model.diffusion_model.`, `""` for a file that holds only a
+    /// recognised diffusion model without prefix, nil when the file has none.
     public let diffusionPrefix: String?
 
     private let indexByName: [String: Int]
@@ -77,9 +78,12 @@ public struct LayerCatalog: Sendable {
     public init(checkpoint: CheckpointFile) {
         self.checkpoint = checkpoint
         let entries = checkpoint.entries
-        let prefix = DiffusionLayout.diffusionPrefix(entries)
-        self.diffusionPrefix = prefix
+        var prefix = DiffusionLayout.diffusionPrefix(entries)
         let family = DiffusionLayout.detectFamily(entries, prefix: prefix)
+        // A diffusion-model-only file (ComfyUI's models/unet, keys without a prefix) is the diffusion
+        // model as a whole: same names, blocks and order as inside a full checkpoint.
+        if prefix == nil && family != .unknown { prefix = "" }
+        self.diffusionPrefix = prefix
         self.family = family
 
         var unet: [Layer] = []
@@ -121,7 +125,7 @@ public struct LayerCatalog: Sendable {
         if let i = indexByName[nameOrKey] ?? indexByWeightKey[nameOrKey] ?? indexByWeightKey[nameOrKey + ".weight"] {
             return allLayers[i]
         }
-        if let prefix = diffusionPrefix, nameOrKey.hasPrefix(prefix), let i = indexByName[String(nameOrKey.dropFirst(prefix.count))] {
+        if let prefix = diffusionPrefix, !prefix.isEmpty, nameOrKey.hasPrefix(prefix), let i = indexByName[String(nameOrKey.dropFirst(prefix.count))] {
             return allLayers[i]
         }
         let container = nameOrKey + "."

@@ -119,6 +119,27 @@ enum Synthetic {
         #expect(throws: CatalogError.noBlocks(family: .unknown)) { try catalog.filter("IN01") }
     }
 
+    @Test func unetOnlyFileWithoutPrefix_getsBlocksAndModelOrder() throws {
+        var header = "{"
+        var offset = 0
+        let modules = ["output_blocks.11.0.in_layers.0", "input_blocks.11.0.in_layers.0", "middle_block.0.in_layers.0",
+                       "input_blocks.0.0", "input_blocks.2.0.in_layers.0", "time_embed.0", "out.2"]
+        for (i, m) in modules.enumerated() {
+            header += (i == 0 ? "" : ",") + #""\#(m).weight":{"dtype":"F32","shape":[1],"data_offsets":[\#(offset),\#(offset + 4)]}"#
+            offset += 4
+        }
+        header += "}"
+        let path = writeTemporary(safetensorsBytes(header: header, data: floatBytes(modules.map { _ in 1 })), name: "unet.safetensors")
+        let catalog = LayerCatalog(checkpoint: try CheckpointFile.open(path: path))
+        #expect(catalog.family == .sd1)
+        #expect(catalog.diffusionPrefix == "")
+        #expect(catalog.layers.map(\.name) == ["time_embed.0", "input_blocks.0.0", "input_blocks.2.0.in_layers.0",
+                                               "input_blocks.11.0.in_layers.0", "middle_block.0.in_layers.0",
+                                               "output_blocks.11.0.in_layers.0", "out.2"])
+        #expect(catalog.layers.map(\.block) == [nil, "IN00", "IN02", "IN11", "M00", "OUT11", nil])
+        #expect(try catalog.filter("IN11-OUT11(+13)").map(\.name) == ["input_blocks.11.0.in_layers.0", "output_blocks.11.0.in_layers.0"])
+    }
+
     @Test func synthetic_isDeterministicAndStructured() throws {
         let a = folder(); let b = folder()
         try SyntheticCheckpoint.write(layout: .sd15, scale: 16, dtype: .f32, parts: .unet, seed: 7, to: a)
