@@ -98,6 +98,14 @@ def test_viewer_lists_filters_renders_and_reads_out(viewer_server, browser):
 
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     driver.save_screenshot(str(ARTIFACTS / "viewer.png"))
+
+    # A block that does not exist: the node's error (naming the valid blocks) is shown, not hidden.
+    box = driver.find_element(By.ID, "filter")
+    box.clear()
+    box.send_keys("IN99")
+    status = browser.wait_for("""const s = document.getElementById('status');
+        return s.classList.contains('error') ? s.textContent : null""", 30, "the invalid block error")
+    assert "IN99" in status and "LTListLayers" in status, status
     console, network = browser.collect_logs()
     assert same_origin_problems(base, network) == []
     assert our_console_errors(base, console) == []
