@@ -37,10 +37,8 @@ public enum CLIError {
         if let f = error as? Failure {
             subject = f.file  // nil: a problem with the arguments, not with a file
             sentence = f.message
-        } else if let e = error as? CustomStringConvertible {
-            sentence = e.description
         } else {
-            sentence = String(describing: error)
+            sentence = String(describing: error)  // the error's `description` when it has one
         }
         if let subject, sentence.hasPrefix(subject + ": ") { sentence.removeFirst(subject.count + 2) }
         sentence = sentence.split(whereSeparator: \.isNewline).joined(separator: " ")
