@@ -308,10 +308,17 @@ private struct Walker {
         let members = stack[start...].map { ($0.id, $0.schema.className) }
         let path = (members + [members[0]]).map { "\($0.0) (\($0.1))" }.joined(separator: " -> ")
         let ids = JSON.array(members.map { .string($0.0) })
+        // Repeating the whole loop on every member makes the body quadratic (a 10 000-node
+        // loop would be gigabytes), so long loops name it in full on the first member only.
+        let fullOnEveryMember = members.count <= 32
         for i in start..<stack.count {
+            let full = fullOnEveryMember || i == start
+            let details = full ? path
+                : "\(stack[i].id) (\(stack[i].schema.className)) is on the cycle of \(members.count) nodes reported on node \(members[0].0)"
+            var extra = JSONObject([("node_id", .string(stack[i].id))])
+            if full { extra.set("cycle_nodes", ids) }
             stack[i].errors.append(PromptValidation.errorObject(
-                type: "dependency_cycle", message: "Dependency cycle detected", details: path,
-                extraInfo: JSONObject([("node_id", .string(stack[i].id)), ("cycle_nodes", ids)])))
+                type: "dependency_cycle", message: "Dependency cycle detected", details: details, extraInfo: extra))
         }
     }
 
