@@ -90,17 +90,21 @@ public struct Matrix: Sendable, Equatable {
     /// Index of the first NaN or infinity, if any.
     func firstNonFiniteIndex() -> Int? {
         values.withUnsafeBufferPointer { p in
-            // Checking the sum of a block first keeps the common all-finite case vectorised.
+            guard let base = p.baseAddress else { return nil }
+            // A Float is NaN or infinite exactly when its exponent bits are all ones; checking
+            // that on integer lanes vectorises, unlike a floating-point reduction.
+            let raw = UnsafeRawPointer(base)
+            let mask = SIMD16<UInt32>(repeating: 0x7F80_0000)
             var i = 0
             let n = p.count
+            while i + 16 <= n {
+                let bits = raw.loadUnaligned(fromByteOffset: i * 4, as: SIMD16<UInt32>.self)
+                if any((bits & mask) .== mask) { break }
+                i += 16
+            }
             while i < n {
-                let end = min(i + 4096, n)
-                var acc: Float = 0
-                for j in i..<end { acc += p[j] * 0 }
-                if !acc.isFinite || acc.isNaN {
-                    for j in i..<end where !p[j].isFinite { return j }
-                }
-                i = end
+                if !p[i].isFinite { return i }
+                i += 1
             }
             return nil
         }

@@ -24,6 +24,15 @@ func fusedMultiplyAdd(_ acc: inout SIMD4<Double>, _ a: SIMD4<Double>, _ b: SIMD4
 }
 
 @inline(__always)
+func fusedMultiplyAdd(_ acc: inout SIMD8<Double>, _ a: SIMD8<Double>, _ b: SIMD8<Double>) {
+    #if WEIGHTLENS_FMA || arch(arm64)
+    acc.addProduct(a, b)
+    #else
+    acc += a * b
+    #endif
+}
+
+@inline(__always)
 func load8(_ p: UnsafePointer<Float>) -> SIMD8<Float> {
     UnsafeRawPointer(p).loadUnaligned(as: SIMD8<Float>.self)
 }

@@ -237,15 +237,16 @@ struct KrylovSVD {
                 for r in 0..<width {
                     let zr = Double(row[newColumns.lowerBound + r])
                     if zr == 0 { continue }
-                    let s = SIMD4<Double>(repeating: zr)
+                    let s = SIMD8<Double>(repeating: zr)
                     let dst = acc + r * cols
                     var j = 0
-                    while j + 4 <= cols {
-                        let x = UnsafeRawPointer(row + j).loadUnaligned(as: SIMD4<Float>.self)
-                        var d = UnsafeRawPointer(dst + j).loadUnaligned(as: SIMD4<Double>.self)
-                        fusedMultiplyAdd(&d, s, SIMD4<Double>(x))
-                        UnsafeMutableRawPointer(dst + j).storeBytes(of: d, as: SIMD4<Double>.self)
-                        j += 4
+                    // Eight lanes: one zmm register with AVX-512, two ymm registers otherwise.
+                    while j + 8 <= cols {
+                        let x = UnsafeRawPointer(row + j).loadUnaligned(as: SIMD8<Float>.self)
+                        var d = UnsafeRawPointer(dst + j).loadUnaligned(as: SIMD8<Double>.self)
+                        fusedMultiplyAdd(&d, s, SIMD8<Double>(x))
+                        UnsafeMutableRawPointer(dst + j).storeBytes(of: d, as: SIMD8<Double>.self)
+                        j += 8
                     }
                     while j < cols { dst[j] += zr * Double(row[j]); j += 1 }
                 }
