@@ -20,6 +20,10 @@ enum TorchStateDict {
         }
         var out: [(String, Int)] = []
         var seen = Set<String>()
+        // Each dict is walked once: a dict that contains itself (or shares children) must not
+        // make the walk exponential.
+        var visited = Set<Int>()
+        if case .ref(let r) = root { visited.insert(r) }
         func walk(_ items: [(key: PickleValue, value: PickleValue)], prefix: String, depth: Int) {
             for (k, v) in items {
                 let name: String
@@ -32,8 +36,10 @@ enum TorchStateDict {
                 switch v {
                 case .tensor(let t):
                     if seen.insert(full).inserted { out.append((full, t)) }
-                case .ref:
-                    if depth < maxDepth, case .dict(let d)? = machine.node(v) { walk(d, prefix: full + ".", depth: depth + 1) }
+                case .ref(let r):
+                    if depth < maxDepth, visited.insert(r).inserted, case .dict(let d)? = machine.node(v) {
+                        walk(d, prefix: full + ".", depth: depth + 1)
+                    }
                 default:
                     break
                 }

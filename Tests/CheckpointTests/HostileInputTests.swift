@@ -214,6 +214,16 @@ import Testing
         }
     }
 
+    @Test func selfReferencingDicts_doNotExplode() {
+        // {k0: D, k1: D, …, k19: D} where D is the dict itself: a naive flattening visits 20^16 paths.
+        var p = PickleWriter()
+        p.proto(); p.emptyDict(); p.op(0x71); p.op(0); p.mark()
+        for i in 0..<20 { p.string("k\(i)"); p.op(0x68); p.op(0) }
+        p.op(0x75); p.stop()
+        let error = openError(writeTemporary(legacyFile(main: p.bytes, storages: []), name: "cycle.pt"))
+        #expect(error == .noTensors(path: error?.path ?? ""))
+    }
+
     @Test func pickleMalformedStreams_fail() {
         var cases: [[UInt8]] = []
         cases.append([0x80, 0x02, 0x58] + le32(0xFFFF_FFF0) + [0x41, 0x2E])    // lying string length
