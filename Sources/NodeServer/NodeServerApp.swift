@@ -89,11 +89,24 @@ public final class NodeServerApp: HTTPService, @unchecked Sendable {
         }
     }
 
-    /// `*.json` files of the workflows directory, sorted.
+    /// `*.json` files of the workflows directory that are UI workflows, sorted. API-format prompts
+    /// (`*_api.json`) stay reachable at /workflows/NAME, but the frontend cannot open them as a
+    /// template or a saved workflow ("not a loadable workflow"), so they are not offered there.
     func exampleWorkflowNames() -> [String] {
         guard let dir = configuration.workflowsDirectory,
               let names = try? FileManager.default.contentsOfDirectory(atPath: dir) else { return [] }
-        return names.filter { $0.hasSuffix(".json") && !$0.hasPrefix(".") }.sorted()
+        return names.filter {
+            $0.hasSuffix(".json") && !$0.hasPrefix(".") && Self.isUIWorkflow((dir as NSString).appendingPathComponent($0))
+        }.sorted()
+    }
+
+    /// True for a JSON object with a `nodes` list (the frontend's saved-workflow form).
+    static func isUIWorkflow(_ path: String) -> Bool {
+        // Size first: a huge file in the folder is not read to find out.
+        guard let size = (try? FileManager.default.attributesOfItem(atPath: path))?[.size] as? Int, size <= 16 << 20,
+              let data = FileManager.default.contents(atPath: path),
+              case .object(let object)? = try? JSON.parse([UInt8](data)) else { return false }
+        return object["nodes"]?.arrayValue != nil
     }
 
     // MARK: HTTPService
