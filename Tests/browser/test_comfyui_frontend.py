@@ -198,6 +198,10 @@ def test_first_run_opens_the_templates_browser_and_the_demo_workflow_runs(fronte
     # With a frontend root, / is ComfyUI's page and the built-in viewer stays at /viewer.
     assert "<title>ComfyUI</title>" in requests.get(base + "/", timeout=10).text
     assert "WeightLens viewer" in requests.get(base + "/viewer", timeout=10).text
+    # Every template offered must be a workflow the frontend can open (API-format prompts are not).
+    for name in requests.get(f"{base}/api/workflow_templates", timeout=10).json().get("weightlens", []):
+        template = requests.get(f"{base}/api/workflow_templates/weightlens/{name}.json", timeout=10).json()
+        assert isinstance(template.get("nodes"), list), f"template {name} is not a UI workflow"
     post_json(f"{base}/api/settings/Comfy.TutorialCompleted", False)
     driver.get(base + "/")
     browser.wait_for(APP_READY, 90, "the ComfyUI app with the WeightLens node types")
