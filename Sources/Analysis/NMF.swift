@@ -80,7 +80,9 @@ public func nonNegativeFactorization(_ x: Matrix, rank r: Int, nonNegativeW: Boo
         } else {
             w = try leastSquaresW(x, h)
         }
-        let a = try matmulTransposedA(w, x)              // r × cols
+        // WᵀX as (XᵀW)ᵀ: the big X then is the kernel's left operand, streamed once in
+        // cache-sized blocks, instead of being packed whole as the right operand every iteration.
+        let a = try matmulTransposedA(x, w).transposed() // r × cols
         let b = try matmulTransposedA(w, w)              // r × r
         halsUpdateRows(&h, a, b)
         // ‖X − WH‖² = ‖X‖² − 2⟨WᵀX, H⟩ + ⟨WᵀW, HHᵀ⟩, without forming WH.
