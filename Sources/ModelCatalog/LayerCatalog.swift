@@ -150,6 +150,9 @@ public struct LayerCatalog: Sendable {
         }
         if trimmed.contains("*") || trimmed.contains("?") {
             let pattern = Array(trimmed.utf8)
+            // Matching costs pattern × name per layer; no real pattern is this long, and a huge one
+            // (hostile input) should not cost minutes.
+            guard pattern.count <= 4096 else { return [] }
             return layers.filter { Glob.matches(pattern, Array($0.name.utf8)) }
         }
         return layers.filter { $0.name.contains(trimmed) }
