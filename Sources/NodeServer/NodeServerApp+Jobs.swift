@@ -30,6 +30,7 @@ extension NodeServerApp {
     func job(for item: QueueItem, status: String) -> Job {
         var o = JSONObject([("id", .string(item.promptID)), ("status", .string(status)),
                             ("priority", item.number), ("create_time", .int(item.createTime))])
+        o.set("outputs_count", 0)
         let workflowID = item.extraData["extra_pnginfo"]?["workflow"]?["id"]?.stringValue
         if let workflowID { o.set("workflow_id", .string(workflowID)) }
         return Job(json: o, status: status, createTime: item.createTime, duration: nil, workflowID: workflowID)

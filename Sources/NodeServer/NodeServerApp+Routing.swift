@@ -4,7 +4,10 @@ import OrderedJSON
 extension NodeServerApp {
     /// Dispatches one request. API routes answer at `/X` and `/api/X`; `/internal/*`, static
     /// files and extension scripts only at their own paths. Anything else is 404 at once.
-    func route(_ request: HTTPRequest) -> HTTPResponse {
+    func route(_ original: HTTPRequest) -> HTTPResponse {
+        // HEAD is answered like GET; the socket layer drops the body.
+        var request = original
+        if request.method == "HEAD" { request.method = "GET" }
         var segments = request.pathSegments
         while segments.last == "" { segments.removeLast() }
         if segments.first == "" { segments.removeFirst() }

@@ -83,6 +83,13 @@ def test_frontend_boot_calls_answer(server):
 def test_root_serves_a_page(server):
     r = server.get("/")
     assert r.status_code == 200 and r.headers["Content-Type"].startswith("text/html")
+    import requests
+    viewer = server.get("/viewer")
+    assert viewer.status_code == 200 and viewer.headers["Content-Type"].startswith("text/html")
+    assert server.get("/viewer/viewer.js").headers["Content-Type"].startswith("application/javascript")
+    assert server.get("/viewer/../Package.swift").status_code == 404
+    head = requests.head(server.url + "/api/queue", timeout=10)
+    assert head.status_code == 200 and head.content == b""
 
 
 def test_websocket_first_message_is_status_with_sid(server):
