@@ -48,6 +48,11 @@ enum FileResponses {
         return nil
     }
 
+    /// Writes through a temporary file and a rename, so concurrent readers never see half a file.
+    static func writeAtomically(_ path: String, _ bytes: [UInt8]) -> Bool {
+        (try? Data(bytes).write(to: URL(fileURLWithPath: path), options: .atomic)) != nil
+    }
+
     static func isActive(_ contentType: String) -> Bool {
         let bare = contentType.split(separator: ";").first.map { $0.trimmingCharacters(in: .whitespaces).lowercased() } ?? ""
         return activeTypes.contains(bare)

@@ -88,7 +88,7 @@ extension NodeServerApp {
                 i += 1
             }
         }
-        guard fm.createFile(atPath: path, contents: Data(image.body)) else { return Reply.empty(500) }
+        guard FileResponses.writeAtomically(path, image.body) else { return Reply.empty(500) }
         return Reply.json(.object(JSONObject([("name", .string(name)), ("subfolder", .string(subfolder)), ("type", .string(type))])))
     }
 

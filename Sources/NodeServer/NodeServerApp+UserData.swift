@@ -29,7 +29,7 @@ extension NodeServerApp {
                 guard let object = value.objectValue else { return Reply.empty(400) }
                 for (k, v) in object { settings.set(k, v) }
             }
-            let ok = FileManager.default.createFile(atPath: settingsPath, contents: Data(JSON.object(settings).serializedBytes(pretty: true)))
+            let ok = FileResponses.writeAtomically(settingsPath, JSON.object(settings).serializedBytes(pretty: true))
             return Reply.empty(ok ? 200 : 500)
         }
     }
@@ -156,7 +156,7 @@ extension NodeServerApp {
             do { try fm.createDirectory(atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true) } catch {
                 return Reply.empty(500)
             }
-            guard fm.createFile(atPath: path, contents: Data(r.body)) else { return Reply.empty(500) }
+            guard FileResponses.writeAtomically(path, r.body) else { return Reply.empty(500) }
             return r.queryFlag("full_info") ? Reply.json(fileInfo(path, relativeTo: directories.defaultUser))
                                             : Reply.json(.string(relativeUserPath(path)))
         }
