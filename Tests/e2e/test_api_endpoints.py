@@ -173,3 +173,25 @@ def test_temp_is_emptied_at_start_and_bad_config_refuses_to_start(weightlens_bin
     p = subprocess.run([weightlens_bin, "serve", "--port", "0", "--base-directory", str(tmp_path / "base"),
                         "--extra-model-paths-config", str(bad)], capture_output=True, text=True, timeout=60)
     assert p.returncode != 0 and "extra model paths" in p.stderr
+
+
+def test_tls_serves_api_and_websocket(weightlens_bin, tmp_path):
+    import shutil
+    import ssl
+    import subprocess
+    import requests
+    import websocket
+    if not shutil.which("openssl"):
+        pytest.skip("openssl is not installed")
+    key, cert = tmp_path / "key.pem", tmp_path / "cert.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(key), "-out", str(cert),
+                    "-days", "1", "-subj", "/CN=localhost"], check=True, capture_output=True)
+    s = Server(weightlens_bin, tmp_path / "base", ["--no-demo-checkpoint", "--tls-keyfile", str(key), "--tls-certfile", str(cert)])
+    try:
+        assert s.url.startswith("https://")
+        assert requests.get(s.url + "/api/queue", verify=False, timeout=10).json() == {"queue_running": [], "queue_pending": []}
+        ws = websocket.create_connection(s.ws_url + "/ws?clientId=tls", sslopt={"cert_reqs": ssl.CERT_NONE}, timeout=10)
+        assert json.loads(ws.recv())["data"]["sid"] == "tls"
+        ws.close()
+    finally:
+        s.stop()
