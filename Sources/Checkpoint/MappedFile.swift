@@ -17,7 +17,8 @@ final class MappedFile: @unchecked Sendable {
 
     /// Maps `path`; throws `CheckpointError.cannotOpen` / `.notARegularFile`.
     init(path: String) throws(CheckpointError) {
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        // O_NONBLOCK: opening a FIFO must not wait for a writer; fstat then refuses it.
+        let fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)
         if fd < 0 { throw .cannotOpen(path: path, call: "open", errno: errno) }
         defer { close(fd) }
         var st = stat()

@@ -70,6 +70,13 @@ import Testing
         #expect(openError(writeTemporary(safetensorsBytes(header: deep, data: []), name: "deep.safetensors")) != nil)
     }
 
+    @Test func fifoAndDevice_areRefusedWithoutBlocking() {
+        let fifo = temporaryFolder() + "/pipe.safetensors"
+        #expect(mkfifo(fifo, 0o600) == 0)
+        #expect(openError(fifo) == .notARegularFile(path: fifo))
+        #expect(openError("/dev/zero") == .notARegularFile(path: "/dev/zero"))
+    }
+
     @Test func unknownBytes_andEmptyFile_areNotCheckpoints() {
         #expect(openError(writeTemporary(Array("hello world, not a model".utf8), name: "x.bin"))?.description.contains("not a safetensors or PyTorch") == true)
         #expect(openError(writeTemporary([], name: "empty.pt")) != nil)
