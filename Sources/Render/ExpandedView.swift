@@ -23,7 +23,7 @@ enum ExpandedView {
         let g = KernelGeometry(shape: weight.shape)
         let isConv = weight.rank >= 3 && g.kernelSize > 1
         let p = min(rows, cols)
-        let k = min(options.components, p)
+        var k = min(options.components, p)
         // The scree plot shows the computed components only: asking the Krylov solver for more
         // triplets costs far more than the drawing (it is what sets the 300 ms budget).
         let kScree = k
@@ -55,21 +55,43 @@ enum ExpandedView {
         let maxSide = options.maxSide
         let screeH = 280
         let textW = BitmapFont.width("cumulative 100.0%", scale: ts) + 12
-        let uW = 520
         let spatialMax = isConv ? 220 : 0
-        let montageW = isConv ? 640 : 0
-        let vW = isConv ? 0 : 640
-        let width = min(maxSide, Page.margin * 2 + textW + uW + Page.gap * 2 + (isConv ? spatialMax + Page.gap + montageW : vW))
+        // Fixed columns first; the u chart and the montage (or v chart) share what the page allows.
+        let fixed = Page.margin * 2 + textW + Page.gap * 2 + (isConv ? spatialMax + Page.gap : 0)
+        // Below ~900 px the charts would be unreadable: that is this view's minimum width.
+        let width = max(min(maxSide, fixed + 520 + 640), fixed + 400)
+        let flex = width - fixed
+        let uW = flex * 520 / 1160
+        let montageW = isConv ? flex - uW : 0
+        let vW = isConv ? 0 : flex - uW
         var notes = ["W as \(rows)×\(cols) matrix (output × \(isConv ? "input·kh·kw" : "input")) · ‖W‖² = \(formatNumber(energy)) · top \(k) of \(p) components"]
         if !svd.converged { notes.append("SVD stopped after \(svd.iterations) iterations before full convergence") }
         notes.append("u: bars over output channels · v: " + (isConv ? "spatial mean over \(g.inputs) inputs, and the strongest per-input kernels (colour: diverging, each to its own max |v|)" : "bars over input features"))
-        let header = Header(info: info, view: "expanded (SVD)", notes: notes, width: width)
-        let rowH = max(120, min(260, (maxSide - header.height - screeH - Page.gap - Page.margin - 8) / k))
+        var header = Header(info: info, view: "expanded (SVD)", notes: notes, width: width)
+        // Rows need at least 120 px: on a short page draw fewer components and say so.
+        let barSpace = isConv ? ColorBar.height() + 4 : 0
+        var rowsSpace = maxSide - header.height - barSpace - screeH - Page.gap - Page.margin - 8
+        let requested = k
+        if k > max(1, rowsSpace / 120) {
+            notes.append("showing fewer than the \(requested) requested components (page height limit)")
+            header = Header(info: info, view: "expanded (SVD)", notes: notes, width: width)
+            rowsSpace = maxSide - header.height - barSpace - screeH - Page.gap - Page.margin - 8
+            k = max(1, min(k, rowsSpace / 120))
+        }
+        let rowH = max(120, min(260, rowsSpace / k))
         let spatialW = isConv ? min(rowH - 40, spatialMax) : 0
-        let height = header.height + 4 + k * rowH + Page.gap + screeH + Page.margin
+        let barH = isConv ? ColorBar.height() + 4 : 0
+        let height = header.height + 4 + barH + k * rowH + Page.gap + screeH + Page.margin
         var painter = Painter(width: width, height: height, recordSVG: options.svg)
         var y = header.draw(&painter) + 4
         let map = ColorMap(.diverging)
+        if isConv {
+            // The kernel pictures share one map, each scaled to the ±max printed next to it.
+            ColorBar.draw(&painter, x: Page.margin, y: y, w: min(512, width - 2 * Page.margin),
+                          scale: ValueScale(lo: -1, hi: 1, curve: .linear, usesMagnitude: false, clipNote: nil), map: map,
+                          caption: "kernel colours: diverging, ends = the ±max printed with each picture", endLabels: ("-max", "+max"))
+            y += ColorBar.height() + 4
+        }
 
         for i in 0..<k {
             try checkCancelled(cancellation)

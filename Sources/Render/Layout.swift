@@ -56,7 +56,7 @@ enum ColorBar {
     /// Draws the bar at (x, y) with width `w`. End labels state the exact values that map to
     /// the ends of the map (with ≤/≥ when values beyond them were clipped).
     static func draw(_ p: inout Painter, x: Int, y: Int, w: Int, scale vs: ValueScale, map: ColorMap,
-                     caption: String, textScale: Int = Page.bodyScale) {
+                     caption: String, textScale: Int = Page.bodyScale, endLabels: (String, String)? = nil) {
         let w = max(w, 40)
         var colors = [RGBA]()
         colors.reserveCapacity(w)
@@ -65,8 +65,8 @@ enum ColorBar {
         p.stroke(x - 1, y - 1, w + 2, barHeight + 2, .mutedInk)
         let ly = y + barHeight + 4
         let clipped = vs.clipNote != nil
-        let loText = (clipped ? "≤" : "") + formatNumber(Double(vs.lo))
-        let hiText = (clipped ? "≥" : "") + formatNumber(Double(vs.hi))
+        let loText = endLabels?.0 ?? ((clipped ? "≤" : "") + formatNumber(Double(vs.lo)))
+        let hiText = endLabels?.1 ?? ((clipped ? "≥" : "") + formatNumber(Double(vs.hi)))
         let loW = p.text(loText, x: x, y: ly, scale: textScale, color: .ink)
         let hiW = BitmapFont.width(hiText, scale: textScale)
         p.text(hiText, x: x + w, y: ly, scale: textScale, color: .ink, align: .right)

@@ -15,7 +15,7 @@ enum OverviewView {
         // Largest panel side (96…320 px) at which all panels fit the page; else show what fits.
         var side = 320
         var cols = 1, rowsNeeded = 1
-        let headerH = 80
+        let headerH = 80 + ColorBar.height() + 8
         while true {
             cols = max(1, (avail + gap) / (side + gap))
             rowsNeeded = (n + cols - 1) / cols
@@ -32,7 +32,8 @@ enum OverviewView {
         var notes = "\(layers.count) layers · each panel: weight as output × (input·kernel) matrix, max-|v| block reduction, own symmetric diverging scale (±max under the name)"
         if shown < layers.count { notes = "showing \(shown) of \(layers.count) layers (page limit) · " + notes }
         let noteScale = BitmapFont.fittingScale(notes, maxWidth: width - 2 * Page.margin, range: 1...2)
-        let top = Page.margin + BitmapFont.height(scale: ts) + BitmapFont.height(scale: noteScale) + 10
+        let barTop = Page.margin + BitmapFont.height(scale: ts) + BitmapFont.height(scale: noteScale) + 6
+        let top = barTop + ColorBar.height() + 8
         let height = top + rows * (panelH + capH + gap) + Page.margin
         var p = Painter(width: width, height: height)
         p.text(BitmapFont.truncated(title, maxWidth: width - 2 * Page.margin, scale: ts), x: Page.margin, y: Page.margin, scale: ts)
@@ -40,6 +41,9 @@ enum OverviewView {
                y: Page.margin + BitmapFont.height(scale: ts), scale: noteScale, color: .mutedInk)
         p.hline(Page.margin, width - Page.margin - 1, top - 4, .rule)
         let map = ColorMap(.diverging)
+        ColorBar.draw(&p, x: Page.margin, y: barTop, w: min(512, width - 2 * Page.margin),
+                      scale: ValueScale(lo: -1, hi: 1, curve: .linear, usesMagnitude: false, clipNote: nil), map: map,
+                      caption: "each panel on its own scale: ends = the ±max under its name", endLabels: ("-max", "+max"))
         if layers.isEmpty {
             p.text("no layers matched", x: Page.margin, y: top + 10, scale: 2, color: .mutedInk)
         }

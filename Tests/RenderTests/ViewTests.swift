@@ -107,6 +107,22 @@ import TensorCore
         }
     }
 
+    @Test(arguments: [600, 1000, 1400])
+    func smallerPages_keepEverythingInside(maxSide: Int) throws {
+        var o = RenderOptions(); o.maxSide = maxSide
+        for shape in [[64, 32, 3, 3], [300, 200], [320, 320, 3, 3], [96]] {
+            let n = shape.reduce(1, *)
+            let t = Tensor(shape: shape, values: pseudoRandom(n, seed: UInt64(n + maxSide)))
+            for view in [ViewKind.weights, .expanded, .nmf, .histogram] {
+                let pic = try Picture(LayerRenderer.render(view, weight: t, layer: info("page", t), options: o)[0])
+                #expect(pic.marginsAreClear(), "\(view) of \(shape) at \(maxSide) draws into the margin")
+                // The expanded view has a minimum width of about 900 px; everything else obeys the page.
+                #expect(pic.width <= max(maxSide, view == .expanded ? 920 : 0), "\(view) of \(shape) is \(pic.width) wide")
+                if maxSide >= 1000 { #expect(pic.height <= maxSide, "\(view) of \(shape) is \(pic.height) tall") }
+            }
+        }
+    }
+
     @Test func emptyTensor_isAnErrorNotACrash() {
         let t = Tensor(shape: [0, 4], values: [])
         #expect(throws: RenderError.emptyTensor(layer: "e", shape: [0, 4])) {
