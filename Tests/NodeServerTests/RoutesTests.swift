@@ -150,3 +150,46 @@ import Testing
         #expect(stats?["devices"]?[0]?["vram_total"]?.intValue != nil)
     }
 }
+
+@Suite struct MiscRoutesTests {
+    @Test func workflows_areServedListedAsTemplates_andCopiedToUserData() throws {
+        let base = makeTemporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: base) }
+        let workflows = (base as NSString).appendingPathComponent("shipped")
+        writeFile((workflows as NSString).appendingPathComponent("demo.json"), Array(#"{"nodes":[],"links":[]}"#.utf8))
+        writeFile((base as NSString).appendingPathComponent("models/checkpoints/a.safetensors"))
+        var config = NodeServerConfiguration(baseDirectory: base)
+        config.workflowsDirectory = workflows
+        let app = try NodeServerApp(configuration: config)
+        #expect(app.respond(to: request("GET", "/workflows/demo.json")).json == ["nodes": [], "links": []])
+        #expect(app.respond(to: request("GET", "/workflows/..%2Fmodels")).status == 404)
+        #expect(app.respond(to: request("GET", "/api/workflow_templates")).json == ["weightlens": ["demo"]])
+        #expect(app.respond(to: request("GET", "/api/workflow_templates/weightlens/demo.json")).status == 200)
+        #expect(app.respond(to: request("GET", "/api/userdata?dir=workflows")).json == ["demo.json"])
+    }
+
+    @Test func internalRoutes_haveNoAPIAlias() throws {
+        let base = makeTemporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: base) }
+        let app = try makeApp(base: base)
+        writeFile((base as NSString).appendingPathComponent("output/x.png"))
+        #expect(app.respond(to: request("GET", "/internal/folder_paths")).json?["checkpoints"]?.arrayValue?.count == 1)
+        #expect(app.respond(to: request("GET", "/api/internal/folder_paths")).status == 404)
+        #expect(app.respond(to: request("GET", "/internal/files/output")).json == ["x.png"])
+        #expect(app.respond(to: request("GET", "/internal/files/models")).status == 400)
+        #expect(app.respond(to: request("GET", "/internal/logs")).json?.stringValue != nil)
+        #expect(app.respond(to: request("PATCH", "/internal/logs/subscribe", body: Array(#"{"clientId":"a","enabled":true}"#.utf8))).status == 200)
+    }
+
+    @Test func interruptAndFree_acceptEmptyBodies() throws {
+        let base = makeTemporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: base) }
+        let app = try makeApp(base: base)
+        #expect(app.respond(to: request("POST", "/api/interrupt")).status == 200)
+        #expect(app.respond(to: request("POST", "/interrupt", body: Array(#"{"prompt_id":"x"}"#.utf8))).status == 200)
+        #expect(app.respond(to: request("POST", "/free", body: Array(#"{"unload_models":true}"#.utf8))).status == 200)
+        #expect(app.respond(to: request("POST", "/queue", body: Array(#"{"clear":true}"#.utf8))).status == 200)
+        #expect(app.respond(to: request("POST", "/history", body: Array("not json".utf8))).status == 200)
+        #expect(app.respond(to: request("HEAD", "/api/prompt")).status == 200)
+    }
+}
