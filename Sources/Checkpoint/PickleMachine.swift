@@ -15,6 +15,8 @@ struct PickleMachine {
         var maxMemo = 500_000
         var maxItems = 2_000_000
         var maxStringBytes = 16 << 20
+        /// All strings together (they are copied out of the mapping).
+        var maxTotalStringBytes = 64 << 20
         var maxLineBytes = 1 << 20
     }
 
@@ -45,6 +47,7 @@ struct PickleMachine {
     private(set) var tensors: [TensorRef] = []
     private var storageIndex: [String: Int] = [:]
     private var items = 0
+    private var stringBytes = 0
 
     init(path: String, limits: Limits = Limits()) {
         self.path = path
@@ -89,6 +92,10 @@ struct PickleMachine {
         }
         func text(_ n: Int) throws(CheckpointError) -> String {
             guard n <= limits.maxStringBytes else { throw fail("a string of \(n) bytes exceeds the \(limits.maxStringBytes)-byte limit") }
+            stringBytes += n
+            guard stringBytes <= limits.maxTotalStringBytes else {
+                throw fail("strings add up to more than \(limits.maxTotalStringBytes) bytes")
+            }
             return String(decoding: try raw(n), as: UTF8.self)
         }
         func push(_ v: PickleValue) throws(CheckpointError) {

@@ -188,7 +188,7 @@ import Testing
     /// are exercised on the release binary by bench/checkpoint/run.sh).
     @Test func pickleResourceBombs_hitTheirLimits() {
         let limits = PickleMachine.Limits(maxStack: 5_000, maxMarkDepth: 100, maxMemo: 5_000, maxItems: 20_000,
-                                          maxStringBytes: 1 << 16, maxLineBytes: 1 << 12)
+                                          maxStringBytes: 1 << 16, maxTotalStringBytes: 1 << 18, maxLineBytes: 1 << 12)
         var cases: [(String, [UInt8], String)] = []
         cases.append(("MARK nesting", [0x80, 0x02] + [UInt8](repeating: 0x28, count: 1_000) + [0x2E], "MARK nesting"))
         cases.append(("DUP", [0x80, 0x02, 0x4E] + [UInt8](repeating: 0x32, count: 10_000) + [0x2E], "stack exceeds"))
@@ -203,6 +203,9 @@ import Testing
         cases.append(("TUPLE1 nesting", tuples + [0x2E], "items"))
         cases.append(("long string", [0x80, 0x02, 0x58] + le32(100_000) + [UInt8](repeating: 0x41, count: 100_000) + [0x2E], "limit"))
         cases.append(("long line", [0x80, 0x02, 0x63] + [UInt8](repeating: 0x41, count: 10_000) + [0x0A, 0x2E], "longer than"))
+        var manyStrings: [UInt8] = [0x80, 0x02, 0x5D]
+        for _ in 0..<10 { manyStrings += [0x58] + le32(60_000) + [UInt8](repeating: 0x42, count: 60_000) + [0x61] }
+        cases.append(("many strings", manyStrings + [0x2E], "add up"))
         for (label, bytes, fragment) in cases {
             var machine = PickleMachine(path: "bomb.pt", limits: limits)
             let outcome = bytes.withUnsafeBytes { b -> CheckpointError? in
