@@ -1,8 +1,10 @@
 import Analysis
+import Dispatch
 import Checkpoint
 import ModelCatalog
 import OrderedJSON
 import Render
+import Synchronization
 import TensorCore
 
 /// `LTVisualizeWeights`: renders a layer's weights (and/or their expanded SVD factorisation) to
@@ -57,15 +59,7 @@ enum LTVisualizeWeightsNode: NodeImplementation {
             throw .failed(type: "CheckpointError", message: error.description)
         }
         let info = LayerInfo(name: layer.name, shape: layer.shape, dtype: layer.dtype.torchName, parameters: layer.parameters)
-        let images: [RenderedImage]
-        do {
-            images = try LayerRenderer.render(view, weight: weight, layer: info, options: options,
-                                              cancellation: Cancellation { context.isInterrupted },
-                                              progress: { done, total in context.progress(Double(done), of: Double(total)) })
-        } catch {
-            if case .cancelled = error { throw .interrupted }
-            throw .failed(type: "RenderError", message: error.description)
-        }
+        let images = try render(view, weight: weight, info: info, options: options, context: context)
         let files = try TempImageWriter.writeFiles(images.map(\.png), environment: context.environment)
         let shapeText = "[" + layer.shape.map(String.init).joined(separator: ", ") + "]"
         let summary = "Layer: \(layer.name)\nShape: \(shapeText) | \(groupedThousands(layer.parameters)) parameters | \(layer.dtype.torchName)"
@@ -75,6 +69,38 @@ enum LTVisualizeWeightsNode: NodeImplementation {
         ui["html"] = .array([.string(html(layer: layer.name, shape: shapeText, parameters: layer.parameters,
                                           sections: zip(images, files).map { (title: $0.title, file: $1) }))])
         return NodeResult(outputs: [], ui: ui)
+    }
+
+    /// Renders the view; `both` draws its two pictures at the same time (the weights view is
+    /// mostly drawing and PNG encoding, the expanded view mostly the SVD, so they overlap well).
+    private static func render(_ view: ViewKind, weight: Tensor, info: LayerInfo, options: RenderOptions,
+                               context: NodeContext) throws(NodeFailure) -> [RenderedImage] {
+        let cancellation = Cancellation { context.isInterrupted }
+        let progress: ProgressHandler = { done, total in context.progress(Double(done), of: Double(total)) }
+        let views: [ViewKind] = view == .both ? [.weights, .expanded] : [view]
+        let results = Mutex<[Result<[RenderedImage], RenderError>?]>(Array(repeating: nil, count: views.count))
+        DispatchQueue.concurrentPerform(iterations: views.count) { i in
+            let result: Result<[RenderedImage], RenderError>
+            do throws(RenderError) {
+                result = .success(try LayerRenderer.render(views[i], weight: weight, layer: info, options: options,
+                                                           cancellation: cancellation,
+                                                           progress: views[i] == .expanded ? progress : nil))
+            } catch {
+                result = .failure(error)
+            }
+            results.withLock { $0[i] = result }
+        }
+        var images: [RenderedImage] = []
+        for result in results.withLock({ $0 }) {
+            switch result {
+            case .success(let pictures)?: images += pictures
+            case .failure(let error)?:
+                if case .cancelled = error { throw .interrupted }
+                throw .failed(type: "RenderError", message: error.description)
+            case nil: throw .failed(type: "RenderError", message: "a view produced no result")
+            }
+        }
+        return images
     }
 
     /// No layer chosen: a picture of the layer names (what the original showed) plus the names as text.
