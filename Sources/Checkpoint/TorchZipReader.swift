@@ -114,6 +114,10 @@ enum TorchZipReader {
         guard cdOffset <= UInt64(n), cdSize <= UInt64(n) - cdOffset else {
             throw .invalidZip(path: path, reason: "the central directory (offset \(cdOffset), \(cdSize) bytes) lies outside the file")
         }
+        // Torch directories take about 100 bytes per record; 64 MB is far beyond any real one.
+        guard cdSize <= 64 << 20 else {
+            throw .invalidZip(path: path, reason: "the central directory is \(cdSize) bytes (limit \(64 << 20))")
+        }
         guard count <= UInt64(maxEntries), count * 46 <= cdSize else {
             throw .invalidZip(path: path, reason: "the central directory claims \(count) entries in \(cdSize) bytes")
         }
