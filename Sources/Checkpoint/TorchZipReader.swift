@@ -41,13 +41,8 @@ enum TorchZipReader {
         let pickleRange = try recordRange(byName[pickleName]!, bytes, path: path)
         var machine = PickleMachine(path: path)
         let pickleBytes = UnsafeRawBufferPointer(rebasing: bytes[pickleRange])
-        let root: PickleValue
-        do {
-            (root, _) = try machine.run(pickleBytes, from: 0)
-        } catch let error {
-            // Report pickle offsets relative to data.pkl, which is what the message says.
-            throw error
-        }
+        // Pickle errors report offsets inside data.pkl.
+        let (root, _) = try machine.run(pickleBytes, from: 0)
         var location: [Int: (byteOffset: Int, count: Int)] = [:]
         for (i, storage) in machine.storages.enumerated() {
             guard let record = byName[prefix + "data/" + storage.key] else {
