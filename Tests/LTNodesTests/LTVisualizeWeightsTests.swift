@@ -152,6 +152,29 @@ private func pngSize(_ path: String) throws -> (Int, Int) {
         #expect(run.record.outputs["4"] == (try JSON.text(#"{"text": ["output_blocks.2.2.conv\noutput_blocks.5.2.conv"]}"#)))
     }
 
+    /// The SVD's progress callbacks become ComfyUI `progress` messages, each after a `progress_state`.
+    @Test func svdProgress_becomesProgressMessages() throws {
+        let run = try execute(visualizePrompt(layer: "middle_block.1.proj_in", mode: "expanded"))
+        defer { run.temp.cleanup() }
+        let all = run.log.all
+        let indices = all.indices.filter { all[$0].0 == "progress" }
+        #expect(!indices.isEmpty)
+        var last = 0.0
+        for i in indices {
+            let data = all[i].1
+            #expect(data.objectValue?.keys == ["value", "max", "prompt_id", "node"])
+            #expect(data["node"] == "2" && data["prompt_id"] == "v")
+            let value = try #require(data["value"]?.doubleValue)
+            #expect(value > last)
+            last = value
+            #expect(all[i - 1].0 == "progress_state")
+            #expect(all[i - 1].1["nodes"]?["2"]?["state"] == "running")
+            #expect(all[i - 1].1["nodes"]?["2"]?["value"]?.doubleValue == value)
+        }
+        let finished = try #require(all.last { $0.0 == "progress_state" }?.1["nodes"]?["2"])
+        #expect(finished["state"] == "finished" && finished["value"] == finished["max"])
+    }
+
     /// An interrupt that arrives while the renderer works reaches it through `Cancellation`.
     @Test func interruptDuringRendering_stopsTheNode() throws {
         let models = try TestCheckpoints.models()
