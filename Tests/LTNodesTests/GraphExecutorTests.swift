@@ -227,6 +227,20 @@ private let listPrompt = #"""
         #expect(record.outputs["9999"] == (try JSON.text(#"{"text": ["start"]}"#)))
     }
 
+    /// ShowText's list output feeding a plain node: one call per element, as ComfyUI maps lists.
+    @Test func listOutputs_feedPlainNodesElementByElement() throws {
+        let h = try Harness()
+        defer { h.temp.cleanup() }
+        let (record, _) = try h.run(try JSON.text(#"""
+            {"1": {"class_type": "CheckpointLoaderSimple", "inputs": {"ckpt_name": "sdxl_synthetic_fp16.safetensors"}},
+             "5": {"class_type": "ShowText|pysssss", "inputs": {"text": "conv"}},
+             "3": {"class_type": "LTListLayers", "inputs": {"model": ["1", 0], "filter": ["5", 0]}},
+             "4": {"class_type": "ShowText|pysssss", "inputs": {"text": ["3", 0]}}}
+            """#))
+        #expect(record.outputs["5"] == (try JSON.text(#"{"text": ["conv"]}"#)))
+        #expect(record.outputs["4"] == (try JSON.text(#"{"text": ["output_blocks.2.2.conv\noutput_blocks.5.2.conv"]}"#)))
+    }
+
     @Test func unvalidatedPromptWithACycle_failsCleanly() throws {
         let h = try Harness()
         defer { h.temp.cleanup() }
