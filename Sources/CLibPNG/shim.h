@@ -45,9 +45,12 @@ static void CLibPNG_flushCallback(png_structp png) { (void)png; }
 /// `level` is the zlib level 0–9, `filters` a PNG_FILTER_* mask, `strategy` a zlib strategy.
 /// On success returns 0 and stores a malloc'd buffer in `*out` (free it with `free`);
 /// on failure returns -1 and `*out` is NULL.
-static inline int CLibPNG_encodeRGBA(const unsigned char *pixels, unsigned width, unsigned height,
-                                     size_t stride, int level, int filters, int strategy,
-                                     unsigned char **out, size_t *outSize) {
+/// When `key` is not NULL, also writes one uncompressed iTXt chunk `key` = `text` (UTF-8,
+/// NUL-terminated) before the image data, so readers find it without inflating anything.
+static inline int CLibPNG_encodeRGBAWithText(const unsigned char *pixels, unsigned width, unsigned height,
+                                             size_t stride, int level, int filters, int strategy,
+                                             const char *key, const char *text,
+                                             unsigned char **out, size_t *outSize) {
     *out = NULL;
     *outSize = 0;
     png_structp png = png_create_write_struct(PNG_LIBPNG_VER_STRING, NULL, NULL, NULL);
@@ -68,6 +71,15 @@ static inline int CLibPNG_encodeRGBA(const unsigned char *pixels, unsigned width
     png_set_filter(png, PNG_FILTER_TYPE_BASE, filters);
     png_set_IHDR(png, info, width, height, 8, PNG_COLOR_TYPE_RGBA, PNG_INTERLACE_NONE,
                  PNG_COMPRESSION_TYPE_BASE, PNG_FILTER_TYPE_BASE);
+    if (key) {
+        png_text chunk;
+        memset(&chunk, 0, sizeof chunk);
+        chunk.compression = PNG_ITXT_COMPRESSION_NONE;
+        chunk.key = (png_charp)key;
+        chunk.text = (png_charp)text;
+        chunk.itxt_length = strlen(text);
+        png_set_text(png, info, &chunk, 1);
+    }
     png_write_info(png, info);
     for (unsigned y = 0; y < height; y++) {
         png_write_row(png, (png_const_bytep)(pixels + (size_t)y * stride));
@@ -78,4 +90,77 @@ static inline int CLibPNG_encodeRGBA(const unsigned char *pixels, unsigned width
     *outSize = buffer->size;
     free(buffer);
     return 0;
+}
+
+/// The same without a text chunk.
+static inline int CLibPNG_encodeRGBA(const unsigned char *pixels, unsigned width, unsigned height,
+                                     size_t stride, int level, int filters, int strategy,
+                                     unsigned char **out, size_t *outSize) {
+    return CLibPNG_encodeRGBAWithText(pixels, width, height, stride, level, filters, strategy,
+                                      NULL, NULL, out, outSize);
+}
+
+/// Memory source for the reader below.
+typedef struct {
+    const unsigned char *data;
+    size_t size;
+    size_t offset;
+} CLibPNG_Source;
+
+static void CLibPNG_readCallback(png_structp png, png_bytep bytes, png_size_t length) {
+    CLibPNG_Source *source = (CLibPNG_Source *)png_get_io_ptr(png);
+    if (length > source->size - source->offset) png_error(png, "truncated PNG");
+    memcpy(bytes, source->data + source->offset, length);
+    source->offset += length;
+}
+
+/// Reader errors are reported by the return code; libpng's default handler would also print them.
+static void CLibPNG_quietError(png_structp png, png_const_charp message) {
+    (void)message;
+    png_longjmp(png, 1);
+}
+
+static void CLibPNG_quietWarning(png_structp png, png_const_charp message) { (void)png; (void)message; }
+
+/// Finds the text chunk (tEXt, zTXt or iTXt) named `key` among the chunks before the image data.
+/// Returns 1 and a malloc'd NUL-terminated copy in `*out` (free it with `free`) when found,
+/// 0 when absent, -1 when the PNG is malformed. `maxBytes` bounds what libpng may allocate
+/// for any one chunk (and so the inflated size of a compressed text).
+static inline int CLibPNG_readText(const unsigned char *bytes, size_t size, const char *key,
+                                   size_t maxBytes, char **out, size_t *outSize) {
+    *out = NULL;
+    *outSize = 0;
+    png_structp png = png_create_read_struct(PNG_LIBPNG_VER_STRING, NULL, CLibPNG_quietError, CLibPNG_quietWarning);
+    if (!png) return -1;
+    png_infop info = png_create_info_struct(png);
+    if (!info) { png_destroy_read_struct(&png, NULL, NULL); return -1; }
+    CLibPNG_Source source = { bytes, size, 0 };
+    if (setjmp(png_jmpbuf(png))) {
+        png_destroy_read_struct(&png, &info, NULL);
+        free(*out);
+        *out = NULL;
+        *outSize = 0;
+        return -1;
+    }
+    png_set_chunk_malloc_max(png, maxBytes);
+    png_set_read_fn(png, &source, CLibPNG_readCallback);
+    png_read_info(png, info);
+    png_textp texts = NULL;
+    int count = png_get_text(png, info, &texts, NULL);
+    int found = 0;
+    for (int i = 0; i < count; i++) {
+        if (strcmp(texts[i].key, key) != 0) continue;
+        size_t length = texts[i].compression >= PNG_ITXT_COMPRESSION_NONE ? texts[i].itxt_length
+                                                                          : texts[i].text_length;
+        char *copy = (char *)malloc(length + 1);
+        if (!copy) png_error(png, "out of memory");
+        memcpy(copy, texts[i].text, length);
+        copy[length] = 0;
+        *out = copy;
+        *outSize = length;
+        found = 1;
+        break;
+    }
+    png_destroy_read_struct(&png, &info, NULL);
+    return found;
 }

@@ -113,6 +113,7 @@ enum ExpandedView {
             let ua = ChartAxes.layout(x: x0 + textW, y: y + 4, w: uW, h: rowH - 12, xRange: (-0.5, Double(rows) - 0.5),
                                       yRange: (-um * 1.05, um * 1.05), yTickSample: uTicks.map { formatNumber($0) }, textScale: 1)
             ua.drawIndexBars(&painter, values: u) { $0 >= 0 ? RGBA(200, 64, 52) : RGBA(48, 112, 186) }
+            painter.layout.regions.append(barsRegion(ua, count: rows, label: "component \(i + 1) u", name: "out"))
             ua.drawAxes(&painter, xTicks: indexTicks(count: rows, maxCount: 6).map(Double.init), yTicks: uTicks,
                         xTitle: "output channel", yTitle: "u\(i + 1)", xFormat: { String(Int($0)) })
 
@@ -165,6 +166,10 @@ enum ExpandedView {
                     let kv = Array(v[(item.1 * ks)..<((item.1 + 1) * ks)])
                     drawKernel(&painter, kv, kh: g.kh, kw: g.kw, x: tx, y: tyy, cell: kcell, map: map, scale: shared)
                     painter.text(String(item.1), x: tx + kcell * g.kw / 2, y: tyy + th + 2, scale: 1, color: .mutedInk, align: .center)
+                    var tileRegion = PageLayout.Region(x: tx, y: tyy, w: kcell * g.kw + 6, h: th + 14, label: "component \(i + 1) v")
+                    tileRegion.rows = 1; tileRegion.cols = 1
+                    tileRegion.colName = "in"; tileRegion.colIndex = .shared([item.1])
+                    painter.layout.regions.append(tileRegion)
                 }
             } else {
                 let vm = Double(v.map { abs($0) }.max() ?? 1)
@@ -172,9 +177,12 @@ enum ExpandedView {
                 let va = ChartAxes.layout(x: cx, y: y + 4, w: vW, h: rowH - 12, xRange: (-0.5, Double(cols) - 0.5),
                                           yRange: (-vm * 1.05, vm * 1.05), yTickSample: vTicks.map { formatNumber($0) }, textScale: 1)
                 va.drawIndexBars(&painter, values: v) { $0 >= 0 ? RGBA(200, 64, 52) : RGBA(48, 112, 186) }
+                painter.layout.regions.append(barsRegion(va, count: cols, label: "component \(i + 1) v", name: "in"))
                 va.drawAxes(&painter, xTicks: indexTicks(count: cols, maxCount: 6).map(Double.init), yTicks: vTicks,
                             xTitle: "input feature", yTitle: "v\(i + 1)", xFormat: { String(Int($0)) })
             }
+            // The rest of the row names its component (after the charts: the first match wins).
+            painter.layout.regions.append(PageLayout.Region(x: 0, y: y, w: width, h: rowH, label: "component \(i + 1)"))
             y += rowH
             painter.hline(Page.margin, width - Page.margin - 1, y - 2, .rule)
         }
@@ -184,6 +192,14 @@ enum ExpandedView {
         drawScree(&painter, sigmas: svd.singularValues.map(Double.init), energy: energy, drawn: k, total: p,
                   x: Page.margin, y: y, w: width - 2 * Page.margin, h: screeH - Page.gap)
         return painter
+    }
+
+    /// A bar chart over `count` indices as one layout row: bar i fills the i-th equal slot of the plot.
+    static func barsRegion(_ a: ChartAxes, count: Int, label: String, name: String) -> PageLayout.Region {
+        var r = PageLayout.Region(x: a.plotX, y: a.plotY, w: a.plotW, h: a.plotH, label: label)
+        r.rows = 1; r.cols = count
+        r.colName = name
+        return r
     }
 
     /// A kernel as a cell grid; `scale` nil = its own max |v|.

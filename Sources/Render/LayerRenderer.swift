@@ -60,7 +60,15 @@ public enum LayerRenderer {
     }
 
     static func finish(_ p: Painter, title: String, options: RenderOptions) throws(RenderError) -> RenderedImage {
-        let png = try PNGEncoder.encode(p.canvas, options: p.mostlyNoise && options.png == PNGOptions() ? .noisyDefault : options.png)
+        let png = try PNGEncoder.encode(p.canvas, options: p.mostlyNoise && options.png == PNGOptions() ? .noisyDefault : options.png,
+                                        text: layoutChunk(p.layout))
         return RenderedImage(png: png, width: p.width, height: p.height, title: title, svg: p.svg?.rendered())
+    }
+
+    /// The `weightlens:layout` chunk of a page, or nil when the page maps no pixel to a channel.
+    static func layoutChunk(_ layout: PageLayout) -> (keyword: String, text: String)? {
+        guard !layout.regions.isEmpty else { return nil }
+        let text = layout.serialized()
+        return text.utf8.count <= PageLayout.maxSerializedBytes ? (PageLayout.keyword, text) : nil
     }
 }

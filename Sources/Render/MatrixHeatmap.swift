@@ -53,7 +53,8 @@ enum MatrixHeatmap {
     }
 
     static func render(values: [Float], rows: Int, cols: Int, info: LayerInfo, options: RenderOptions,
-                       rowTitle: String, colTitle: String, viewName: String) -> Painter {
+                       rowTitle: String, colTitle: String, viewName: String,
+                       rowName: String = "row", colName: String = "col") -> Painter {
         let maxSide = options.maxSide
         let ts = Page.bodyScale
         let yTickW = BitmapFont.width(String(max(rows - 1, 0)), scale: ts)
@@ -87,6 +88,13 @@ enum MatrixHeatmap {
                                     yTickSample: [String(max(rows - 1, 0))], textScale: ts)
         let colors = vs.colors(red.values, map: map)
         p.cells(colors, rows: red.rows, cols: red.cols, x: axes.plotX, y: axes.plotY, cellW: cw, cellH: ch)
+        // One layout cell per drawn cell; a block-reduced cell covers `bh × bw` indices.
+        var region = PageLayout.Region(x: axes.plotX, y: axes.plotY, w: plotW, h: plotH, label: viewName)
+        region.rows = red.rows; region.cols = red.cols
+        region.rowName = rowName; region.colName = colName
+        if red.bh > 1 { region.rowStep = red.bh; region.rowCount = rows }
+        if red.bw > 1 { region.colStep = red.bw; region.colCount = cols }
+        p.layout.regions.append(region)
         // Ticks at index positions (row 0 at the top): place each tick at its cell centre.
         var ax = axes
         ax.plotW = plotW; ax.plotH = plotH

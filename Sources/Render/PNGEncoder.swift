@@ -35,8 +35,10 @@ public struct PNGOptions: Sendable, Equatable {
 /// RGBA8 → PNG through libpng, in memory.
 public enum PNGEncoder {
     /// Encodes `rgba` (`width · height · 4` bytes, rows top to bottom) as an 8-bit RGBA PNG.
-    public static func encode(rgba: [UInt8], width: Int, height: Int,
-                              options: PNGOptions = PNGOptions()) throws(RenderError) -> [UInt8] {
+    /// `text` (keyword, UTF-8 text) adds one uncompressed iTXt chunk before the image data; a
+    /// keyword libpng would reject (empty, over 79 bytes, not printable Latin-1) fails the encode.
+    public static func encode(rgba: [UInt8], width: Int, height: Int, options: PNGOptions = PNGOptions(),
+                              text: (keyword: String, text: String)? = nil) throws(RenderError) -> [UInt8] {
         guard width > 0, height > 0, width <= 1_000_000, height <= 1_000_000 else {
             throw .invalidImageSize(width: width, height: height)
         }
@@ -55,7 +57,13 @@ public enum PNGEncoder {
         var out: UnsafeMutablePointer<UInt8>? = nil
         var size = 0
         let rc = rgba.withUnsafeBufferPointer { p in
-            CLibPNG_encodeRGBA(p.baseAddress, UInt32(width), UInt32(height), width * 4, level, filters, strategy, &out, &size)
+            guard let text else {
+                return CLibPNG_encodeRGBA(p.baseAddress, UInt32(width), UInt32(height), width * 4, level, filters, strategy, &out, &size)
+            }
+            // A NUL inside the text would silently cut it short in C.
+            guard !text.keyword.utf8.contains(0), !text.text.utf8.contains(0) else { return Int32(-1) }
+            return CLibPNG_encodeRGBAWithText(p.baseAddress, UInt32(width), UInt32(height), width * 4, level, filters, strategy,
+                                              text.keyword, text.text, &out, &size)
         }
         guard rc == 0, let data = out else { throw .pngEncodingFailed(width: width, height: height) }
         defer { free(data) }
@@ -63,8 +71,9 @@ public enum PNGEncoder {
     }
 
     /// Encodes a canvas.
-    static func encode(_ canvas: Canvas, options: PNGOptions = PNGOptions()) throws(RenderError) -> [UInt8] {
-        try encode(rgba: canvas.pixels, width: canvas.width, height: canvas.height, options: options)
+    static func encode(_ canvas: Canvas, options: PNGOptions = PNGOptions(),
+                       text: (keyword: String, text: String)? = nil) throws(RenderError) -> [UInt8] {
+        try encode(rgba: canvas.pixels, width: canvas.width, height: canvas.height, options: options, text: text)
     }
 }
 
@@ -104,6 +113,20 @@ public enum PNGDecoder {
         }
         guard done != 0 else { throw .pngDecodingFailed(reason: imageMessage(&image)) }
         return DecodedPNG(width: width, height: height, rgba: pixels)
+    }
+
+    /// The text of chunk `keyword` (tEXt, zTXt or iTXt) among the chunks before the image
+    /// data, or nil when there is none. Texts over `maxBytes` are refused as malformed.
+    public static func text(_ bytes: [UInt8], keyword: String, maxBytes: Int = 8 << 20) throws(RenderError) -> String? {
+        var out: UnsafeMutablePointer<CChar>? = nil
+        var size = 0
+        let rc = bytes.withUnsafeBufferPointer { p in
+            CLibPNG_readText(p.baseAddress, p.count, keyword, max(maxBytes, 1024), &out, &size)
+        }
+        defer { free(out) }
+        guard rc >= 0 else { throw .pngDecodingFailed(reason: "libpng could not read the chunks before the image data") }
+        guard rc == 1, let out else { return nil }
+        return out.withMemoryRebound(to: UInt8.self, capacity: size) { String(decoding: UnsafeBufferPointer(start: $0, count: size), as: UTF8.self) }
     }
 
     private static func imageMessage(_ image: inout png_image) -> String {

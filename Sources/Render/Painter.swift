@@ -7,6 +7,8 @@ struct Painter {
     private(set) var svg: SVGDocument?
     /// Set by views whose pixels are mostly heatmap noise, so the encoder picks its noisy default.
     var mostlyNoise = false
+    /// Panels and tiles drawn so far, written into the PNG for the viewer's hover read-out.
+    var layout = PageLayout()
 
     init(width: Int, height: Int, recordSVG: Bool = false) {
         canvas = Canvas(width: width, height: height)

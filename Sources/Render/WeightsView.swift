@@ -25,7 +25,8 @@ enum WeightsView {
                 let isConv = weight.rank > 2
                 return MatrixHeatmap.render(values: weight.values, rows: m.rows, cols: m.cols, info: info, options: options,
                                             rowTitle: isConv ? "output channel" : "output feature",
-                                            colTitle: isConv ? "input channel" : "input feature", viewName: "weights")
+                                            colTitle: isConv ? "input channel" : "input feature", viewName: "weights",
+                                            rowName: "out", colName: "in")
             }
             try checkCancelled(cancellation)
             if g.out * g.inputs == 1 {
@@ -35,7 +36,8 @@ enum WeightsView {
                 // Kernels wider than a quarter page cannot form a grid: show the matrix view.
                 let m = weight.matrixShape
                 return MatrixHeatmap.render(values: weight.values, rows: m.rows, cols: m.cols, info: info, options: options,
-                                            rowTitle: "output channel", colTitle: "input channel · kernel position", viewName: "weights")
+                                            rowTitle: "output channel", colTitle: "input channel · kernel position", viewName: "weights",
+                                            rowName: "out", colName: "in·k")
             }
             return KernelGrid.render(weight: weight, geometry: g, info: info, options: options)
         }
@@ -188,6 +190,20 @@ enum KernelGrid {
             p.text("strongest inputs →", x: gridX, y: y, scale: 1, color: .mutedInk)
         }
         y += colHeaderH
+
+        // Layout for the hover read-out: one cell per tile, its pitch including the gap (and the
+        // index label under it), so every pixel of the grid names the nearest tile up and left.
+        var grid = PageLayout.Region(x: gridX, y: y, w: cols * (tileW + gap), h: rows * rowH, label: "weights")
+        grid.rows = rows; grid.cols = cols
+        grid.rowName = "out"; grid.colName = "in"
+        if !allInputs { grid.colIndex = .perRow(picks) }
+        p.layout.regions.append(grid)
+        if rgb {
+            var column = PageLayout.Region(x: Page.margin + lw, y: y, w: tileW + gap, h: rows * rowH, label: "RGB filter")
+            column.rows = rows; column.cols = 1
+            column.rowName = "out"
+            p.layout.regions.append(column)
+        }
 
         var colors = [RGBA](repeating: .white, count: ks)
         for r in 0..<rows {

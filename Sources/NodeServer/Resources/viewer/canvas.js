@@ -57,6 +57,19 @@ export function parseLayout(chunks) {
     }
 }
 
+/**
+ * The index a cell stands for: the listed one, else cell × step; a cell of a block-reduced
+ * region (step > 1) covers `step` indices and reads as a range, the last one clipped to `count`.
+ */
+function cellIndex(listed, cell, step, count) {
+    if (Number.isInteger(listed)) return String(listed);
+    const n = Number.isInteger(step) && step > 1 ? step : 1;
+    const first = cell * n;
+    if (n === 1) return String(first);
+    const last = Math.min(Number.isInteger(count) ? count : Infinity, first + n) - 1;
+    return last > first ? `${first}–${last}` : String(first);
+}
+
 /** Describes what lies at image pixel (x, y) according to `layout`, or "" outside every region. */
 export function describeLayout(layout, x, y) {
     if (!layout) return "";
@@ -70,11 +83,13 @@ export function describeLayout(layout, x, y) {
         if (rows > 0 && cols > 0) {
             const r = Math.min(rows - 1, Math.floor(((y - ry) * rows) / h));
             const c = Math.min(cols - 1, Math.floor(((x - rx) * cols) / w));
-            const rowIndex = region.row_index?.[r] ?? r;
             const colIndices = region.col_index;
-            const colIndex = Array.isArray(colIndices?.[0]) ? colIndices[r]?.[c] ?? c : colIndices?.[c] ?? c;
-            parts.push(`${region.row_name ?? "row"} ${rowIndex}`);
-            if (cols > 1 || region.col_name) parts.push(`${region.col_name ?? "col"} ${colIndex}`);
+            const rowText = cellIndex(region.row_index?.[r], r, region.row_step, region.row_count);
+            const colText = cellIndex(Array.isArray(colIndices?.[0]) ? colIndices[r]?.[c] : colIndices?.[c],
+                                      c, region.col_step, region.col_count);
+            // A single row without a name (a bar chart over one axis) has nothing to say.
+            if (rows > 1 || region.row_name) parts.push(`${region.row_name ?? "row"} ${rowText}`);
+            if (cols > 1 || region.col_name) parts.push(`${region.col_name ?? "col"} ${colText}`);
         }
         return parts.join(" · ");
     }
