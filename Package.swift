@@ -56,7 +56,7 @@ let package = Package(
         .target(name: "Analysis", dependencies: ["TensorCore"],
                 swiftSettings: kernelFlags + [.unsafeFlags(["-O"], .when(configuration: .debug))]),
         // Raster canvas, font, colour maps, PNG/SVG encoding and the visualization views.
-        .target(name: "Render", dependencies: ["TensorCore", "Analysis", "CLibPNG"], swiftSettings: kernelFlags),
+        .target(name: "Render", dependencies: ["TensorCore", "Analysis", "OrderedJSON", "CLibPNG"], swiftSettings: kernelFlags),
         // Pure HTTP/1.1 and WebSocket wire parsing and encoding (bytes in, values out).
         .target(name: "HTTPWire"),
         // POSIX sockets + Dispatch event loops, TLS, WebSocket connections.
