@@ -19,6 +19,58 @@ def expand_all(driver):
             return
 
 
+def expected_where(region, x, y):
+    """What the read-out must say for image pixel (x, y) of `region`, computed here from the
+    layout JSON (independently of the viewer's reader): "label · out N · in M", ranges for blocks."""
+    def index(listed, cell, step, count):
+        if isinstance(listed, int):
+            return str(listed)
+        step = step or 1
+        first = cell * step
+        last = min(count if count is not None else first + step, first + step) - 1
+        return f"{first}–{last}" if last > first else str(first)
+    r = min(region["rows"] - 1, (y - region["y"]) * region["rows"] // region["h"])
+    c = min(region["cols"] - 1, (x - region["x"]) * region["cols"] // region["w"])
+    cols = region.get("col_index")
+    listed = (cols[r][c] if cols and isinstance(cols[0], list) else cols[c]) if cols else None
+    row_list = region.get("row_index")
+    return " · ".join([region["label"],
+                       f"{region['row_name']} {index(row_list[r] if row_list else None, r, region.get('row_step'), region.get('row_count'))}",
+                       f"{region['col_name']} {index(listed, c, region.get('col_step'), region.get('col_count'))}"])
+
+
+def hover_channel(driver, browser, canvas):
+    """Reads the layout chunk of the PNG on the canvas, points at the middle cell of its
+    `weights` panel and checks that the read-out names that cell's output/input channel."""
+    layout = driver.execute_async_script("""
+        const done = arguments[arguments.length - 1];
+        (async () => {
+            const m = await import('/viewer/canvas.js');
+            const bytes = new Uint8Array(await (await fetch(arguments[0].dataset.src)).arrayBuffer());
+            done(m.parseLayout(m.pngTextChunks(bytes)));
+        })().catch((e) => done({error: String(e)}));""", canvas)
+    assert layout and "regions" in layout, f"the rendered PNG has no weightlens:layout chunk: {layout}"
+    grid = next((r for r in layout["regions"] if r.get("label") == "weights" and r.get("rows")), None)
+    assert grid, layout
+    assert (grid["row_name"], grid["col_name"]) in {("out", "in"), ("out", "in·k")}, grid
+    # The centre of the middle cell, in image pixels, then in client (CSS) coordinates.
+    r, c = grid["rows"] // 2, grid["cols"] // 2
+    ix = grid["x"] + (2 * c + 1) * grid["w"] / (2 * grid["cols"])
+    iy = grid["y"] + (2 * r + 1) * grid["h"] / (2 * grid["rows"])
+    driver.execute_script("""const c = arguments[0], rect = c.getBoundingClientRect();
+        const ratio = c.width / rect.width, scale = Number(c.dataset.scale);
+        const [ox, oy] = c.dataset.offset.split(',').map(Number);
+        c.dispatchEvent(new PointerEvent('pointermove', {bubbles: true,
+            clientX: rect.left + (ox + arguments[1] * scale) / ratio,
+            clientY: rect.top + (oy + arguments[2] * scale) / ratio}));""", canvas, ix, iy)
+    readout = browser.wait_for("""const t = document.getElementById('readout').textContent;
+        return t.includes('weights · ') ? t : null""", 5, "the channel in the read-out")
+    # The pixel the viewer reports must be named as the layout says (rounding may move it a pixel).
+    x, y = (int(v) for v in readout.split(" · x ")[1].split(" · ")[0].replace("y ", "").split(", "))
+    assert expected_where(grid, x, y) in readout, (readout, grid)
+    assert f"{grid['row_name']} " in readout and f"{grid['col_name']} " in readout, readout
+
+
 def test_root_serves_the_viewer_without_a_frontend(viewer_server):
     page = requests.get(viewer_server + "/", timeout=10)
     assert page.status_code == 200 and "WeightLens viewer" in page.text
@@ -74,6 +126,8 @@ def test_viewer_lists_filters_renders_and_reads_out(viewer_server, browser):
     ActionChains(driver).move_to_element(canvas).perform()
     readout = browser.wait_for("return document.getElementById('readout').textContent", 5, "the hover read-out")
     assert "x " in readout and "rgb(" in readout, readout
+    # On the real render the PNG's layout chunk names the channel under the cursor.
+    hover_channel(driver, browser, canvas)
     # Wheel zooms around the cursor; dragging pans.
     scale = float(canvas.get_attribute("data-scale"))
     driver.execute_script("""const c = arguments[0], r = c.getBoundingClientRect();
@@ -135,7 +189,11 @@ def test_viewer_modules_read_png_layout_chunks_and_fold_the_tree(viewer_server, 
                 {x: 0, y: 20, w: 320, h: 160, label: 'weights', rows: 4, cols: 8,
                  row_name: 'out', col_name: 'in', row_index: [0, 1, 2, 3],
                  col_index: [[10, 11, 12, 13, 14, 15, 16, 17], [20, 21, 22, 23, 24, 25, 26, 27],
-                             [30, 31, 32, 33, 34, 35, 36, 37], [40, 41, 42, 43, 44, 45, 46, 47]]}]};
+                             [30, 31, 32, 33, 34, 35, 36, 37], [40, 41, 42, 43, 44, 45, 46, 47]]},
+                // A block-reduced heatmap (4 rows and 3 columns per cell) and a bar chart over one axis.
+                {x: 400, y: 0, w: 100, h: 100, label: 'heat', rows: 10, cols: 10, row_name: 'out', col_name: 'in',
+                 row_step: 4, row_count: 38, col_step: 3, col_count: 30},
+                {x: 600, y: 0, w: 100, h: 10, label: 'component 1 u', rows: 1, cols: 50, col_name: 'out'}]};
             const text = 'weightlens:layout\\0' + JSON.stringify(layout);
             chunk('tEXt', [...text].map((c) => c.charCodeAt(0)));
             chunk('IEND', []);
@@ -147,6 +205,8 @@ def test_viewer_modules_read_png_layout_chunks_and_fold_the_tree(viewer_server, 
                 truncated: Object.keys(truncated),
                 header: canvas.describeLayout(parsed, 5, 5),
                 tile: canvas.describeLayout(parsed, 45, 65),
+                block: canvas.describeLayout(parsed, 455, 95),
+                bars: canvas.describeLayout(parsed, 650, 5),
                 outside: canvas.describeLayout(parsed, 400, 400),
                 none: canvas.describeLayout(null, 1, 1),
                 top: [...t.children.values()].map((n) => [n.label, n.layer, n.children.size]),
@@ -157,5 +217,9 @@ def test_viewer_modules_read_png_layout_chunks_and_fold_the_tree(viewer_server, 
     assert result["header"] == "header"
     # (45, 65) lies in row (65-20)*4/160 = 1, column 45*8/320 = 1 of the weights panel.
     assert result["tile"] == "weights · out 1 · in 21"
+    # Block cells read as index ranges, the last one clipped to row_count.
+    assert result["block"] == "heat · out 36–37 · in 15–17"
+    # One unnamed row: only the column is named.
+    assert result["bars"] == "component 1 u · out 25"
     assert result["outside"] == "" and result["none"] == ""
     assert result["top"] == [["input_blocks.4.1", None, 2], ["out.2", "out.2", 0]]
