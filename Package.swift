@@ -1,10 +1,10 @@
 // swift-tools-version:6.0
 // WeightLens: a ComfyUI-compatible node server and CLI for looking inside model checkpoints.
 //
-// Module graph (dependencies point one way, see docs/ARCHITECTURE.md):
-//   TensorCore → Checkpoint → ModelCatalog ─┐
-//   TensorCore → Analysis → Render ──────────┼→ LTNodes → NodeServer → WeightLensCLI → weightlens
-//   HTTPWire → SocketServer ─────────────────────────────┘
+// Module graph: each module imports only those to its left on its line (docs/ARCHITECTURE.md).
+//   OrderedJSON, TensorCore → Checkpoint → ModelCatalog ─┐
+//   TensorCore → Analysis → Render ───────────────────────┴→ LTNodes ─┐
+//   HTTPWire → SocketServer ───────────────────────────────────────────┴→ NodeServer → WeightLensCLI → weightlens
 import PackageDescription
 import Foundation
 
@@ -44,7 +44,7 @@ let package = Package(
 
         // Order-preserving JSON values, parser (depth- and size-bounded) and serializer. No I/O.
         .target(name: "OrderedJSON"),
-        // Tensors, dtypes and element conversion. No I/O.
+        // Dense Float32 tensors and the dtype enumeration. No I/O.
         .target(name: "TensorCore"),
         // Checkpoint containers: safetensors, sharded safetensors, torch zip and legacy, restricted unpickler.
         .target(name: "Checkpoint", dependencies: ["TensorCore", "OrderedJSON"]),
