@@ -160,16 +160,21 @@ enum ExpandedView {
                 painter.text(count < g.inputs ? "strongest \(count) of \(g.inputs) input channels (±\(formatNumber(Double(shared))))"
                                                 : "all \(g.inputs) input channels (±\(formatNumber(Double(shared))))",
                              x: cx, y: y + 4, scale: 1, color: .mutedInk)
+                // One layout row per montage row (the last may be short), cells at the tile pitch.
+                for start in stride(from: 0, to: count, by: perRow) {
+                    let channels = norms[start..<min(count, start + perRow)].map(\.1)
+                    var montageRow = PageLayout.Region(x: cx, y: y + 18 + (start / perRow) * (th + 14),
+                                                       w: channels.count * (kcell * g.kw + 6), h: th + 14, label: "component \(i + 1) v")
+                    montageRow.rows = 1; montageRow.cols = channels.count
+                    montageRow.colName = "in"; montageRow.colIndex = .shared(channels)
+                    painter.layout.regions.append(montageRow)
+                }
                 for (n, item) in norms.prefix(count).enumerated() {
                     let tx = cx + (n % perRow) * (kcell * g.kw + 6)
                     let tyy = y + 18 + (n / perRow) * (th + 14)
                     let kv = Array(v[(item.1 * ks)..<((item.1 + 1) * ks)])
                     drawKernel(&painter, kv, kh: g.kh, kw: g.kw, x: tx, y: tyy, cell: kcell, map: map, scale: shared)
                     painter.text(String(item.1), x: tx + kcell * g.kw / 2, y: tyy + th + 2, scale: 1, color: .mutedInk, align: .center)
-                    var tileRegion = PageLayout.Region(x: tx, y: tyy, w: kcell * g.kw + 6, h: th + 14, label: "component \(i + 1) v")
-                    tileRegion.rows = 1; tileRegion.cols = 1
-                    tileRegion.colName = "in"; tileRegion.colIndex = .shared([item.1])
-                    painter.layout.regions.append(tileRegion)
                 }
             } else {
                 let vm = Double(v.map { abs($0) }.max() ?? 1)

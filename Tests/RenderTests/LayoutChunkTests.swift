@@ -95,6 +95,27 @@ import TensorCore
         #expect(u.indices(x: u.x + u.w - 1, y: u.y)?.col == 11)
     }
 
+    @Test func expandedConv_montageNamesTheStrongestInputFirst() throws {
+        // Rank one: W[o, i] = a[o] · b[i] · kernel, with input 3 by far the largest b.
+        let a = pseudoRandom(6, seed: 2).map { $0 + 2 }
+        var b = pseudoRandom(10, seed: 4).map { $0 * 0.1 }
+        b[3] = 5
+        let kernel = pseudoRandom(9, seed: 7)
+        var v = [Float](repeating: 0, count: 6 * 10 * 9)
+        for o in 0..<6 { for i in 0..<10 { for j in 0..<9 { v[(o * 10 + i) * 9 + j] = a[o] * b[i] * kernel[j] } } }
+        let t = Tensor(shape: [6, 10, 3, 3], values: v)
+        var options = RenderOptions()
+        options.components = 1
+        let image = try LayerRenderer.render(.expanded, weight: t, layer: info("conv", t), options: options)[0]
+        let layout = try Self.layout(of: image)
+        let montage = try #require(layout.regions.first { $0.label == "component 1 v" })
+        guard case .shared(let channels) = montage.colIndex else { Issue.record("expected the tiles' channels"); return }
+        #expect(channels.first == 3 && Set(channels).count == channels.count)
+        #expect(montage.indices(x: montage.x + 1, y: montage.y + 1)?.col == 3)
+        // Outside the charts the component row still names its component.
+        #expect(layout.region(atX: 2, y: montage.y + 1)?.label == "component 1")
+    }
+
     @Test func layout_roundTripsThroughJSON() throws {
         var r = PageLayout.Region(x: 3, y: 4, w: 50, h: 60, label: "weights")
         r.rows = 2; r.cols = 3; r.rowName = "out"; r.colName = "in"
