@@ -55,7 +55,9 @@ public enum PromptValidation {
         var walker = Walker(nodes: nodes, catalog: catalog, models: models)
         var good: [String] = []
         var failedOutputs: [(id: String, reasons: [JSON])] = []
-        var nodeErrors = JSONObject()
+        // node_errors, kept as plain arrays while outputs are appended and turned into JSON once.
+        var failing: [(id: String, errors: [JSON])] = []
+        var dependents: [String: [String]] = [:]
         var open: [String] = []        // failing nodes whose dependent_outputs is not full yet
         var reported = 0               // prefix of walker.order already scanned for failures
         for output in outputs {
@@ -68,22 +70,24 @@ public enum PromptValidation {
             while reported < walker.order.count {
                 let id = walker.order[reported]
                 reported += 1
-                if let r = walker.results[id], !r.valid, !r.errors.isEmpty, !nodeErrors.contains(id) {
-                    nodeErrors[id] = .object(JSONObject([
-                        ("errors", .array(r.errors)),
-                        ("dependent_outputs", .array([])),
-                        ("class_type", .string(nodes[id]?["class_type"]?.stringValue ?? "")),
-                    ]))
+                if let r = walker.results[id], !r.valid, !r.errors.isEmpty, dependents[id] == nil {
+                    failing.append((id, r.errors))
+                    dependents[id] = []
                     open.append(id)
                 }
             }
             open.removeAll { id in
-                guard case .object(var entry)? = nodeErrors[id], case .array(var deps)? = entry["dependent_outputs"] else { return true }
-                deps.append(.string(output))
-                entry["dependent_outputs"] = .array(deps)
-                nodeErrors[id] = .object(entry)
-                return deps.count >= maxDependentOutputs
+                dependents[id, default: []].append(output)
+                return dependents[id, default: []].count >= maxDependentOutputs
             }
+        }
+        var nodeErrors = JSONObject()
+        for (id, errors) in failing {
+            nodeErrors[id] = .object(JSONObject([
+                ("errors", .array(errors)),
+                ("dependent_outputs", .array((dependents[id] ?? []).map { .string($0) })),
+                ("class_type", .string(nodes[id]?["class_type"]?.stringValue ?? "")),
+            ]))
         }
         if good.isEmpty {
             let lines = failedOutputs.flatMap { failed in

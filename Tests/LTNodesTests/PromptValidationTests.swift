@@ -91,6 +91,19 @@ private func failureBody(_ prompt: JSON) throws -> JSON {
         #expect(body["node_errors"]?["4"]?["errors"]?[0]?["details"] == "4 (ShowText|pysssss) -> 4 (ShowText|pysssss)")
     }
 
+    /// A 10,000-node loop of output nodes: answered with a bounded body, not one naming the loop per node.
+    @Test func tenThousandNodeCycle_isReportedCompactly() throws {
+        var nodes = JSONObject()
+        for i in 0..<10_000 {
+            nodes[String(i)] = .object(JSONObject([("class_type", "ShowText|pysssss"),
+                                                   ("inputs", .object(JSONObject([("text", .array([.string(String((i + 1) % 10_000)), 0]))])))]))
+        }
+        let body = try failureBody(.object(nodes))
+        #expect(body["error"]?["type"] == "prompt_outputs_failed_validation")
+        #expect(body["node_errors"]?["0"]?["errors"]?[0]?["extra_info"]?["cycle_nodes"]?.arrayValue?.count == 10_000)
+        #expect(body.serializedBytes().count < 64 << 20)
+    }
+
     /// 10,000 linked nodes: an explicit stack, no recursion, so no stack overflow on any thread.
     @Test func tenThousandNodeChain_validatesWithoutRecursion() throws {
         // Listed last-first, so validating the first output walks the whole chain in one go.
