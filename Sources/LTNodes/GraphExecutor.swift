@@ -115,11 +115,12 @@ private struct PromptRun {
 
     private func classOf(_ id: String) -> String { nodes[id]?["class_type"]?.stringValue ?? "" }
 
-    /// Links of a node: input name → (source id, slot), in input order.
+    /// Links of a node's declared inputs: input name → (source id, slot), in input order.
+    /// Undeclared keys are ignored, as validation ignores them.
     private func links(of id: String) -> [(name: String, source: String, slot: Int)] {
-        guard let inputs = nodes[id]?["inputs"]?.objectValue else { return [] }
+        guard let inputs = nodes[id]?["inputs"]?.objectValue, let schema = executor.catalog.schema(classOf(id)) else { return [] }
         var out: [(String, String, Int)] = []
-        for (name, value) in inputs {
+        for (name, value) in inputs where schema.input(named: name).map({ $0.section != .hidden }) ?? false {
             if case .array(let l) = value, l.count == 2, let s = l[0].stringValue, let slot = l[1].intValue {
                 out.append((name, s, Int(clamping: slot)))
             }

@@ -241,6 +241,15 @@ private let listPrompt = #"""
         #expect(record.outputs["4"] == (try JSON.text(#"{"text": ["output_blocks.2.2.conv\noutput_blocks.5.2.conv"]}"#)))
     }
 
+    /// Keys a node does not declare are ignored by validation, and so by execution.
+    @Test func undeclaredLinkInputs_areIgnored() throws {
+        let h = try Harness()
+        defer { h.temp.cleanup() }
+        let (record, _) = try h.run(try JSON.text(#"{"4": {"class_type": "ShowText|pysssss", "inputs": {"text": "hi", "bogus": ["99", 0]}}}"#))
+        #expect(record.statusString == "success")
+        #expect(record.outputs["4"] == (try JSON.text(#"{"text": ["hi"]}"#)))
+    }
+
     @Test func unvalidatedPromptWithACycle_failsCleanly() throws {
         let h = try Harness()
         defer { h.temp.cleanup() }
