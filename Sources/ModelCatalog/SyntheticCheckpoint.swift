@@ -74,7 +74,8 @@ public enum SyntheticCheckpoint {
         while headerBytes.count % 8 != 0 { headerBytes.append(0x20) }
 
         let partPath = path + ".part"
-        let out = try OutputFile(path: partPath)
+        // Errors name `path`, the file the caller asked for; the `.part` name is our detail.
+        let out = try OutputFile(path: partPath, reportedPath: path)
         var prefix = [UInt8](repeating: 0, count: 8)
         for i in 0..<8 { prefix[i] = UInt8((UInt64(headerBytes.count) >> (8 * UInt64(i))) & 0xFF) }
         try out.write(prefix)
@@ -175,13 +176,14 @@ struct UncheckedPointer: @unchecked Sendable {
 
 /// A file opened for sequential writing with `write(2)`, retrying short writes and EINTR.
 final class OutputFile {
+    /// The path named in errors (the final file's name when `path` is a temporary one).
     let path: String
     private var fd: Int32
 
-    init(path: String) throws(SyntheticCheckpointError) {
-        self.path = path
+    init(path: String, reportedPath: String? = nil) throws(SyntheticCheckpointError) {
+        self.path = reportedPath ?? path
         fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
-        if fd < 0 { throw .writeFailed(path: path, call: "open", errno: errno) }
+        if fd < 0 { throw .writeFailed(path: self.path, call: "open", errno: errno) }
     }
 
     func write(_ bytes: [UInt8]) throws(SyntheticCheckpointError) {

@@ -94,20 +94,12 @@ extension NodeServerApp {
 
     // MARK: Static files
 
-    /// The module's copied `Resources/` folder. Foundation on Linux already reports a bundle's
-    /// `Resources/` subfolder as its `resourceURL` (macOS reports the folder holding it), so the
-    /// nested folder is used when it exists and the reported one otherwise.
-    static let resourcesRoot: String? = {
-        guard let url = Bundle.module.resourceURL else { return nil }
-        let nested = url.appendingPathComponent("Resources").path
-        var isDirectory: ObjCBool = false
-        if FileManager.default.fileExists(atPath: nested, isDirectory: &isDirectory), isDirectory.boolValue { return nested }
-        return url.path
-    }()
+    /// The shipped `Resources/` folder (`configuration.resourcesDirectory`), nil without it.
+    var resourcesRoot: String? { configuration.resourcesDirectory }
 
     /// Files of `Resources/` shipped inside the module, by path segments.
     func resourceFile(_ segments: [String]) -> HTTPResponse? {
-        guard let root = Self.resourcesRoot,
+        guard let root = resourcesRoot,
               !segments.contains(where: { $0.isEmpty || $0 == "." || $0 == ".." || $0.contains("/") || $0.utf8.contains(0) }),
               let path = FileResponses.confined(segments.joined(separator: "/"), in: root) else { return nil }
         return FileResponses.file(path, extraHeaders: ["Cache-Control": "no-cache"])
@@ -120,7 +112,7 @@ extension NodeServerApp {
 
     /// Script URLs for `/extensions`: every `.js` file shipped under Resources/extensions.
     func extensionScripts() -> [String] {
-        guard let root = Self.resourcesRoot.map({ ($0 as NSString).appendingPathComponent("extensions") }) else { return [] }
+        guard let root = resourcesRoot.map({ ($0 as NSString).appendingPathComponent("extensions") }) else { return [] }
         return ModelFolders.walk(root: root, limit: 200).filter { $0.hasSuffix(".js") }.map { "/extensions/" + $0 }
     }
 

@@ -36,7 +36,7 @@ public final class NodeServerApp: HTTPService, @unchecked Sendable {
         for path in configuration.extraModelPathsConfigs {
             let text: String
             do { text = try String(contentsOfFile: path, encoding: .utf8) } catch {
-                throw .unreadableConfig(path: path, reason: error.localizedDescription)
+                throw .unreadableConfig(path: path, reason: NodeServerError.reason(error))
             }
             try dirs.models.addExtraModelPaths(yaml: text, configPath: ServerDirectories.absolute(path))
         }
@@ -54,6 +54,13 @@ public final class NodeServerApp: HTTPService, @unchecked Sendable {
         self.executor = GraphExecutor(catalog: catalog, environment: environment)
         try ensureDemoCheckpoint()
         installExampleWorkflows()
+        if configuration.resourcesDirectory == nil {
+            // Not fatal: the API works without the viewer and the frontend extension.
+            let warning = "weightlens: warning: the NodeServer resource bundle (*_NodeServer.resources) is not next to "
+                + "the executable, so /viewer answers 404 and /extensions lists no scripts."
+            log.append(warning)
+            FileHandle.standardError.write(Data((warning + "\n").utf8))
+        }
     }
 
     /// Writes the demo checkpoint when no checkpoint exists anywhere, so a first run works unconfigured.

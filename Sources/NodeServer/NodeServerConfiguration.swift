@@ -23,6 +23,9 @@ public struct NodeServerConfiguration: Sendable {
     public var demoCheckpointName = "weightlens_demo_sdxl_synthetic.safetensors"
     /// Log each request to standard error.
     public var verbose = false
+    /// The shipped `Resources/` folder (viewer, extensions); nil when the resource bundle is not
+    /// installed, and then `/viewer` is 404 and `/extensions` is `[]`.
+    public var resourcesDirectory: String? = NodeServerResources.installedRoot
 
     public init(baseDirectory: String) { self.baseDirectory = baseDirectory }
 }

@@ -50,7 +50,7 @@ public struct ServerDirectories: Sendable {
         }
         for dir in [output, temp, input, defaultUser, baseCheckpoints] {
             do { try fm.createDirectory(atPath: dir, withIntermediateDirectories: true) } catch {
-                throw .cannotCreateDirectory(path: dir, reason: error.localizedDescription)
+                throw .cannotCreateDirectory(path: dir, reason: NodeServerError.reason(error))
             }
         }
     }

@@ -30,16 +30,30 @@ struct LayersCommand: ParsableCommand {
 
     func run() throws {
         try CLIError.run(file: file) {
-            let output = try Self.output(file: file, filter: filter, json: json, all: all)
-            FileHandle.standardOutput.write(Data(output.utf8))
+            let layers = try Self.layers(file: file, filter: filter, all: all)
+            FileHandle.standardOutput.write(Data(Self.format(layers, json: json).utf8))
+            // An empty list is a valid answer (status 0), but silence would look like a failure,
+            // so stderr says why nothing was printed.
+            if layers.isEmpty && !filter.isEmpty {
+                CLIError.report(CLIError.failure(file: file, "no layer matches '\(filter)'."), file: file)
+            }
         }
     }
 
     /// The text the command prints (kept separate so tests can call it in-process).
     static func output(file: String, filter: String, json: Bool, all: Bool) throws -> String {
+        format(try layers(file: file, filter: filter, all: all), json: json)
+    }
+
+    /// The layers selected by `filter` (all diffusion layers, or every module with `all`, when empty).
+    static func layers(file: String, filter: String, all: Bool) throws -> [Layer] {
         let catalog = LayerCatalog(checkpoint: try CheckpointFile.open(path: file))
-        var layers = try catalog.filter(filter)
-        if all && filter.isEmpty { layers = catalog.allLayers }
+        if all && filter.isEmpty { return catalog.allLayers }
+        return try catalog.filter(filter)
+    }
+
+    /// One name per line, or the JSON array of `{name, shape, dtype, parameters, block}`.
+    static func format(_ layers: [Layer], json: Bool) -> String {
         if json {
             // One compact object per line: readable, greppable and fast for 2,500-layer files.
             let lines = layers.map { layer in

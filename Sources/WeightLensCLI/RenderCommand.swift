@@ -221,7 +221,7 @@ struct RenderCommand: ParsableCommand {
                 try Data(svg.utf8).write(to: URL(fileURLWithPath: Self.replacingExtension(path, "svg")))
             }
         } catch {
-            throw fail("Cannot write the image: \(error.localizedDescription).", file: path)
+            throw fail("Cannot write the image: \(CLIError.reason(error)).", file: path)
         }
         if !quiet { print("\(path)  \(img.width)×\(img.height)  \(img.title)") }
     }
