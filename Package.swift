@@ -76,8 +76,8 @@ let package = Package(
         // Engine benchmark (bench/engine/run.sh); depends on Analysis only so it builds on its own.
         .executableTarget(name: "weightlens-bench", dependencies: ["Analysis"], path: "bench/engine/Sources",
                           swiftSettings: kernelFlags),
-        // Render benchmark (bench/render/run.sh); needs only Checkpoint and Render.
-        .executableTarget(name: "weightlens-render-bench", dependencies: ["Checkpoint", "Render", "TensorCore"],
+        // Render benchmark (bench/render/run.sh); Checkpoint, Render, and Analysis for the SVD-tolerance table.
+        .executableTarget(name: "weightlens-render-bench", dependencies: ["Analysis", "Checkpoint", "Render", "TensorCore"],
                           path: "bench/render/Sources"),
 
         .testTarget(name: "CheckpointTests", dependencies: ["Checkpoint", "ModelCatalog", "TensorCore"]),

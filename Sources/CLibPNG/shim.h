@@ -50,7 +50,16 @@ static void CLibPNG_flushCallback(png_structp png) { (void)png; }
 static inline int CLibPNG_encodeRGBAWithText(const unsigned char *pixels, unsigned width, unsigned height,
                                              size_t stride, int level, int filters, int strategy,
                                              const char *key, const char *text,
-                                             unsigned char **out, size_t *outSize) {
+                                             unsigned char **out, size_t *outSize);
+
+/// Common writer. `mode` 0: RGBA rows as they are. 1: RGBA rows written as RGB (libpng strips the
+/// 4th byte; for opaque pages, a quarter less data to filter and deflate). 2: one palette index
+/// per pixel, `palette` holding `paletteCount` RGB triples (1–256).
+static inline int CLibPNG_encodeImage(const unsigned char *pixels, unsigned width, unsigned height,
+                                      size_t stride, int mode, const unsigned char *palette, int paletteCount,
+                                      int level, int filters, int strategy,
+                                      const char *key, const char *text,
+                                      unsigned char **out, size_t *outSize) {
     *out = NULL;
     *outSize = 0;
     png_structp png = png_create_write_struct(PNG_LIBPNG_VER_STRING, NULL, NULL, NULL);
@@ -69,8 +78,17 @@ static inline int CLibPNG_encodeRGBAWithText(const unsigned char *pixels, unsign
     png_set_compression_level(png, level);
     png_set_compression_strategy(png, strategy);
     png_set_filter(png, PNG_FILTER_TYPE_BASE, filters);
-    png_set_IHDR(png, info, width, height, 8, PNG_COLOR_TYPE_RGBA, PNG_INTERLACE_NONE,
+    int colorType = mode == 2 ? PNG_COLOR_TYPE_PALETTE : (mode == 1 ? PNG_COLOR_TYPE_RGB : PNG_COLOR_TYPE_RGBA);
+    png_set_IHDR(png, info, width, height, 8, colorType, PNG_INTERLACE_NONE,
                  PNG_COMPRESSION_TYPE_BASE, PNG_FILTER_TYPE_BASE);
+    if (mode == 2) {
+        if (paletteCount < 1 || paletteCount > 256) png_error(png, "bad palette size");
+        png_color colors[256];
+        for (int i = 0; i < paletteCount; i++) {
+            colors[i].red = palette[3 * i]; colors[i].green = palette[3 * i + 1]; colors[i].blue = palette[3 * i + 2];
+        }
+        png_set_PLTE(png, info, colors, paletteCount);
+    }
     if (key) {
         png_text chunk;
         memset(&chunk, 0, sizeof chunk);
@@ -81,6 +99,7 @@ static inline int CLibPNG_encodeRGBAWithText(const unsigned char *pixels, unsign
         png_set_text(png, info, &chunk, 1);
     }
     png_write_info(png, info);
+    if (mode == 1) png_set_filler(png, 0, PNG_FILLER_AFTER);
     for (unsigned y = 0; y < height; y++) {
         png_write_row(png, (png_const_bytep)(pixels + (size_t)y * stride));
     }
@@ -90,6 +109,13 @@ static inline int CLibPNG_encodeRGBAWithText(const unsigned char *pixels, unsign
     *outSize = buffer->size;
     free(buffer);
     return 0;
+}
+
+static inline int CLibPNG_encodeRGBAWithText(const unsigned char *pixels, unsigned width, unsigned height,
+                                             size_t stride, int level, int filters, int strategy,
+                                             const char *key, const char *text,
+                                             unsigned char **out, size_t *outSize) {
+    return CLibPNG_encodeImage(pixels, width, height, stride, 0, NULL, 0, level, filters, strategy, key, text, out, outSize);
 }
 
 /// The same without a text chunk.

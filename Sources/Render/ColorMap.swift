@@ -20,7 +20,7 @@ public enum ColorMapName: String, Sendable, CaseIterable, Codable {
 /// Lookups are `t ∈ [0, 1]` → colour; views convert values to `t` through a `ValueScale`.
 struct ColorMap: Sendable {
     let name: ColorMapName
-    /// 256 entries, index = round(t · 255).
+    /// 256 entries, index = round(t · 255), holding `levels` distinct colours.
     let table: [RGBA]
 
     init(_ name: ColorMapName) {
@@ -56,10 +56,18 @@ struct ColorMap: Sendable {
         }
     }
 
+    /// Distinct colours in a table. Fewer than the 256 entries on purpose: a page then holds at
+    /// most this many map colours plus its ink, rules and panels, which fits a 256-colour PNG
+    /// palette (one byte per pixel instead of four: a noise-like heatmap page encodes about 4×
+    /// faster and smaller). Neighbouring levels differ by about 2 units per channel, below what
+    /// the eye separates; the count is odd so that t = 0.5 (zero on signed maps) has its own level.
+    static let levels = 225
+
     static func buildTable(_ anchors: [RGBA]) -> [RGBA] {
         let segments = anchors.count - 1
+        let steps = Float(levels - 1)
         return (0..<256).map { i in
-            let pos = Float(i) / 255 * Float(segments)
+            let pos = (Float(i) / 255 * steps).rounded() / steps * Float(segments)
             let k = min(Int(pos), segments - 1)
             return RGBA.mix(anchors[k], anchors[k + 1], pos - Float(k))
         }

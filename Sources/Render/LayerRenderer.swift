@@ -60,8 +60,7 @@ public enum LayerRenderer {
     }
 
     static func finish(_ p: Painter, title: String, options: RenderOptions) throws(RenderError) -> RenderedImage {
-        let png = try PNGEncoder.encode(p.canvas, options: p.mostlyNoise && options.png == PNGOptions() ? .noisyDefault : options.png,
-                                        text: layoutChunk(p.layout))
+        let png = try PNGEncoder.encode(page: p.canvas, options: options.png, mostlyNoise: p.mostlyNoise, text: layoutChunk(p.layout))
         return RenderedImage(png: png, width: p.width, height: p.height, title: title, svg: p.svg?.rendered())
     }
 

@@ -11,6 +11,22 @@ enum MatrixHeatmap {
         v.withUnsafeBufferPointer { src in
             out.withUnsafeMutableBufferPointer { dst in
                 switch mode {
+                case .maxAbs where bw == 1:
+                    // Row blocks only (tall matrices such as 10240×1280): fold whole rows
+                    // element-wise, a loop the compiler vectorises (the general loop below
+                    // pays its block bookkeeping once per element here).
+                    for br in 0..<rr {
+                        let out = dst.baseAddress! + br * rc
+                        let r0 = br * bh, r1 = min(rows, r0 + bh)
+                        out.update(repeating: 0, count: cols)   // as below: NaN never wins a block
+                        for r in r0..<r1 {
+                            let row = src.baseAddress! + r * cols
+                            for c in 0..<cols {
+                                let x = row[c], b = out[c]
+                                out[c] = abs(x) > abs(b) ? x : b
+                            }
+                        }
+                    }
                 case .maxAbs:
                     // Keep the signed value with the largest magnitude in each block.
                     var best = [Float](repeating: 0, count: rc)

@@ -14,20 +14,25 @@ public enum PNGStrategy: Int32, Sendable, CaseIterable {
 
 /// Encoder settings. The default favours speed (previews are viewed once and thrown away):
 /// zlib level 1 with the Up filter, which suits our pages of flat colour, repeated rows and text.
-/// Views made mostly of per-pixel noise (large heatmaps) switch the default to Sub + RLE, which
-/// measured about twice as fast there at a similar size (see docs/BENCHMARKS.md).
+/// Rendered pages with the default settings are tuned further by pixel format (see
+/// `encode(page:…)` and docs/BENCHMARKS.md).
 public struct PNGOptions: Sendable, Equatable {
     /// zlib level 0–9.
     public var compressionLevel: Int
     public var filter: PNGFilter
     public var strategy: PNGStrategy
-    public init(compressionLevel: Int = 1, filter: PNGFilter = .up, strategy: PNGStrategy = .standard) {
+    /// Lossless pixel-format reduction: a picture with at most 256 distinct opaque colours is
+    /// written as an 8-bit palette image, another opaque one as RGB. Our pages draw from a
+    /// 256-entry colour-map table plus a few ink colours, so most of them qualify, and deflate
+    /// then sees one byte per pixel instead of four (4× less work on noise-like heatmaps).
+    public var reduceColors: Bool
+    public init(compressionLevel: Int = 1, filter: PNGFilter = .up, strategy: PNGStrategy = .standard,
+                reduceColors: Bool = true) {
         self.compressionLevel = compressionLevel
         self.filter = filter
         self.strategy = strategy
+        self.reduceColors = reduceColors
     }
-    /// The default for heatmap-dominated images.
-    static let noisyDefault = PNGOptions(compressionLevel: 1, filter: .sub, strategy: .rle)
     /// Smallest files, slower (for images written to disk and kept).
     public static let small = PNGOptions(compressionLevel: 9, filter: .adaptive)
 }
@@ -39,11 +44,29 @@ public enum PNGEncoder {
     /// keyword libpng would reject (empty, over 79 bytes, not printable Latin-1) fails the encode.
     public static func encode(rgba: [UInt8], width: Int, height: Int, options: PNGOptions = PNGOptions(),
                               text: (keyword: String, text: String)? = nil) throws(RenderError) -> [UInt8] {
+        try encode(rgba: rgba, width: width, height: height, options: options, text: text, tunedForNoise: nil)
+    }
+
+    /// `tunedForNoise` set: `options` are the defaults, so pick the filter and strategy that measured
+    /// best for the pixel format the picture reduces to (docs/BENCHMARKS.md, Rendering): palette
+    /// images Up + RLE (smaller and faster than the standard search on text pages and heatmaps
+    /// alike), RGB/RGBA pages Up + standard, or Sub + RLE when the page is mostly noise-like heatmap.
+    static func encode(rgba: [UInt8], width: Int, height: Int, options requested: PNGOptions,
+                       text: (keyword: String, text: String)?, tunedForNoise: Bool?) throws(RenderError) -> [UInt8] {
+        var options = requested
         guard width > 0, height > 0, width <= 1_000_000, height <= 1_000_000 else {
             throw .invalidImageSize(width: width, height: height)
         }
         let (count, overflow) = width.multipliedReportingOverflow(by: height * 4)
         guard !overflow, rgba.count == count else { throw .invalidImageSize(width: width, height: height) }
+        let reduced = options.reduceColors ? rgba.withUnsafeBufferPointer { PaletteImage(rgba: $0) } : .notOpaque
+        if let noisy = tunedForNoise {
+            if case .palette = reduced {
+                options.filter = .up; options.strategy = .rle
+            } else if noisy {
+                options.filter = .sub; options.strategy = .rle
+            }
+        }
         let level = Int32(min(max(options.compressionLevel, 0), 9))
         let filters: Int32
         switch options.filter {
@@ -56,14 +79,24 @@ public enum PNGEncoder {
         let strategy = options.strategy.rawValue
         var out: UnsafeMutablePointer<UInt8>? = nil
         var size = 0
-        let rc = rgba.withUnsafeBufferPointer { p in
-            guard let text else {
-                return CLibPNG_encodeRGBA(p.baseAddress, UInt32(width), UInt32(height), width * 4, level, filters, strategy, &out, &size)
+        // A NUL inside the text would silently cut it short in C.
+        if let text, text.keyword.utf8.contains(0) || text.text.utf8.contains(0) {
+            throw .pngEncodingFailed(width: width, height: height)
+        }
+        func write(_ pixels: UnsafePointer<UInt8>?, stride: Int, mode: Int32, palette: [UInt8]) -> Int32 {
+            palette.withUnsafeBufferPointer { pal in
+                CLibPNG_encodeImage(pixels, UInt32(width), UInt32(height), stride, mode, pal.baseAddress, Int32(pal.count / 3),
+                                    level, filters, strategy, text?.keyword, text?.text, &out, &size)
             }
-            // A NUL inside the text would silently cut it short in C.
-            guard !text.keyword.utf8.contains(0), !text.text.utf8.contains(0) else { return Int32(-1) }
-            return CLibPNG_encodeRGBAWithText(p.baseAddress, UInt32(width), UInt32(height), width * 4, level, filters, strategy,
-                                              text.keyword, text.text, &out, &size)
+        }
+        let rc: Int32
+        switch reduced {
+        case .palette(let indices, let palette):
+            rc = indices.withUnsafeBufferPointer { write($0.baseAddress, stride: width, mode: 2, palette: palette) }
+        case .opaque:
+            rc = rgba.withUnsafeBufferPointer { write($0.baseAddress, stride: width * 4, mode: 1, palette: []) }
+        case .notOpaque:
+            rc = rgba.withUnsafeBufferPointer { write($0.baseAddress, stride: width * 4, mode: 0, palette: []) }
         }
         guard rc == 0, let data = out else { throw .pngEncodingFailed(width: width, height: height) }
         defer { free(data) }
@@ -74,6 +107,76 @@ public enum PNGEncoder {
     static func encode(_ canvas: Canvas, options: PNGOptions = PNGOptions(),
                        text: (keyword: String, text: String)? = nil) throws(RenderError) -> [UInt8] {
         try encode(rgba: canvas.pixels, width: canvas.width, height: canvas.height, options: options, text: text)
+    }
+
+    /// Encodes a page: with the default options, the settings are tuned to the page's pixel format.
+    static func encode(page canvas: Canvas, options: PNGOptions, mostlyNoise: Bool,
+                       text: (keyword: String, text: String)?) throws(RenderError) -> [UInt8] {
+        try encode(rgba: canvas.pixels, width: canvas.width, height: canvas.height, options: options, text: text,
+                   tunedForNoise: options == PNGOptions() ? mostlyNoise : nil)
+    }
+}
+
+/// What an RGBA picture can be written as without loss.
+enum PaletteImage {
+    /// At most 256 colours, all opaque: one index per pixel and the RGB triples of the palette.
+    case palette(indices: [UInt8], palette: [UInt8])
+    /// Opaque, more than 256 colours.
+    case opaque
+    /// Some pixel is not fully opaque.
+    case notOpaque
+
+    /// One pass over the pixels with a small open-addressing table of the colours seen so far;
+    /// runs of one colour (most of a page) cost a single comparison per pixel.
+    init(rgba: UnsafeBufferPointer<UInt8>) {
+        let count = rgba.count / 4
+        guard count > 0, let base = rgba.baseAddress else { self = .notOpaque; return }
+        let slots = 1024   // 4× the palette limit keeps probe chains short
+        var keys = [UInt32](repeating: 0, count: slots)
+        var values = [Int16](repeating: -1, count: slots)   // -1 = empty slot
+        var colors: [UInt32] = []
+        colors.reserveCapacity(256)
+        var indices = [UInt8](repeating: 0, count: count)
+        var overflow = false
+        let opaqueMask = UInt32(littleEndian: 0xFF00_0000)
+        let complete: Bool = indices.withUnsafeMutableBufferPointer { out in
+            let px = UnsafeRawPointer(base)
+            var last: UInt32 = px.loadUnaligned(as: UInt32.self) ^ 1   // differs from pixel 0
+            var lastIndex: UInt8 = 0
+            for i in 0..<count {
+                let c = px.loadUnaligned(fromByteOffset: i * 4, as: UInt32.self)
+                if c == last { out[i] = lastIndex; continue }
+                guard c & opaqueMask == opaqueMask else { return false }
+                if overflow { last = c; continue }   // only checking opacity from here on
+                var h = Int((c &* 0x9E37_79B1) >> 22)
+                while true {
+                    let v = values[h]
+                    if v < 0 {
+                        guard colors.count < 256 else { overflow = true; break }
+                        keys[h] = c
+                        values[h] = Int16(colors.count)
+                        colors.append(c)
+                        break
+                    }
+                    if keys[h] == c { break }
+                    h = (h + 1) & (slots - 1)
+                }
+                last = c
+                lastIndex = overflow ? 0 : UInt8(truncatingIfNeeded: values[h])
+                out[i] = lastIndex
+            }
+            return true
+        }
+        guard complete else { self = .notOpaque; return }
+        if overflow { self = .opaque; return }
+        var palette = [UInt8]()
+        palette.reserveCapacity(colors.count * 3)
+        for c in colors {
+            let le = c.littleEndian
+            palette.append(UInt8(truncatingIfNeeded: le)); palette.append(UInt8(truncatingIfNeeded: le >> 8))
+            palette.append(UInt8(truncatingIfNeeded: le >> 16))
+        }
+        self = .palette(indices: indices, palette: palette)
     }
 }
 

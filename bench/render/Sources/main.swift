@@ -3,6 +3,7 @@
 // kind of checkpoint (docs/BENCHMARKS.md), and PNG encoder throughput at the default settings.
 //
 // Usage: weightlens-render-bench CHECKPOINT [REPEATS] [OUTDIR]
+import Analysis
 import Checkpoint
 import Dispatch
 import Foundation
@@ -89,6 +90,79 @@ for c in cases {
     for img in last { allImages.append((c.layer, img)) }
 }
 
+// Where the time of the linear layers goes: each phase alone, best of N (wall and CPU).
+func timed(_ body: () throws -> Void) rethrows -> (wall: Double, cpu: Double) {
+    var best = (wall: Double.infinity, cpu: Double.infinity)
+    for _ in 0..<repeats {
+        let t0 = now(), c0 = cpuSeconds()
+        try body()
+        best = (min(best.wall, now() - t0), min(best.cpu, cpuSeconds() - c0))
+    }
+    return best
+}
+print("== phases (each alone, best of \(repeats))")
+for layer in ["output_blocks.0.1.transformer_blocks.0.ff.net.0.proj", "middle_block.1.proj_in"] {
+    do {
+        let file = try CheckpointFile.open(path: path)
+        let key = "model.diffusion_model.\(layer).weight"
+        var t = try file.loadTensor(key)
+        let load = try timed { t = try file.loadTensor(key) }
+        let info = LayerInfo(name: layer, shape: t.shape, dtype: "float16", parameters: t.count)
+        let weights = try timed { _ = try LayerRenderer.render(.weights, weight: t, layer: info) }
+        let expanded = try timed { _ = try LayerRenderer.render(.expanded, weight: t, layer: info) }
+        let both = try timed { _ = try LayerRenderer.render(.both, weight: t, layer: info) }
+        func f(_ x: (wall: Double, cpu: Double)) -> String { String(format: "%.1f ms (CPU %.1f)", x.wall * 1000, x.cpu * 1000) }
+        print("\(layer): load+convert \(f(load)) · weights \(f(weights)) · expanded \(f(expanded)) · both \(f(both))")
+    } catch {
+        print("FAILED phases \(layer): \(error)")
+        failed = true
+    }
+}
+
+// SVD tolerance against accuracy on the linear layers: time of the top-8 truncated SVD and the
+// largest relative error of its singular values against a run at tolerance 1e-7.
+print("== truncated SVD, top 8: tolerance vs time and error (best of \(repeats))")
+/// A harder case than the synthetic checkpoint's layers (whose spectra fall steeply, so every
+/// tolerance converges in 3 steps): a 10240×1280 matrix whose top singular values, decaying like
+/// 1/√i, sit just above a noise floor, so they are close together (deterministic).
+func slowSpectrum(rows: Int, cols: Int) -> Matrix {
+    var state: UInt64 = 0x1234_5678_9ABC_DEF1
+    func uniform() -> Float {
+        state = state &* 6364136223846793005 &+ 1442695040888963407
+        return Float(state >> 40) / Float(1 << 24) - 0.5
+    }
+    let r = 64
+    let u = (0..<(rows * r)).map { _ in uniform() }, v = (0..<(r * cols)).map { _ in uniform() }
+    var values = (0..<(rows * cols)).map { _ in 0.5 * uniform() }
+    for i in 0..<rows {
+        for j in 0..<r {
+            let a = 0.1 * u[i * r + j] / Float(j + 1).squareRoot()
+            for c in 0..<cols { values[i * cols + c] += a * v[j * cols + c] }
+        }
+    }
+    return Matrix(rows: rows, cols: cols, values: values)
+}
+for layer in ["output_blocks.0.1.transformer_blocks.0.ff.net.0.proj", "middle_block.1.proj_in", "slow spectrum 10240×1280"] {
+    do {
+        let m: Matrix
+        if layer.hasPrefix("slow") { m = slowSpectrum(rows: 10240, cols: 1280) } else {
+            let file = try CheckpointFile.open(path: path)
+            m = Matrix(try file.loadTensor("model.diffusion_model.\(layer).weight"))
+        }
+        let reference = try truncatedSVD(m, rank: 8, tolerance: 1e-7, maxIterations: 400)
+        for tol: Float in [1e-5, 1e-4, 2e-4, 5e-4, 1e-3, 1e-2] {
+            var r: SVDResult? = nil
+            let time = try timed { r = try truncatedSVD(m, rank: 8, tolerance: tol) }
+            let err = zip(r!.singularValues, reference.singularValues).map { abs(Double($0) - Double($1)) / Double($1) }.max() ?? 0
+            print(String(format: "%@ tol %.0e: %.1f ms (CPU %.1f), %d steps, max rel. error of σ %.1e", layer as NSString, Double(tol),
+                         time.wall * 1000, time.cpu * 1000, r!.iterations, err))
+        }
+    } catch {
+        print("FAILED svd \(layer): \(error)")
+        failed = true
+    }
+}
+
 // PNG throughput at the default settings on the pictures just rendered (decoded back to RGBA).
 print("== PNG encoding at the default settings (zlib level 1, Up filter; Sub + RLE for heatmap pages)")
 var totalBytes = 0.0, totalTime = 0.0, totalCPU = 0.0
@@ -117,6 +191,26 @@ for (layer, img) in allImages {
     if let dir = outDir {
         let name = "\(layer)-\(img.title.lowercased().replacingOccurrences(of: " ", with: "_")).png"
         try? Data(img.png).write(to: URL(fileURLWithPath: dir).appendingPathComponent(name))
+    }
+}
+// Encoder settings compared on the largest heatmap and an expanded page (set PNG_VARIANTS=1).
+if ProcessInfo.processInfo.environment["PNG_VARIANTS"] != nil {
+    print("== PNG variants")
+    for (layer, img) in allImages where layer.hasSuffix("ff.net.0.proj") || layer == "input_blocks.1.0.in_layers.2" {
+        guard let d = try? PNGDecoder.decode(img.png) else { continue }
+        for reduce in [false, true] {
+            for filter in [PNGFilter.none, .sub, .up] {
+                for strategy in [PNGStrategy.standard, .rle] {
+                    for level in [1, 2] {
+                        let o = PNGOptions(compressionLevel: level, filter: filter, strategy: strategy, reduceColors: reduce)
+                        var size = 0
+                        let t = timed { size = ((try? PNGEncoder.encode(rgba: d.rgba, width: d.width, height: d.height, options: o)) ?? []).count }
+                        print(String(format: "%@ / %@: reduce=%@ level %d %@ %@: %d KB in %.1f ms", layer as NSString, img.title as NSString,
+                                     "\(reduce)" as NSString, level, filter.rawValue as NSString, "\(strategy)" as NSString, size / 1024, t.cpu * 1000))
+                    }
+                }
+            }
+        }
     }
 }
 if totalTime > 0 {
