@@ -3,8 +3,14 @@
 # then bench_api.py against `weightlens serve`. Extra arguments go to bench_api.py (e.g. --runs 3).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-swift build -c release --product weightlens >&2
-bin="$(swift build -c release --show-bin-path)/weightlens"
+# Built as scripts/serve builds it: native code for this CPU unless WEIGHTLENS_NATIVE is set.
+source scripts/lib/deps.sh
+if [ -z "${WEIGHTLENS_NATIVE+set}" ]; then WEIGHTLENS_NATIVE="$(native_build_mode)"; fi
+export WEIGHTLENS_NATIVE
+scratch=(--scratch-path "${SCRATCH_PATH:-.build}")
+echo "== swift build -c release (WEIGHTLENS_NATIVE=${WEIGHTLENS_NATIVE:-portable})" >&2
+swift build -c release "${scratch[@]}" --product weightlens >&2
+bin="$(swift build -c release "${scratch[@]}" --show-bin-path)/weightlens"
 ckpt=bench/out/sdxl_full_f16.safetensors
 if [ ! -f "$ckpt" ]; then
     mkdir -p bench/out

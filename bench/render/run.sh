@@ -13,11 +13,16 @@ CKPT=bench/out/sdxl_unet_f16.safetensors
 mkdir -p bench/out/render
 echo "== hardware"
 grep -m1 "model name" /proc/cpuinfo || true
-echo "cores: $(nproc), build: release, WEIGHTLENS_NATIVE=1"
+# Built as scripts/serve builds: native code for this CPU unless WEIGHTLENS_NATIVE is set.
+source scripts/lib/deps.sh
+if [ -z "${WEIGHTLENS_NATIVE+set}" ]; then WEIGHTLENS_NATIVE="$(native_build_mode)"; fi
+export WEIGHTLENS_NATIVE
+SCRATCH="${SCRATCH_PATH:-.build-bench-native}"
+echo "cores: $(nproc), build: release, WEIGHTLENS_NATIVE=${WEIGHTLENS_NATIVE:-portable}"
 if [ ! -f "$CKPT" ]; then
     echo "== generating $CKPT"
-    swift build -c release --scratch-path .build-bench-native --product weightlens >/dev/null
-    .build-bench-native/release/weightlens make-checkpoint --layout sdxl --scale 1 --parts unet --out "$CKPT"
+    swift build -c release --scratch-path "$SCRATCH" --product weightlens >/dev/null
+    "$SCRATCH"/release/weightlens make-checkpoint --layout sdxl --scale 1 --parts unet --out "$CKPT"
 fi
-WEIGHTLENS_NATIVE=1 swift build -c release --scratch-path .build-bench-native --product weightlens-render-bench >/dev/null
-.build-bench-native/release/weightlens-render-bench "$CKPT" "$REPEATS" bench/out/render
+swift build -c release --scratch-path "$SCRATCH" --product weightlens-render-bench >/dev/null
+"$SCRATCH"/release/weightlens-render-bench "$CKPT" "$REPEATS" bench/out/render
