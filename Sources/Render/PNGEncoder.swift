@@ -132,8 +132,12 @@ enum PaletteImage {
         let count = rgba.count / 4
         guard count > 0, let base = rgba.baseAddress else { self = .notOpaque; return }
         let slots = 1024   // 4× the palette limit keeps probe chains short
-        var keys = [UInt32](repeating: 0, count: slots)
-        var values = [Int16](repeating: -1, count: slots)   // -1 = empty slot
+        // Raw buffers: array bounds checks cost more than the hashing in this per-pixel loop.
+        let keys = UnsafeMutableBufferPointer<UInt32>.allocate(capacity: slots)
+        let values = UnsafeMutableBufferPointer<Int16>.allocate(capacity: slots)
+        defer { keys.deallocate(); values.deallocate() }
+        keys.initialize(repeating: 0)
+        values.initialize(repeating: -1)   // -1 = empty slot
         var colors: [UInt32] = []
         colors.reserveCapacity(256)
         var indices = [UInt8](repeating: 0, count: count)
