@@ -89,19 +89,3 @@ func axpy(_ alpha: Float, _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<F
     while i < n { y[i] += alpha * x[i]; i += 1 }
 }
 
-/// Deterministic pseudo-random numbers (SplitMix64), so results never depend on a global seed.
-struct SplitMix64 {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-    /// Uniform in [-1, 1).
-    mutating func nextSigned() -> Float {
-        Float(Int64(bitPattern: next()) >> 40) / Float(1 << 23)
-    }
-}

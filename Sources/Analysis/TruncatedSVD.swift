@@ -1,4 +1,5 @@
 import Dispatch
+import TensorCore
 
 /// Top-k singular triplets: A ≈ U · diag(singularValues) · Vᵀ.
 public struct SVDResult: Sendable {

@@ -1,4 +1,5 @@
 import Foundation
+import TensorCore
 
 // Structured synthetic weights. The idea follows the brief's reference generator: low-rank
 // matrices with smooth factors and decaying singular values, conv kernels built from oriented
@@ -9,19 +10,7 @@ import Foundation
 // row is a short sum of precomputed basis rows plus a slice of a shared Gaussian noise table, so
 // each element costs a few fused multiply-adds and no transcendental functions.
 
-/// SplitMix64: tiny, fast, good enough for weight synthesis; fully determined by its seed.
-struct SplitMix64 {
-    var state: UInt64
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-    /// Uniform in [0, 1).
-    mutating func uniform() -> Float { Float(next() >> 40) * 0x1p-24 }
-    mutating func uniform(_ a: Float, _ b: Float) -> Float { a + (b - a) * uniform() }
+extension SplitMix64 {
     /// Standard normal (Box–Muller).
     mutating func gaussian() -> Float {
         let u1 = max(uniform(), 1e-7), u2 = uniform()
@@ -84,7 +73,7 @@ struct RowGenerator: Sendable {
             }
         }
         if noiseAmplitude != 0 {
-            var rng = SplitMix64(state: noiseSeed ^ UInt64(r) &* 0xD6E8_FEB8_6659_FD93)
+            var rng = SplitMix64(seed: noiseSeed ^ UInt64(r) &* 0xD6E8_FEB8_6659_FD93)
             let mask = (1 << Self.noiseBits) - 1
             var start = Int(rng.next() & UInt64(mask))
             noise.withUnsafeBufferPointer { nz in
@@ -103,7 +92,7 @@ struct RowGenerator: Sendable {
 enum SyntheticWeights {
     /// Shared unit-Gaussian noise table (2^16 values) for a seed.
     static func noiseTable(seed: UInt64) -> [Float] {
-        var rng = SplitMix64(state: seed ^ 0x5EED_5EED_5EED_5EED)
+        var rng = SplitMix64(seed: seed ^ 0x5EED_5EED_5EED_5EED)
         return (0..<(1 << RowGenerator.noiseBits)).map { _ in rng.gaussian() }
     }
 
@@ -207,7 +196,7 @@ enum SyntheticWeights {
 
     /// Generator for one manifest tensor.
     static func generator(seed: UInt64, key: String, shape: [Int], isInteger: Bool, noise: [Float]) -> RowGenerator {
-        var rng = SplitMix64(state: seed &* 0x9E37_79B9_7F4A_7C15 ^ keyHash(key))
+        var rng = SplitMix64(seed: seed &* 0x9E37_79B9_7F4A_7C15 ^ keyHash(key))
         let count = shape.reduce(1, *)
         func constant(_ rows: Int, _ cols: Int, _ value: Float) -> RowGenerator {
             RowGenerator(rows: rows, cols: cols, basis: [], coefficients: [], k: 0, offset: value, noiseAmplitude: 0,
