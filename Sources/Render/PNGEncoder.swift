@@ -39,7 +39,8 @@ public struct PNGOptions: Sendable, Equatable {
 
 /// RGBA8 → PNG through libpng, in memory.
 public enum PNGEncoder {
-    /// Encodes `rgba` (`width · height · 4` bytes, rows top to bottom) as an 8-bit RGBA PNG.
+    /// Encodes `rgba` (`width · height · 4` bytes, rows top to bottom) as an 8-bit PNG: palette, RGB
+    /// or RGBA, whichever holds the pixels without loss (`PNGOptions.reduceColors`; RGBA when off).
     /// `text` (keyword, UTF-8 text) adds one uncompressed iTXt chunk before the image data; a
     /// keyword libpng would reject (empty, over 79 bytes, not printable Latin-1) fails the encode.
     public static func encode(rgba: [UInt8], width: Int, height: Int, options: PNGOptions = PNGOptions(),
