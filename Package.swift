@@ -65,7 +65,7 @@ let package = Package(
         .target(name: "LTNodes", dependencies: ["OrderedJSON", "ModelCatalog", "Checkpoint", "Analysis", "Render", "TensorCore"],
                 resources: [.copy("Resources")]),
         // ComfyUI-compatible REST + WebSocket API, folders, queue and history.
-        .target(name: "NodeServer", dependencies: ["OrderedJSON", "LTNodes", "SocketServer", "HTTPWire", "Yams"],
+        .target(name: "NodeServer", dependencies: ["OrderedJSON", "LTNodes", "Render", "SocketServer", "HTTPWire", "Yams"],
                 resources: [.copy("Resources")]),
         // Command-line interface (serve, layers, inspect, render, nmf, expand).
         .target(name: "WeightLensCLI", dependencies: [

@@ -59,7 +59,13 @@ extension NodeServerApp {
     // MARK: Uploads
 
     /// POST /upload/image (multipart: image, type, subfolder, overwrite).
-    func uploadImage(_ r: HTTPRequest) -> HTTPResponse {
+    func uploadImage(_ r: HTTPRequest) -> HTTPResponse { upload(r, mask: false) }
+
+    /// POST /upload/mask: as /upload/image plus `original_ref` JSON `{filename, subfolder, type}`;
+    /// saves the original picture with the uploaded mask's alpha channel (spec §2, Uploads).
+    func uploadMask(_ r: HTTPRequest) -> HTTPResponse { upload(r, mask: true) }
+
+    private func upload(_ r: HTTPRequest, mask: Bool) -> HTTPResponse {
         guard let contentType = r.headers["Content-Type"],
               let parts = try? MultipartFormData.parse(body: r.body, contentType: contentType) else { return Reply.empty(400) }
         guard let image = parts.first(where: { $0.name == "image" }), let rawName = image.filename else { return Reply.empty(400) }
@@ -74,6 +80,13 @@ extension NodeServerApp {
         guard !subfolder.utf8.contains(0), let directory = subfolder.isEmpty ? root : FileResponses.confined(subfolder, in: root) else {
             return Reply.empty(400)
         }
+        var bytes = image.body
+        if mask {
+            switch maskedOriginal(reference: field("original_ref"), mask: image.body) {
+            case .success(let masked): bytes = masked
+            case .failure(let refusal): return refusal.response
+            }
+        }
         let fm = FileManager.default
         try? fm.createDirectory(atPath: directory, withIntermediateDirectories: true)
         var path = (directory as NSString).appendingPathComponent(name)
@@ -82,14 +95,63 @@ extension NodeServerApp {
             let ext = (name as NSString).pathExtension
             var i = 1
             while fm.fileExists(atPath: path) {
-                if let existing = fm.contents(atPath: path), existing.count == image.body.count, Array(existing) == image.body { break }
+                if let existing = fm.contents(atPath: path), existing.count == bytes.count, Array(existing) == bytes { break }
                 name = ext.isEmpty ? "\(stem) (\(i))" : "\(stem) (\(i)).\(ext)"
                 path = (directory as NSString).appendingPathComponent(name)
                 i += 1
             }
         }
-        guard FileResponses.writeAtomically(path, image.body) else { return Reply.empty(500) }
+        guard FileResponses.writeAtomically(path, bytes) else { return Reply.empty(500) }
         return Reply.json(.object(JSONObject([("name", .string(name)), ("subfolder", .string(subfolder)), ("type", .string(type))])))
+    }
+
+    /// An HTTP answer used as an error value, so helpers can hand back a refusal.
+    struct Refusal: Error { var response: HTTPResponse }
+
+    /// The PNG bytes of the picture `original_ref` names with `mask`'s alpha, or the refusal:
+    /// 400 for a bad reference or a picture that is not a decodable PNG, 403 for a subfolder
+    /// outside its folder, 404 when the original does not exist.
+    func maskedOriginal(reference: String?, mask: [UInt8]) -> Result<[UInt8], Refusal> {
+        func refuse(_ message: String, _ status: Int = 400) -> Result<[UInt8], Refusal> {
+            .failure(Refusal(response: Reply.error(message, status: status)))
+        }
+        guard let reference, let ref = try? JSON.parse(Array(reference.utf8), limits: JSONLimits(maxDepth: 4, maxBytes: 64 << 10)),
+              var filename = ref["filename"]?.stringValue else {
+            return refuse("original_ref must be a JSON object with filename, subfolder and type.")
+        }
+        var type = ref["type"]?.stringValue ?? "output"
+        for t in ["output", "input", "temp"] where filename.hasSuffix(" [\(t)]") {
+            filename = String(filename.dropLast(t.count + 3)); type = t
+        }
+        if filename.isEmpty || filename.hasPrefix("/") || filename.contains("..") || filename.utf8.contains(0) {
+            return refuse("original_ref.filename must be a file name inside its folder.")
+        }
+        guard let root = directories.directory(forType: type) else {
+            return refuse("original_ref.type \(type) is not one of output, input, temp.")
+        }
+        var directory = root
+        if let sub = ref["subfolder"]?.stringValue, !sub.isEmpty {
+            guard !sub.utf8.contains(0), let inside = FileResponses.confined(sub, in: root) else {
+                return refuse("original_ref.subfolder leaves the \(type) folder.", 403)
+            }
+            directory = inside
+        }
+        let path = (directory as NSString).appendingPathComponent(filename)
+        guard let confined = FileResponses.confined(filename, in: directory), confined == (path as NSString).standardizingPath,
+              let info = FileResponses.info(path) else {
+            return refuse("The original picture \(filename) does not exist in \(type).", 404)
+        }
+        // A PNG of maxPixels compresses to far less than this; the cap keeps the read bounded.
+        guard info.size <= 512 << 20, let data = FileManager.default.contents(atPath: path) else {
+            return refuse("The original picture \(filename) is too large to read.")
+        }
+        do throws(PNGEditError) {
+            let maskPicture = try PNGEdits.decode(mask, what: "mask")
+            let original = try PNGEdits.decode(Array(data), what: "original picture \(filename)")
+            return .success(try PNGEdits.encode(PNGEdits.applyingAlpha(of: maskPicture, to: original), what: "masked picture"))
+        } catch {
+            return refuse(error.description)
+        }
     }
 
     // MARK: Static files

@@ -67,6 +67,7 @@ extension NodeServerApp {
         case ("POST", "userdata", 4) where s[2] == "move": return moveUserData(r, from: s[1], to: s[3])
         case ("GET", "v2", 2) where s[1] == "userdata": return listUserDataV2(r)
         case ("POST", "upload", 2) where s[1] == "image": return uploadImage(r)
+        case ("POST", "upload", 2) where s[1] == "mask": return uploadMask(r)
         case ("POST", "free", 1): return postFree(r)
         case ("GET", "i18n", 1), ("GET", "global_subgraphs", 1), ("GET", "node_replacements", 1):
             return Reply.json(.object(JSONObject()))
