@@ -23,6 +23,12 @@ extension NodeServerApp {
         }
         let name = (filename as NSString).lastPathComponent
         let path = (directory as NSString).appendingPathComponent(name)
+        // `channel=rgb` / `channel=a` re-encode a PNG; `rgba` (the default) and other formats are sent
+        // as stored. `preview=` is accepted but never re-encodes (there is no JPEG/WebP encoder).
+        if let channel = r.queryValue("channel")?.lowercased(), channel == "rgb" || channel == "a",
+           (name as NSString).pathExtension.lowercased() == "png" {
+            return channelView(path: path, name: name, channel: channel)
+        }
         var contentType = ContentTypes.forFileName(name)
         var extra = HTTPHeaders()
         if FileResponses.isActive(contentType) {
@@ -35,6 +41,25 @@ extension NodeServerApp {
             extra["Content-Disposition"] = "filename=\"\(Self.headerSafe(name))\""
         }
         return FileResponses.file(path, contentType: contentType, extraHeaders: extra) ?? Reply.empty(404)
+    }
+
+    /// One channel view of the PNG at `path`: `rgb` drops the alpha (every pixel opaque), `a` keeps
+    /// only the alpha on black (opaque when the file has none). 404 missing, 400 not a decodable PNG.
+    func channelView(path: String, name: String, channel: String) -> HTTPResponse {
+        guard let info = FileResponses.info(path) else { return Reply.empty(404) }
+        guard info.size <= 512 << 20, let data = FileManager.default.contents(atPath: path) else {
+            return Reply.error("\(name) is too large to re-encode.", status: 400)
+        }
+        do throws(PNGEditError) {
+            let picture = try PNGEdits.decode(Array(data), what: "file \(name)")
+            let edited = channel == "a" ? PNGEdits.alphaOnly(picture) : PNGEdits.opaque(picture)
+            let png = try PNGEdits.encode(edited, what: "file \(name)")
+            return HTTPResponse(status: 200, headers: [
+                "Content-Type": "image/png", "Content-Disposition": "filename=\"\(Self.headerSafe(name))\"",
+            ], body: .bytes(png))
+        } catch {
+            return Reply.error(error.description, status: 400)
+        }
     }
 
     /// Keeps a file name usable inside a quoted header parameter.

@@ -1,6 +1,6 @@
 import Render
 
-/// Why an uploaded or stored picture could not be edited (`/upload/mask`).
+/// Why an uploaded or stored picture could not be edited (`/upload/mask`, `/view?channel=`).
 enum PNGEditError: Error, CustomStringConvertible, Equatable {
     /// The bytes do not start with the PNG signature (JPEG, WebP… are not decoded here).
     case notPNG(what: String)
@@ -28,7 +28,8 @@ struct RGBAPicture: Equatable {
     var rgba: [UInt8]
 }
 
-/// The few pixel edits the API does on PNG files: decode, encode, copy a mask's alpha. Pure: bytes in, bytes out.
+/// The few pixel edits the API does on PNG files: decode, encode, copy a mask's alpha,
+/// split channels. Pure: bytes in, bytes out.
 enum PNGEdits {
     /// 40 megapixels: 160 MB of RGBA, the most one request may make the server hold per picture.
     static let maxPixels = 40_000_000
@@ -78,6 +79,23 @@ enum PNGEdits {
                 let mx = sameSize ? x : min(mask.width - 1, x * mask.width / original.width)
                 out.rgba[(y * original.width + x) * 4 + 3] = mask.rgba[(my * mask.width + mx) * 4 + 3]
             }
+        }
+        return out
+    }
+
+    /// `/view?channel=rgb`: the colours with the alpha dropped (every pixel opaque).
+    static func opaque(_ picture: RGBAPicture) -> RGBAPicture {
+        var out = picture
+        for i in stride(from: 3, to: out.rgba.count, by: 4) { out.rgba[i] = 255 }
+        return out
+    }
+
+    /// `/view?channel=a`: only the alpha, carried in the alpha channel of a black picture, as
+    /// ComfyUI answers it (the frontend's mask editor reads the alpha of this picture).
+    static func alphaOnly(_ picture: RGBAPicture) -> RGBAPicture {
+        var out = picture
+        for i in stride(from: 0, to: out.rgba.count, by: 4) {
+            out.rgba[i] = 0; out.rgba[i + 1] = 0; out.rgba[i + 2] = 0
         }
         return out
     }

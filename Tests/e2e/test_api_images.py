@@ -1,4 +1,4 @@
-"""POST /upload/mask against a real `weightlens serve`."""
+"""POST /upload/mask and GET /view?channel= against a real `weightlens serve`."""
 import json
 
 import pytest
@@ -30,6 +30,15 @@ def test_mask_upload_applies_the_alpha_the_way_the_mask_editor_uses_it(server):
     assert r.json() == {"name": "clipspace-mask.png", "subfolder": "clipspace", "type": "input"}
     saved = server.get("/view?filename=clipspace-mask.png&subfolder=clipspace&type=input")
     assert decode(saved.content) == (4, 3, [o[:3] + (m[3],) for o, m in zip(original, mask)])
+
+    # The frontend reads the mask back with channel=a and the picture with channel=rgb.
+    alpha = server.get("/api/view?filename=clipspace-mask.png&subfolder=clipspace&type=input&channel=a&rand=0.1")
+    assert alpha.status_code == 200 and alpha.headers["Content-Type"] == "image/png"
+    assert decode(alpha.content) == (4, 3, [(0, 0, 0, m[3]) for m in mask])
+    rgb = server.get("/api/view?filename=clipspace-mask.png&subfolder=clipspace&type=input&channel=rgb")
+    assert decode(rgb.content) == (4, 3, original)
+    assert server.get("/view?filename=clipspace-mask.png&subfolder=clipspace&type=input&channel=rgba").content == saved.content
+    assert server.get("/view?filename=clipspace-mask.png&subfolder=clipspace&type=input&preview=webp;50").content == saved.content
 
 
 def test_mask_of_another_size_is_scaled_nearest_neighbour(server):
