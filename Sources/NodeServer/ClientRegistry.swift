@@ -51,6 +51,35 @@ public final class ClientRegistry: Sendable {
         for s in targets { s.send(text: text) }
     }
 
+    /// Client ids that asked for `logs` messages (`PATCH /internal/logs/subscribe`). Kept by id, not
+    /// by socket, as ComfyUI does: a subscription survives a reconnect with the same id.
+    let logSubscribers = Mutex<Set<String>>([])
+    /// Bounds the set when clients subscribe and never come back.
+    static let maxLogSubscribers = 1024
+
+    /// Adds or removes a log subscription. False when the set is full even after dropping the
+    /// ids that have no open socket.
+    func setLogSubscription(clientID: String, enabled: Bool) -> Bool {
+        guard enabled else { _ = logSubscribers.withLock { $0.remove(clientID) }; return true }
+        let open = Set(clients.withLock { $0.values.map(\.clientID) })
+        return logSubscribers.withLock { subs in
+            if subs.count >= Self.maxLogSubscribers, !subs.contains(clientID) { subs.formIntersection(open) }
+            guard subs.count < Self.maxLogSubscribers || subs.contains(clientID) else { return false }
+            subs.insert(clientID)
+            return true
+        }
+    }
+
+    /// Sends to the open sockets of subscribed client ids.
+    func sendToLogSubscribers(type: String, data: JSON) {
+        let subscribed = logSubscribers.withLock { $0 }
+        guard !subscribed.isEmpty else { return }
+        let targets = clients.withLock { $0.values.filter { subscribed.contains($0.clientID) }.map(\.socket) }
+        guard !targets.isEmpty else { return }
+        let text = Self.frame(type: type, data: data)
+        for s in targets { s.send(text: text) }
+    }
+
     static func frame(type: String, data: JSON) -> String {
         JSON.object(JSONObject([("type", .string(type)), ("data", data)])).serialized()
     }

@@ -66,18 +66,31 @@ extension NodeServerApp {
         }))
     }
 
+    /// PATCH /internal/logs/subscribe `{"clientId": "...", "enabled": bool}`: from then on the
+    /// client's socket gets a `logs` message for each new server log line.
+    func subscribeLogs(_ r: HTTPRequest) -> HTTPResponse {
+        guard case .success(let body?) = r.jsonBody(maxDepth: 8), let clientID = body["clientId"]?.stringValue,
+              let enabled = body["enabled"]?.boolValue else {
+            return Reply.error("The body must be {\"clientId\": string, \"enabled\": bool}.", status: 400)
+        }
+        guard !clientID.isEmpty, clientID.utf8.count <= 256 else {
+            return Reply.error("clientId must be 1 to 256 bytes long.", status: 400)
+        }
+        guard clients.setLogSubscription(clientID: clientID, enabled: enabled) else {
+            return Reply.error("Too many log subscriptions (\(ClientRegistry.maxLogSubscribers)) with open sockets.", status: 400)
+        }
+        return Reply.empty(200)
+    }
+
     /// `/internal/*` (no `/api` alias): logs, folder paths, file lists.
     func internalRoute(_ r: HTTPRequest, _ s: [String]) -> HTTPResponse? {
         switch (r.method, s) {
         case ("GET", ["logs"]):
             return Reply.json(.string(log.all.map { "\($0.time) \($0.message)" }.joined()))
         case ("GET", ["logs", "raw"]):
-            return Reply.json(.object(JSONObject([
-                ("entries", .array(log.all.map { .object(JSONObject([("t", .string($0.time)), ("m", .string($0.message))])) })),
-                ("size", .object(JSONObject([("cols", 80), ("rows", 24)]))),
-            ])))
+            return Reply.json(LogBuffer.json(log.all))
         case ("PATCH", ["logs", "subscribe"]):
-            return Reply.empty(200)
+            return subscribeLogs(r)
         case ("GET", ["folder_paths"]):
             var o = JSONObject()
             for f in directories.models.folders { o.set(f.name, .array(f.directories.map(JSON.string))) }

@@ -61,6 +61,10 @@ public final class NodeServerApp: HTTPService, @unchecked Sendable {
             log.append(warning)
             FileHandle.standardError.write(Data((warning + "\n").utf8))
         }
+        // New log lines go to the sockets that subscribed (`logs` messages); captures the registry
+        // only, so the buffer does not keep the app alive.
+        let clients = self.clients
+        log.setListener { entries in clients.sendToLogSubscribers(type: "logs", data: LogBuffer.json(entries)) }
     }
 
     /// Writes the demo checkpoint when no checkpoint exists anywhere, so a first run works unconfigured.
@@ -192,11 +196,27 @@ final class LogBuffer: Sendable {
 
     func append(_ message: String) {
         let time = ISO8601DateFormatter().string(from: Date())
+        let entry = Entry(time: time, message: message + "\n")
         entries.withLock { e in
-            e.append(Entry(time: time, message: message + "\n"))
+            e.append(entry)
             if e.count > Self.limit { e.removeFirst(e.count - Self.limit) }
         }
+        listener.withLock { $0 }?([entry])
     }
 
     var all: [Entry] { entries.withLock { $0 } }
+
+    /// Called after each append with the new entries, outside the lock.
+    let listener = Mutex<(@Sendable ([Entry]) -> Void)?>(nil)
+
+    func setListener(_ body: @escaping @Sendable ([Entry]) -> Void) { listener.withLock { $0 = body } }
+
+    /// `{"entries":[{"t","m"}],"size":{"cols","rows"}}`, the shape of `/internal/logs/raw` and of
+    /// WebSocket `logs` messages. The size is a fixed terminal size: there is no terminal behind it.
+    static func json(_ entries: [Entry]) -> JSON {
+        .object(JSONObject([
+            ("entries", .array(entries.map { .object(JSONObject([("t", .string($0.time)), ("m", .string($0.message))])) })),
+            ("size", .object(JSONObject([("cols", 80), ("rows", 24)]))),
+        ]))
+    }
 }
