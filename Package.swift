@@ -62,8 +62,7 @@ let package = Package(
         // POSIX sockets + Dispatch event loops, TLS, WebSocket connections.
         .target(name: "SocketServer", dependencies: ["HTTPWire", "CLibSSL", "CLibZ", "CLibEpoll"]),
         // Node catalogue, graph validation, executor and the node implementations.
-        .target(name: "LTNodes", dependencies: ["OrderedJSON", "ModelCatalog", "Checkpoint", "Analysis", "Render", "TensorCore"],
-                resources: [.copy("Resources")]),
+        .target(name: "LTNodes", dependencies: ["OrderedJSON", "ModelCatalog", "Checkpoint", "Analysis", "Render", "TensorCore"]),
         // ComfyUI-compatible REST + WebSocket API, folders, queue and history.
         .target(name: "NodeServer", dependencies: ["OrderedJSON", "LTNodes", "Render", "SocketServer", "HTTPWire", "Yams"],
                 resources: [.copy("Resources")]),

@@ -4,11 +4,11 @@ import HTTPWire
 import Testing
 
 @Suite struct StaticFilesTests {
-    /// root/{index.html, app.js, img/a.png(1000 bytes)} and a secret file beside the root,
+    /// site/{index.html, app.js, img/a.png(1000 bytes)} and a secret file beside the root,
     /// plus symlinks: one inside the root (allowed) and one leaving it (refused).
     func makeTree() throws -> (base: String, root: String) {
         let base = makeTempDirectory()
-        let root = base + "/root"
+        let root = base + "/site"
         let fm = FileManager.default
         try fm.createDirectory(atPath: root + "/img", withIntermediateDirectories: true)
         try Data("<html>index</html>".utf8).write(to: URL(fileURLWithPath: root + "/index.html"))
@@ -111,7 +111,7 @@ import Testing
     @Test func resolve_unitCases() throws {
         let (base, root) = try makeTree()
         defer { try? FileManager.default.removeItem(atPath: base) }
-        #expect(StaticFiles.resolve(root: root, relativePath: "img/a.png")?.hasSuffix("/root/img/a.png") == true)
+        #expect(StaticFiles.resolve(root: root, relativePath: "img/a.png")?.hasSuffix("/site/img/a.png") == true)
         #expect(StaticFiles.resolve(root: root, relativePath: "img/../app.js") == nil)
         #expect(StaticFiles.resolve(root: root, relativePath: "escape.txt") == nil)
         #expect(StaticFiles.byteRange("bytes=0-0", size: 10) == .range(0, 0))

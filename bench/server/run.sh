@@ -30,9 +30,9 @@ cleanup() {
 trap cleanup EXIT
 
 chmod 755 "$WORK"
-mkdir -p "$WORK/root"
-printf '{"status":"ok","queue_remaining":0,"devices":[{"name":"cpu","vram_total":0}]}\n' > "$WORK/root/small.json"
-python3 - "$WORK/root/image.png" <<'PY'
+mkdir -p "$WORK/site"
+printf '{"status":"ok","queue_remaining":0,"devices":[{"name":"cpu","vram_total":0}]}\n' > "$WORK/site/small.json"
+python3 - "$WORK/site/image.png" <<'PY'
 import random, struct, sys, zlib
 # A real 200 KB PNG: noise compresses poorly, so 256x256 RGB noise lands near 200 KB.
 random.seed(7)
@@ -63,14 +63,14 @@ http {
     fastcgi_temp_path $WORK/nginx/fastcgi;
     uwsgi_temp_path $WORK/nginx/uwsgi;
     scgi_temp_path $WORK/nginx/scgi;
-    server { listen 127.0.0.1:$NGINX_PORT; root $WORK/root; }
+    server { listen 127.0.0.1:$NGINX_PORT; root $WORK/site; }
 }
 CONF
-chmod -R a+rX "$WORK/root"
+chmod -R a+rX "$WORK/site"
 /usr/sbin/nginx -c "$WORK/nginx/nginx.conf" -p "$WORK/nginx" &
 NGINX_PID=$!
 
-"$WEIGHTLENS_BIN" serve-static --port 0 --root "$WORK/root" --idle-timeout 300 --max-connections 8192 > "$WORK/wl.out" &
+"$WEIGHTLENS_BIN" serve-static --port 0 --root "$WORK/site" --idle-timeout 300 --max-connections 8192 > "$WORK/wl.out" &
 WL_PID=$!
 for _ in $(seq 1 100); do grep -q listening "$WORK/wl.out" 2>/dev/null && break; sleep 0.1; done
 WL_PORT=$(sed -n 's/.*127\.0\.0\.1:\([0-9]*\).*/\1/p' "$WORK/wl.out" | head -1)
