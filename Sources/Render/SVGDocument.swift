@@ -1,3 +1,5 @@
+import Foundation
+
 /// A minimal SVG writer for the chart-like views (rects, lines, text, embedded PNG).
 ///
 /// Coordinates are the raster's pixel coordinates; text uses a monospace font sized so one
@@ -28,16 +30,16 @@ struct SVGDocument: Sendable {
         let anchor: String
         switch align { case .left: anchor = "start"; case .center: anchor = "middle"; case .right: anchor = "end" }
         // Baseline sits 7 rows below the glyph top (cap height of the bitmap font).
-        body.append("<text x=\"\(x)\" y=\"\(y + 7 * scale)\" font-size=\"\(10 * scale)\" text-anchor=\"\(anchor)\" fill=\"\(color.hex)\">\(SVGDocument.escape(s))</text>")
+        body.append("<text x=\"\(x)\" y=\"\(y + 7 * scale)\" font-size=\"\(10 * scale)\" text-anchor=\"\(anchor)\" fill=\"\(color.hex)\">\(Markup.escape(s))</text>")
     }
 
     mutating func verticalText(_ s: String, x: Int, centerY: Int, scale: Int, color: RGBA) {
         let bx = x + 7 * scale
-        body.append("<text transform=\"translate(\(bx),\(centerY)) rotate(-90)\" font-size=\"\(10 * scale)\" text-anchor=\"middle\" fill=\"\(color.hex)\">\(SVGDocument.escape(s))</text>")
+        body.append("<text transform=\"translate(\(bx),\(centerY)) rotate(-90)\" font-size=\"\(10 * scale)\" text-anchor=\"middle\" fill=\"\(color.hex)\">\(Markup.escape(s))</text>")
     }
 
     mutating func image(png: [UInt8], x: Int, y: Int, w: Int, h: Int) {
-        body.append("<image x=\"\(x)\" y=\"\(y)\" width=\"\(w)\" height=\"\(h)\" preserveAspectRatio=\"none\" style=\"image-rendering:pixelated\" href=\"data:image/png;base64,\(Base64.encode(png))\"/>")
+        body.append("<image x=\"\(x)\" y=\"\(y)\" width=\"\(w)\" height=\"\(h)\" preserveAspectRatio=\"none\" style=\"image-rendering:pixelated\" href=\"data:image/png;base64,\(Data(png).base64EncodedString())\"/>")
     }
 
     /// The finished document.
@@ -47,43 +49,5 @@ struct SVGDocument: Sendable {
         s += body.joined(separator: "\n")
         s += "\n</svg>\n"
         return s
-    }
-
-    static func escape(_ s: String) -> String {
-        var out = ""
-        for ch in s {
-            switch ch {
-            case "&": out += "&amp;"
-            case "<": out += "&lt;"
-            case ">": out += "&gt;"
-            case "\"": out += "&quot;"
-            default: out.append(ch)
-            }
-        }
-        return out
-    }
-}
-
-/// RFC 4648 base64, for PNGs embedded in SVG.
-enum Base64 {
-    static func encode(_ bytes: [UInt8]) -> String {
-        let table = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/".utf8)
-        var out = [UInt8]()
-        out.reserveCapacity((bytes.count + 2) / 3 * 4)
-        var i = 0
-        while i + 2 < bytes.count {
-            let n = UInt32(bytes[i]) << 16 | UInt32(bytes[i + 1]) << 8 | UInt32(bytes[i + 2])
-            out += [table[Int(n >> 18)], table[Int(n >> 12 & 63)], table[Int(n >> 6 & 63)], table[Int(n & 63)]]
-            i += 3
-        }
-        let rest = bytes.count - i
-        if rest == 1 {
-            let n = UInt32(bytes[i]) << 16
-            out += [table[Int(n >> 18)], table[Int(n >> 12 & 63)], UInt8(ascii: "="), UInt8(ascii: "=")]
-        } else if rest == 2 {
-            let n = UInt32(bytes[i]) << 16 | UInt32(bytes[i + 1]) << 8
-            out += [table[Int(n >> 18)], table[Int(n >> 12 & 63)], table[Int(n >> 6 & 63)], UInt8(ascii: "=")]
-        }
-        return String(decoding: out, as: UTF8.self)
     }
 }

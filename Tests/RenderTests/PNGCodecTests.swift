@@ -35,10 +35,8 @@ import Testing
         #expect(throws: RenderError.self) { try PNGDecoder.decode([]) }
     }
 
-    @Test func base64_matchesKnownVectors() {
-        #expect(Base64.encode(Array("".utf8)) == "")
-        #expect(Base64.encode(Array("f".utf8)) == "Zg==")
-        #expect(Base64.encode(Array("fo".utf8)) == "Zm8=")
-        #expect(Base64.encode(Array("foobar".utf8)) == "Zm9vYmFy")
+    @Test func markupEscape_replacesTheFourSpecialCharacters() {
+        #expect(Markup.escape(#"a<b>&"c"#) == "a&lt;b&gt;&amp;&quot;c")
+        #expect(Markup.escape("plain σ·text") == "plain σ·text")
     }
 }

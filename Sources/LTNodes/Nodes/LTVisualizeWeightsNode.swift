@@ -116,7 +116,7 @@ enum LTVisualizeWeightsNode: NodeImplementation {
 
     /// The original node's HTML layout, with /view links instead of inline base64.
     private static func html(layer: String, shape: String, parameters: Int, sections: [(title: String, file: TempImageWriter.File)]) -> String {
-        var s = "<div class=\"flex flex-col gap-2\"><div class=\"text-lg font-bold\">Layer: \(escapeHTML(layer))</div>"
+        var s = "<div class=\"flex flex-col gap-2\"><div class=\"text-lg font-bold\">Layer: \(Markup.escape(layer))</div>"
         s += "<div class=\"text-sm\">Shape: \(shape) | \(groupedThousands(parameters)) parameters</div>"
         for section in sections {
             let heading = section.title.hasPrefix("Expanded") ? "Expanded Weights (SVD Factorization):" : "Weight Matrices:"
@@ -124,20 +124,6 @@ enum LTVisualizeWeightsNode: NodeImplementation {
             s += "<img src=\"api/view?filename=\(section.file.filename)&amp;subfolder=&amp;type=temp\"></div>"
         }
         return s + "</div>"
-    }
-
-    private static func escapeHTML(_ s: String) -> String {
-        var out = ""
-        for c in s {
-            switch c {
-            case "<": out += "&lt;"
-            case ">": out += "&gt;"
-            case "&": out += "&amp;"
-            case "\"": out += "&quot;"
-            default: out.append(c)
-            }
-        }
-        return out
     }
 
     /// `409,600`, as Python's `f"{n:,}"` prints it.
