@@ -5,10 +5,14 @@ import pathlib
 import re
 import shutil
 import subprocess
+import sys
 import tempfile
 import threading
 import time
 import urllib.parse
+
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1] / "pysupport"))
+from weightlens_binary import weightlens_binary  # noqa: E402
 
 import requests
 
@@ -19,22 +23,12 @@ ARTIFACTS = ROOT / "out" / "browser"
 STARTUP_SECONDS = 60
 
 
-def _binary():
-    path = os.environ.get("WEIGHTLENS_BIN")
-    if not path:
-        out = subprocess.run(["swift", "build", "--show-bin-path"], cwd=ROOT, check=True,
-                             capture_output=True, text=True).stdout.strip()
-        path = os.path.join(out, "weightlens")
-    assert os.path.exists(path), f"weightlens binary not found at {path}; run swift build"
-    return path
-
-
 class Server:
     """A `weightlens serve` child process on a free port with its own base directory."""
 
     def __init__(self, front_end_root=None):
         self.base = tempfile.mkdtemp(prefix="weightlens-browser-")
-        args = [_binary(), "serve", "--port", "0", "--base-directory", self.base]
+        args = [weightlens_binary(), "serve", "--port", "0", "--base-directory", self.base]
         if front_end_root:
             args += ["--front-end-root", front_end_root]
         self.process = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
