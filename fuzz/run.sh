@@ -10,13 +10,14 @@ SECONDS_PER_TARGET="${FUZZ_SECONDS:-60}"
 OUT="fuzz/out"
 mkdir -p "$OUT"
 SOURCES=(Sources/HTTPWire/*.swift)
+# HTTPWire is compiled once into a static library with the sanitizers, as module `HTTPWire`,
+# and each harness links against it.
+swiftc -O -sanitize=fuzzer,address -parse-as-library -module-name HTTPWire -emit-module -emit-library -static \
+    -emit-module-path "$OUT/HTTPWire.swiftmodule" -o "$OUT/libHTTPWire.a" "${SOURCES[@]}" 2>"$OUT/build.log" \
+    || { cat "$OUT/build.log"; exit 1; }
 status=0
 for target in RequestParserFuzz WebSocketFrameFuzz; do
     bin="$OUT/$target"
-    # HTTPWire is compiled into the fuzzer as module `HTTPWire`, then linked with the harness.
-    swiftc -O -sanitize=fuzzer,address -parse-as-library -module-name HTTPWire -emit-module -emit-library -static \
-        -emit-module-path "$OUT/HTTPWire.swiftmodule" -o "$OUT/libHTTPWire.a" "${SOURCES[@]}" 2>"$OUT/build.log" \
-        || { cat "$OUT/build.log"; exit 1; }
     # ld.gold warns about unexported sanitizer symbols; those lines are noise, real errors fail the build.
     swiftc -O -sanitize=fuzzer,address -parse-as-library -I "$OUT" -L "$OUT" -lHTTPWire "fuzz/$target.swift" -o "$bin" 2>>"$OUT/build.log" \
         || { grep -v "Cannot export local symbol" "$OUT/build.log"; exit 1; }
