@@ -4,10 +4,27 @@
 ///
 /// Without an FMA target, `addProduct` lowers to a libm `fmaf` call per lane, which is an order of
 /// magnitude slower than a separate multiply and add; `WEIGHTLENS_FMA` is defined by Package.swift
-/// together with a native `-target-cpu` (WEIGHTLENS_NATIVE=1 or avx512). Generic over the vector
-/// type; `@inline(__always)` lets each call site specialise it to plain vector instructions.
+/// together with `-target-cpu x86-64-v3` (WEIGHTLENS_NATIVE=1).
 @inline(__always)
-func fusedMultiplyAdd<V: SIMD>(_ acc: inout V, _ a: V, _ b: V) where V.Scalar: FloatingPoint {
+func fusedMultiplyAdd(_ acc: inout SIMD8<Float>, _ a: SIMD8<Float>, _ b: SIMD8<Float>) {
+    #if WEIGHTLENS_FMA || arch(arm64)
+    acc.addProduct(a, b)
+    #else
+    acc += a * b
+    #endif
+}
+
+@inline(__always)
+func fusedMultiplyAdd(_ acc: inout SIMD4<Double>, _ a: SIMD4<Double>, _ b: SIMD4<Double>) {
+    #if WEIGHTLENS_FMA || arch(arm64)
+    acc.addProduct(a, b)
+    #else
+    acc += a * b
+    #endif
+}
+
+@inline(__always)
+func fusedMultiplyAdd(_ acc: inout SIMD8<Double>, _ a: SIMD8<Double>, _ b: SIMD8<Double>) {
     #if WEIGHTLENS_FMA || arch(arm64)
     acc.addProduct(a, b)
     #else
