@@ -55,11 +55,14 @@ static inline int CLibPNG_encodeRGBAWithText(const unsigned char *pixels, unsign
 /// Common writer. `mode` 0: RGBA rows as they are. 1: RGBA rows written as RGB (libpng strips the
 /// 4th byte; for opaque pages, a quarter less data to filter and deflate). 2: one palette index
 /// per pixel, `palette` holding `paletteCount` RGB triples (1–256).
-static inline int CLibPNG_encodeImage(const unsigned char *pixels, unsigned width, unsigned height,
-                                      size_t stride, int mode, const unsigned char *palette, int paletteCount,
-                                      int level, int filters, int strategy,
-                                      const char *key, const char *text,
-                                      unsigned char **out, size_t *outSize) {
+/// `textCount` text chunks go before the image data, in order: `keys[i]` = `texts[i]` (NUL-terminated),
+/// as tEXt (Latin-1, what PIL writes for ASCII text such as ComfyUI's prompt and workflow) when
+/// `latin1[i]` is non-zero, else as uncompressed iTXt (UTF-8).
+static inline int CLibPNG_encodeImageTexts(const unsigned char *pixels, unsigned width, unsigned height,
+                                           size_t stride, int mode, const unsigned char *palette, int paletteCount,
+                                           int level, int filters, int strategy,
+                                           const char *const *keys, const char *const *texts, const int *latin1,
+                                           int textCount, unsigned char **out, size_t *outSize) {
     *out = NULL;
     *outSize = 0;
     png_structp png = png_create_write_struct(PNG_LIBPNG_VER_STRING, NULL, NULL, NULL);
@@ -89,13 +92,18 @@ static inline int CLibPNG_encodeImage(const unsigned char *pixels, unsigned widt
         }
         png_set_PLTE(png, info, colors, paletteCount);
     }
-    if (key) {
+    for (int i = 0; i < textCount; i++) {
         png_text chunk;
         memset(&chunk, 0, sizeof chunk);
-        chunk.compression = PNG_ITXT_COMPRESSION_NONE;
-        chunk.key = (png_charp)key;
-        chunk.text = (png_charp)text;
-        chunk.itxt_length = strlen(text);
+        chunk.key = (png_charp)keys[i];
+        chunk.text = (png_charp)texts[i];
+        if (latin1[i]) {
+            chunk.compression = PNG_TEXT_COMPRESSION_NONE;
+            chunk.text_length = strlen(texts[i]);
+        } else {
+            chunk.compression = PNG_ITXT_COMPRESSION_NONE;
+            chunk.itxt_length = strlen(texts[i]);
+        }
         png_set_text(png, info, &chunk, 1);
     }
     png_write_info(png, info);
@@ -109,6 +117,17 @@ static inline int CLibPNG_encodeImage(const unsigned char *pixels, unsigned widt
     *outSize = buffer->size;
     free(buffer);
     return 0;
+}
+
+/// Common writer with at most one iTXt chunk (`key` NULL: none).
+static inline int CLibPNG_encodeImage(const unsigned char *pixels, unsigned width, unsigned height,
+                                      size_t stride, int mode, const unsigned char *palette, int paletteCount,
+                                      int level, int filters, int strategy,
+                                      const char *key, const char *text,
+                                      unsigned char **out, size_t *outSize) {
+    const int utf8 = 0;
+    return CLibPNG_encodeImageTexts(pixels, width, height, stride, mode, palette, paletteCount, level, filters, strategy,
+                                    &key, &text, &utf8, key ? 1 : 0, out, outSize);
 }
 
 static inline int CLibPNG_encodeRGBAWithText(const unsigned char *pixels, unsigned width, unsigned height,

@@ -27,6 +27,8 @@ package enum NodeValue: Sendable {
     case bool(Bool)
     /// MODEL / CLIP / VAE: a handle on a lazily opened checkpoint.
     case checkpoint(LoadedCheckpoint, part: CheckpointPart)
+    /// IMAGE: a batch of pictures (ComfyUI's [B, H, W, C] tensor).
+    case images(ImageBatch)
     /// Any other constant (hidden inputs, unusual widget values).
     case json(JSON)
 
@@ -38,6 +40,7 @@ package enum NodeValue: Sendable {
         case .string(let s): return .string(s)
         case .bool(let b): return .bool(b)
         case .checkpoint(let c, let part): return .string("<\(part.rawValue) of \(c.name)>")
+        case .images(let batch): return .string("<IMAGE [\(batch.shape.map(String.init).joined(separator: ", "))]>")
         case .json(let j): return j
         }
     }
@@ -102,6 +105,17 @@ package struct NodeCall: Sendable {
         }
     }
 
+    /// A hidden input's JSON (PROMPT, EXTRA_PNGINFO); nil when absent or null.
+    package func hiddenJSON(_ name: String) -> JSON? {
+        if case .json(let j)? = value(name), !j.isNull { return j }
+        return nil
+    }
+
+    package func images(_ name: String) -> ImageBatch? {
+        if case .images(let batch)? = value(name) { return batch }
+        return nil
+    }
+
     package func checkpoint(_ name: String) -> LoadedCheckpoint? {
         if case .checkpoint(let c, _)? = value(name) { return c }
         return nil
@@ -136,6 +150,8 @@ package enum NodeRegistry {
         LTListLayersNode.self,
         LTVisualizeWeightsNode.self,
         ShowTextNode.self,
+        PreviewImageNode.self,
+        SaveImageNode.self,
     ]
 
     private static let byName: [String: any NodeImplementation.Type] = {

@@ -30,7 +30,7 @@ public struct ExecutionEnvironment: Sendable {
     public var models: any ModelLocator
     /// Directory where preview PNGs are written (ComfyUI's `temp`, served as `type=temp`).
     public var tempDirectory: String
-    /// ComfyUI's `output` directory (no current node writes there; kept for saving nodes).
+    /// ComfyUI's `output` directory, where SaveImage writes.
     public var outputDirectory: String
     /// Milliseconds since the Unix epoch, for message timestamps. Replaceable in tests.
     public var clock: @Sendable () -> Int64

@@ -65,6 +65,66 @@ enum PythonFormat {
         }
     }
 
+    /// `json.dumps(value)` with Python's defaults: `", "` and `": "` separators, every character
+    /// outside printable ASCII escaped (`ensure_ascii`), floats as `repr`, `NaN` / `Infinity`.
+    /// ComfyUI writes the prompt and workflow into saved PNGs this way.
+    static func jsonDumps(_ value: JSON) -> String {
+        var out = ""
+        writeJSON(value, into: &out)
+        return out
+    }
+
+    private static func writeJSON(_ value: JSON, into out: inout String) {
+        switch value {
+        case .null: out += "null"
+        case .bool(let b): out += b ? "true" : "false"
+        case .int(let i): out += String(i)
+        case .double(let d):
+            if d.isNaN { out += "NaN" } else if d.isInfinite { out += d < 0 ? "-Infinity" : "Infinity" } else { out += float(d) }
+        case .string(let s): writeJSONString(s, into: &out)
+        case .array(let items):
+            out += "["
+            for (i, item) in items.enumerated() {
+                if i > 0 { out += ", " }
+                writeJSON(item, into: &out)
+            }
+            out += "]"
+        case .object(let o):
+            out += "{"
+            for (i, member) in o.members.enumerated() {
+                if i > 0 { out += ", " }
+                writeJSONString(member.key, into: &out)
+                out += ": "
+                writeJSON(member.value, into: &out)
+            }
+            out += "}"
+        }
+    }
+
+    private static func writeJSONString(_ s: String, into out: inout String) {
+        out += "\""
+        for scalar in s.unicodeScalars {
+            switch scalar {
+            case "\"": out += "\\\""
+            case "\\": out += "\\\\"
+            case "\n": out += "\\n"
+            case "\r": out += "\\r"
+            case "\t": out += "\\t"
+            case "\u{08}": out += "\\b"
+            case "\u{0C}": out += "\\f"
+            default:
+                if scalar.value >= 0x20 && scalar.value < 0x7F {
+                    out.unicodeScalars.append(scalar)
+                } else {
+                    for unit in String(scalar).utf16 { out += "\\u" + hex4(UInt32(unit)) }
+                }
+            }
+        }
+        out += "\""
+    }
+
+    private static func hex4(_ v: UInt32) -> String { hex2(v >> 8) + hex2(v & 0xFF) }
+
     /// The Python type name of the decoded value (`'NoneType'`, `'dict'`…), for TypeError messages.
     static func typeName(_ value: JSON) -> String {
         switch value {

@@ -40,16 +40,7 @@ enum TempImageWriter {
                     throw .failed(type: "OSError", message: "Cannot create \(path): \(String(cString: strerror(e))) (errno \(e)).")
                 }
                 defer { close(fd) }
-                var written = 0
-                while written < png.count {
-                    let n = png.withUnsafeBytes { write(fd, $0.baseAddress! + written, png.count - written) }
-                    if n < 0 {
-                        let e = errno
-                        if e == EINTR { continue }
-                        throw .failed(type: "OSError", message: "Cannot write \(path): \(String(cString: strerror(e))) (errno \(e)).")
-                    }
-                    written += n
-                }
+                try writeAll(png, to: fd, path: path)
                 files.append(File(filename: name))
                 break
             }
@@ -57,15 +48,29 @@ enum TempImageWriter {
         return files
     }
 
+    /// Writes all of `bytes` to `fd` (retrying short writes and EINTR); `path` names it in errors.
+    static func writeAll(_ bytes: [UInt8], to fd: Int32, path: String) throws(NodeFailure) {
+        var written = 0
+        while written < bytes.count {
+            let n = bytes.withUnsafeBytes { write(fd, $0.baseAddress! + written, bytes.count - written) }
+            if n < 0 {
+                let e = errno
+                if e == EINTR { continue }
+                throw .failed(type: "OSError", message: "Cannot write \(path): \(String(cString: strerror(e))) (errno \(e)).")
+            }
+            written += n
+        }
+    }
+
     /// `mkdir -p`: the temp folder may have been removed while the server runs.
-    private static func makeDirectories(_ path: String) throws(NodeFailure) {
+    static func makeDirectories(_ path: String) throws(NodeFailure) {
         var current = path.hasPrefix("/") ? "" : "."
         for part in path.split(separator: "/") {
             current += "/" + part
             if mkdir(current, 0o755) != 0 {
                 let e = errno
                 if e != EEXIST {
-                    throw .failed(type: "OSError", message: "Cannot create the temp folder \(current): \(String(cString: strerror(e))) (errno \(e)).")
+                    throw .failed(type: "OSError", message: "Cannot create the folder \(current): \(String(cString: strerror(e))) (errno \(e)).")
                 }
             }
         }

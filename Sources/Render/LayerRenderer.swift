@@ -56,12 +56,12 @@ public enum LayerRenderer {
         let p = LayerListView.render(names: names, title: title, maxSide: min(max(options.maxSide, 256), 16384))
         // Encoding a canvas we just made cannot fail short of running out of memory.
         let png = (try? PNGEncoder.encode(p.canvas, options: options.png)) ?? []
-        return RenderedImage(png: png, width: p.width, height: p.height, title: title)
+        return RenderedImage(png: png, width: p.width, height: p.height, title: title, rgba: p.canvas.pixels)
     }
 
     static func finish(_ p: Painter, title: String, options: RenderOptions) throws(RenderError) -> RenderedImage {
         let png = try PNGEncoder.encode(page: p.canvas, options: options.png, mostlyNoise: p.mostlyNoise, text: layoutChunk(p.layout))
-        return RenderedImage(png: png, width: p.width, height: p.height, title: title, svg: p.svg?.rendered())
+        return RenderedImage(png: png, width: p.width, height: p.height, title: title, svg: p.svg?.rendered(), rgba: p.canvas.pixels)
     }
 
     /// The `weightlens:layout` chunk of a page, or nil when the page maps no pixel to a channel.

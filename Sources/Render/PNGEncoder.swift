@@ -45,7 +45,16 @@ public enum PNGEncoder {
     /// keyword libpng would reject (empty, over 79 bytes, not printable Latin-1) fails the encode.
     public static func encode(rgba: [UInt8], width: Int, height: Int, options: PNGOptions = PNGOptions(),
                               text: (keyword: String, text: String)? = nil) throws(RenderError) -> [UInt8] {
-        try encode(rgba: rgba, width: width, height: height, options: options, text: text, tunedForNoise: nil)
+        try encode(rgba: rgba, width: width, height: height, options: options,
+                   texts: text.map { [PNGTextChunk(keyword: $0.keyword, text: $0.text, latin1: false)] } ?? [], tunedForNoise: nil)
+    }
+
+    /// Encodes `rgba` with several text chunks, in order, before the image data (ComfyUI's saved
+    /// pictures carry `prompt` and `workflow` as tEXt chunks). A keyword libpng would reject, a NUL
+    /// in a text, or a non-Latin-1 character in a tEXt chunk fails the encode.
+    public static func encode(rgba: [UInt8], width: Int, height: Int, options: PNGOptions = PNGOptions(),
+                              texts: [PNGTextChunk]) throws(RenderError) -> [UInt8] {
+        try encode(rgba: rgba, width: width, height: height, options: options, texts: texts, tunedForNoise: nil)
     }
 
     /// `tunedForNoise` set: `options` are the defaults, so pick the filter and strategy that measured
@@ -53,7 +62,7 @@ public enum PNGEncoder {
     /// images Up + RLE (smaller and faster than the standard search on text pages and heatmaps
     /// alike), RGB/RGBA pages Up + standard, or Sub + RLE when the page is mostly noise-like heatmap.
     static func encode(rgba: [UInt8], width: Int, height: Int, options requested: PNGOptions,
-                       text: (keyword: String, text: String)?, tunedForNoise: Bool?) throws(RenderError) -> [UInt8] {
+                       texts: [PNGTextChunk], tunedForNoise: Bool?) throws(RenderError) -> [UInt8] {
         var options = requested
         guard width > 0, height > 0, width <= 1_000_000, height <= 1_000_000 else {
             throw .invalidImageSize(width: width, height: height)
@@ -80,14 +89,27 @@ public enum PNGEncoder {
         let strategy = options.strategy.rawValue
         var out: UnsafeMutablePointer<UInt8>? = nil
         var size = 0
-        // A NUL inside the text would silently cut it short in C.
-        if let text, text.keyword.utf8.contains(0) || text.text.utf8.contains(0) {
+        // A NUL inside the text would silently cut it short in C; tEXt holds Latin-1 only.
+        for chunk in texts where chunk.keyword.utf8.contains(0) || chunk.text.utf8.contains(0)
+            || (chunk.latin1 && chunk.text.unicodeScalars.contains { $0.value > 0xFF }) {
             throw .pngEncodingFailed(width: width, height: height)
         }
+        // tEXt bytes are Latin-1: characters 0x80–0xFF become one byte each, not their UTF-8 pair.
+        let textBytes: [[CChar]] = texts.map { chunk in
+            chunk.latin1 ? chunk.text.unicodeScalars.map { CChar(bitPattern: UInt8($0.value)) } + [0]
+                : chunk.text.utf8CString.map { $0 }
+        }
+        let keyBytes: [[CChar]] = texts.map { Array($0.keyword.utf8CString) }
+        let latin1: [Int32] = texts.map { $0.latin1 ? 1 : 0 }
         func write(_ pixels: UnsafePointer<UInt8>?, stride: Int, mode: Int32, palette: [UInt8]) -> Int32 {
-            palette.withUnsafeBufferPointer { pal in
-                CLibPNG_encodeImage(pixels, UInt32(width), UInt32(height), stride, mode, pal.baseAddress, Int32(pal.count / 3),
-                                    level, filters, strategy, text?.keyword, text?.text, &out, &size)
+            withCStrings(keyBytes) { keys in
+                withCStrings(textBytes) { values in
+                    palette.withUnsafeBufferPointer { pal in
+                        CLibPNG_encodeImageTexts(pixels, UInt32(width), UInt32(height), stride, mode, pal.baseAddress,
+                                                 Int32(pal.count / 3), level, filters, strategy, keys, values, latin1,
+                                                 Int32(texts.count), &out, &size)
+                    }
+                }
             }
         }
         let rc: Int32
@@ -113,8 +135,33 @@ public enum PNGEncoder {
     /// Encodes a page: with the default options, the settings are tuned to the page's pixel format.
     static func encode(page canvas: Canvas, options: PNGOptions, mostlyNoise: Bool,
                        text: (keyword: String, text: String)?) throws(RenderError) -> [UInt8] {
-        try encode(rgba: canvas.pixels, width: canvas.width, height: canvas.height, options: options, text: text,
+        try encode(rgba: canvas.pixels, width: canvas.width, height: canvas.height, options: options,
+                   texts: text.map { [PNGTextChunk(keyword: $0.keyword, text: $0.text, latin1: false)] } ?? [],
                    tunedForNoise: options == PNGOptions() ? mostlyNoise : nil)
+    }
+
+    /// Runs `body` with a C array of pointers to the NUL-terminated strings (valid only inside).
+    private static func withCStrings<R>(_ strings: [[CChar]], _ body: (UnsafePointer<UnsafePointer<CChar>?>?) -> R) -> R {
+        let buffers = strings.map { s -> UnsafeMutablePointer<CChar> in
+            let p = UnsafeMutablePointer<CChar>.allocate(capacity: s.count)
+            p.initialize(from: s, count: s.count)
+            return p
+        }
+        defer { for b in buffers { b.deallocate() } }
+        let pointers: [UnsafePointer<CChar>?] = buffers.map { UnsafePointer($0) }
+        return pointers.withUnsafeBufferPointer { body($0.baseAddress) }
+    }
+}
+
+/// One PNG text chunk: tEXt (Latin-1) when `latin1`, else uncompressed iTXt (UTF-8).
+public struct PNGTextChunk: Sendable, Equatable {
+    public let keyword: String
+    public let text: String
+    public let latin1: Bool
+    public init(keyword: String, text: String, latin1: Bool) {
+        self.keyword = keyword
+        self.text = text
+        self.latin1 = latin1
     }
 }
 

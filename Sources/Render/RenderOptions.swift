@@ -103,12 +103,16 @@ public struct RenderedImage: Sendable {
     public let title: String
     /// SVG of the same picture for chart-like views when `RenderOptions.svg` is set.
     public let svg: String?
+    /// The pixels the PNG holds (`width · height · 4` bytes, RGBA8), when the renderer kept them,
+    /// so image nodes need not decode the PNG they were just given.
+    public let rgba: [UInt8]?
 
-    public init(png: [UInt8], width: Int, height: Int, title: String, svg: String? = nil) {
+    public init(png: [UInt8], width: Int, height: Int, title: String, svg: String? = nil, rgba: [UInt8]? = nil) {
         self.png = png
         self.width = width
         self.height = height
         self.title = title
         self.svg = svg
+        self.rgba = rgba
     }
 }
