@@ -85,7 +85,7 @@ let package = Package(
         .testTarget(name: "OrderedJSONTests", dependencies: ["OrderedJSON"]),
         .testTarget(name: "HTTPWireTests", dependencies: ["HTTPWire"]),
         .testTarget(name: "SocketServerTests", dependencies: ["SocketServer", "HTTPWire", "CLibZ"]),
-        .testTarget(name: "LTNodesTests", dependencies: ["LTNodes", "OrderedJSON", "ModelCatalog", "Checkpoint", "Render"]),
+        .testTarget(name: "LTNodesTests", dependencies: ["LTNodes", "OrderedJSON", "ModelCatalog", "Checkpoint", "Render", "Analysis", "TensorCore"]),
         .testTarget(name: "NodeServerTests", dependencies: ["NodeServer", "LTNodes", "SocketServer", "HTTPWire"]),
         .testTarget(name: "CLITests", dependencies: ["WeightLensCLI"]),
     ]

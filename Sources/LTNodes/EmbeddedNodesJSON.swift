@@ -295,6 +295,74 @@ let embeddedNodesJSON = #"""
     "python_module": "nodes",
     "category": "image",
     "output_node": true
+  },
+  "LTWeightNMF": {
+    "input": {
+      "required": {
+        "model": [
+          "MODEL",
+          {
+            "tooltip": "The model whose weights are analysed"
+          }
+        ],
+        "layer_name": [
+          "STRING",
+          {
+            "default": "",
+            "multiline": false,
+            "tooltip": "Layer to factor (name, full tensor key), e.g. 'input_blocks.1.0.in_layers.2'"
+          }
+        ],
+        "num_filters": [
+          "INT",
+          {
+            "default": 16,
+            "min": 1,
+            "max": 256,
+            "tooltip": "Output channels factored together and drawn"
+          }
+        ],
+        "rank": [
+          "INT",
+          {
+            "default": 3,
+            "min": 1,
+            "max": 8,
+            "tooltip": "Number of non-negative factors (the first three are drawn as red, green, blue)"
+          }
+        ]
+      }
+    },
+    "input_order": {
+      "required": [
+        "model",
+        "layer_name",
+        "num_filters",
+        "rank"
+      ]
+    },
+    "output": [
+      "IMAGE",
+      "STRING"
+    ],
+    "output_is_list": [
+      false,
+      false
+    ],
+    "output_name": [
+      "image",
+      "report"
+    ],
+    "name": "LTWeightNMF",
+    "display_name": "LTWeightNMF",
+    "description": "One-sided NMF of a layer's input channels (Distill): each output channel's kernel in a few non-negative factors, drawn as RGB",
+    "python_module": "custom_nodes.latent-tools",
+    "category": "LatentTools",
+    "output_node": true,
+    "output_tooltips": [
+      "The pictures as an image batch",
+      "The report as JSON text"
+    ]
   }
 }
 

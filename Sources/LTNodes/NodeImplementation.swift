@@ -152,6 +152,7 @@ package enum NodeRegistry {
         ShowTextNode.self,
         PreviewImageNode.self,
         SaveImageNode.self,
+        LTWeightNMFNode.self,
     ]
 
     private static let byName: [String: any NodeImplementation.Type] = {

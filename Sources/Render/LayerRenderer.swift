@@ -42,6 +42,21 @@ public enum LayerRenderer {
         }
     }
 
+    /// The `nmf` view together with the factorisation it draws (for reports). Needs a weight of
+    /// rank 2 or more with more than one input channel.
+    public static func renderNMF(weight: Tensor, layer: LayerInfo, options: RenderOptions = RenderOptions(),
+                                 cancellation: Cancellation? = nil, progress: ProgressHandler? = nil) throws(RenderError) -> (NMFResult, RenderedImage) {
+        try options.validate()
+        guard weight.count > 0 else { throw .emptyTensor(layer: layer.name, shape: weight.shape) }
+        guard weight.rank >= 2, weight.shape[1] > 1 || weight.rank > 2 else {
+            throw .unsupportedShape(view: "nmf", layer: layer.name, shape: weight.shape,
+                                    reason: "it needs input channels to factor (a conv or linear weight)")
+        }
+        let (result, g) = try NMFView.factor(weight: weight, info: layer, options: options, cancellation: cancellation, progress: progress)
+        let p = NMFView.draw(result, geometry: g, info: layer, options: options)
+        return (result, try finish(p, title: "One-sided NMF", options: options))
+    }
+
     /// A page of many layers, each a small heatmap of its weight matrix with its name and shape
     /// (block-reduced by max |v|, each panel on its own symmetric scale).
     public static func renderOverview(layers: [(LayerInfo, Tensor)], options: RenderOptions = RenderOptions(),

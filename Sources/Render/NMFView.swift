@@ -6,7 +6,10 @@ import TensorCore
 /// neuron's kernel becomes a small RGB image — red, green, blue = how strongly the neuron reads
 /// factor 1, 2, 3 at each kernel position (grey = 0). A legend shows which inputs make up each factor.
 enum NMFView {
-    static let factorColors = [RGBA(220, 40, 40), RGBA(30, 160, 60), RGBA(40, 90, 220)]
+    /// Factors 1–3 are the kernels' red, green and blue; 4–8 get legend colours of their own.
+    static let factorColors = [RGBA(220, 40, 40), RGBA(30, 160, 60), RGBA(40, 90, 220), RGBA(200, 140, 20),
+                               RGBA(140, 60, 180), RGBA(20, 150, 160), RGBA(120, 120, 120), RGBA(190, 80, 130)]
+    static let factorNames = ["red", "green", "blue", "legend only", "legend only", "legend only", "legend only", "legend only"]
 
     static func render(weight: Tensor, info: LayerInfo, options: RenderOptions,
                        cancellation: Cancellation?, progress: ProgressHandler?) throws(RenderError) -> Painter {
@@ -15,11 +18,18 @@ enum NMFView {
             return VectorView.render(values: weight.values, info: info, options: options,
                                      viewName: "nmf (needs input channels to factor; showing the values)")
         }
-        // Fold every conv into [out, in, kh, kw].
+        let (result, g) = try factor(weight: weight, info: info, options: options, cancellation: cancellation, progress: progress)
+        return draw(result, geometry: g, info: info, options: options)
+    }
+
+    /// The factorisation the view draws: the first `numFilters` output channels of the weight
+    /// (folded to [out, in, kh, kw]) over their input channels, `rank` factors (capped by the sizes).
+    static func factor(weight: Tensor, info: LayerInfo, options: RenderOptions, cancellation: Cancellation?,
+                       progress: ProgressHandler?) throws(RenderError) -> (NMFResult, KernelGeometry) {
         let g = KernelGeometry(shape: weight.shape)
         let folded = Tensor(shape: [g.out, g.inputs, g.kh, g.kw], values: weight.values)
         let neurons = Array(0..<min(g.out, options.numFilters))
-        let rank = max(1, min(3, g.inputs, neurons.count * g.kernelSize))
+        let rank = max(1, min(options.rank, g.inputs, neurons.count * g.kernelSize))
         let result: NMFResult
         do {
             result = try oneSidedNMF(convWeight: folded, rank: rank, outputChannels: neurons,
@@ -29,6 +39,13 @@ enum NMFView {
             throw .analysisFailed(view: "nmf", layer: info.name, reason: error.description)
         }
         try checkCancelled(cancellation)
+        return (result, g)
+    }
+
+    /// Draws a factorisation made by `oneSidedNMF` of the weight with geometry `g`.
+    static func draw(_ result: NMFResult, geometry g: KernelGeometry, info: LayerInfo, options: RenderOptions) -> Painter {
+        let neurons = result.outputChannels
+        let rank = result.rank
         let ks = g.kernelSize
         let L = result.loadings.values   // [neurons, kh, kw, rank]
         var m: Float = 0
@@ -53,10 +70,11 @@ enum NMFView {
         let tileW = g.kw * cell, tileH = g.kh * cell
         perRow = max(1, avail / (tileW + 10))
         let gridRows = (neurons.count + perRow - 1) / perRow
-        let notes = [
+        var notes = [
             "\(neurons.count) output channel\(neurons.count == 1 ? "" : "s") (0–\(neurons.count - 1) of \(g.out)) factored over \(g.inputs) input channels into \(rank) non-negative factor\(rank == 1 ? "" : "s")",
             "relative error \(formatPercent(Double(result.relativeError))) after \(result.iterations) iterations · colour = 0.5 + 0.5 · loading / \(formatNumber(Double(m))) per channel (grey = 0)",
         ]
+        if rank > 3 { notes.append("kernels show factors 1–3 as red, green, blue; factors 4–\(rank) appear in the legend only") }
         let header = Header(info: info, view: "nmf", notes: notes, width: width)
         let gridH = gridRows * (tileH + labelH + 8)
         let height = header.height + 8 + gridH + 12 + BitmapFont.height(scale: ts) + rank * legendRowH + Page.margin
@@ -85,13 +103,12 @@ enum NMFView {
         // Legend: each factor's mix of input channels.
         p.text("factors (non-negative mixes of input channels)", x: Page.margin, y: y, scale: ts, color: .ink)
         y += BitmapFont.height(scale: ts)
-        let names = ["red", "green", "blue"]
         for f in 0..<rank {
             let row = Array(result.factors.values[(f * g.inputs)..<((f + 1) * g.inputs)])
             let ry = y + f * legendRowH
             p.fill(Page.margin, ry + 10, 28, 28, factorColors[f])
             p.text("factor \(f + 1)", x: Page.margin + 36, y: ry + 8, scale: ts, color: .ink)
-            p.text(names[f], x: Page.margin + 36, y: ry + 8 + BitmapFont.height(scale: ts), scale: ts, color: .mutedInk)
+            p.text(factorNames[f], x: Page.margin + 36, y: ry + 8 + BitmapFont.height(scale: ts), scale: ts, color: .mutedInk)
             let top = row.enumerated().sorted { $0.element > $1.element || ($0.element == $1.element && $0.offset < $1.offset) }.prefix(4)
             let chartX = Page.margin + 200
             let chartW = width - chartX - Page.margin

@@ -57,6 +57,8 @@ public struct RenderOptions: Sendable, Equatable {
     public var maxSide: Int = 2048
     /// SVD components drawn by `expanded`.
     public var components: Int = 8
+    /// Factors of the `nmf` view (1–8; the kernels show the first three as RGB).
+    public var rank: Int = 3
     /// Histogram bins.
     public var bins: Int = 120
     /// Histogram with a logarithmic count axis.
@@ -78,6 +80,9 @@ public struct RenderOptions: Sendable, Equatable {
         }
         if components < 1 || components > 64 {
             throw .invalidOption(name: "components", value: String(components), reason: "allowed 1...64")
+        }
+        if rank < 1 || rank > 8 {
+            throw .invalidOption(name: "rank", value: String(rank), reason: "allowed 1...8")
         }
         if bins < 2 || bins > 2000 {
             throw .invalidOption(name: "bins", value: String(bins), reason: "allowed 2...2000")

@@ -1,0 +1,116 @@
+import Foundation
+import Analysis
+import Checkpoint
+import ModelCatalog
+import OrderedJSON
+import Render
+import TensorCore
+import Testing
+@testable import LTNodes
+
+/// Runs an API prompt whose node "1" is the synthetic SDXL loader; output to `temp/output`.
+struct AnalysisRun {
+    let record: ExecutionRecord
+    let log: MessageLog
+    let temp: TempDirectory
+    var output: String { temp.path + "/output" }
+
+    init(_ nodes: String, extraData: JSON = [:]) throws {
+        temp = TempDirectory("ltnodes-analysis")
+        let models = try TestCheckpoints.models()
+        let executor = GraphExecutor(catalog: try catalog(),
+                                     environment: ExecutionEnvironment(models: models, tempDirectory: temp.path + "/temp",
+                                                                       outputDirectory: temp.path + "/output"))
+        let text = #"{"1": {"class_type": "CheckpointLoaderSimple", "inputs": {"ckpt_name": "sdxl_synthetic_fp16.safetensors"}}, "#
+            + nodes + "}"
+        let validated = try PromptValidation.validate(prompt: try JSON.text(text), catalog: executor.catalog, models: models).get()
+        log = MessageLog()
+        record = executor.execute(validated, promptID: "a", extraData: extraData, send: log.send, isInterrupted: { false })
+    }
+
+    var lastMessage: String { log.all.last.map { $0.0 + " " + $0.1.serialized() } ?? "" }
+
+    /// The report of node `id` (its ui.text), parsed.
+    func report(_ id: String) throws -> JSON {
+        try JSON.text(try #require(record.outputs[id]?["text"]?[0]?.stringValue))
+    }
+
+    /// The temp pictures of node `id`, decoded.
+    func pictures(_ id: String) throws -> [DecodedPNG] {
+        try (record.outputs[id]?["images"]?.arrayValue ?? []).map { ref in
+            #expect(ref["type"] == "temp")
+            let name = try #require(ref["filename"]?.stringValue)
+            return try PNGDecoder.decode(Array(try Data(contentsOf: URL(fileURLWithPath: temp.path + "/temp/" + name))))
+        }
+    }
+}
+
+func syntheticWeight(_ layer: String) throws -> Tensor {
+    let path = try #require(try TestCheckpoints.models().checkpointPath(named: "sdxl_synthetic_fp16.safetensors"))
+    let file = try CheckpointFile.open(path: path)
+    return try file.loadTensor(try LayerCatalog(checkpoint: file).layer(named: layer).weightKey)
+}
+
+@Suite struct LTWeightNMFTests {
+    @Test func report_matchesTheEngineAndThePictureDecodes() throws {
+        let layer = "input_blocks.1.0.in_layers.2"
+        let run = try AnalysisRun(#""2": {"class_type": "LTWeightNMF", "inputs": {"model": ["1", 0], "layer_name": "\#(layer)", "num_filters": 8, "rank": 4}}"#)
+        defer { run.temp.cleanup() }
+        #expect(run.record.statusString == "success", "\(run.lastMessage)")
+        let report = try run.report("2")
+        #expect(report.objectValue?.keys == ["layer", "shape", "rank", "relative_error", "factors", "output_channels"])
+        let weight = try syntheticWeight(layer)
+        let direct = try oneSidedNMF(convWeight: weight, rank: 4, outputChannels: Array(0..<8))
+        #expect(report["layer"] == .string(layer) && report["shape"] == ReportNumber.shape(weight.shape) && report["rank"] == 4)
+        #expect(report["output_channels"] == .array((0..<8).map { .int(Int64($0)) }))
+        #expect(report["relative_error"] == ReportNumber.json(direct.relativeError))
+        let factors = try #require(report["factors"]?.arrayValue)
+        #expect(factors.count == 4 && factors.allSatisfy { $0.arrayValue?.count == weight.shape[1] })
+        #expect(factors.allSatisfy { $0.arrayValue?.allSatisfy { ($0.doubleValue ?? -1) >= 0 } == true })
+        let pictures = try run.pictures("2")
+        #expect(pictures.count == 1 && pictures[0].width > 200 && pictures[0].height > 200)
+        // Kernel tiles are coloured (not only page white and ink).
+        #expect(distinctColours(pictures[0]) > 20)
+    }
+
+
+    @Test func wiredToSaveImage_writesTheSamePictureWithPromptAndWorkflow() throws {
+        let run = try AnalysisRun(#"""
+            "2": {"class_type": "LTWeightNMF", "inputs": {"model": ["1", 0], "layer_name": "input_blocks.1.0.in_layers.2", "num_filters": 16, "rank": 3}},
+            "3": {"class_type": "SaveImage", "inputs": {"images": ["2", 0], "filename_prefix": "nmf/conv"}}
+            """#, extraData: try JSON.text(#"{"extra_pnginfo": {"workflow": {"nodes": [{"id": 2, "type": "LTWeightNMF"}]}}}"#))
+        defer { run.temp.cleanup() }
+        #expect(run.record.statusString == "success", "\(run.lastMessage)")
+        #expect(run.record.outputs["3"]?["images"] == .array([.object(JSONObject([("filename", "conv_00001_.png"), ("subfolder", "nmf"), ("type", "output")]))]))
+        let saved = Array(try Data(contentsOf: URL(fileURLWithPath: run.output + "/nmf/conv_00001_.png")))
+        let preview = try run.pictures("2")[0]
+        let decoded = try PNGDecoder.decode(saved)
+        #expect(decoded.width == preview.width && decoded.height == preview.height && decoded.rgba == preview.rgba)
+        let prompt = try JSON.text(try #require(try PNGDecoder.text(saved, keyword: "prompt")))
+        #expect(prompt["2"]?["class_type"] == "LTWeightNMF" && prompt["3"]?["inputs"]?["images"] == ["2", 0])
+        #expect(try PNGDecoder.text(saved, keyword: "workflow") == #"{"nodes": [{"id": 2, "type": "LTWeightNMF"}]}"#)
+    }
+
+    @Test(arguments: [("", "layer_name is empty"), ("input_blocks.1.0.in_layers.22", "input_blocks.1.0.in_layers.2"),
+                      ("input_blocks.1.0.in_layers.0", "nmf")])
+    func badLayers_areExecutionErrors(layer: String, mentions: String) throws {
+        let run = try AnalysisRun(#""2": {"class_type": "LTWeightNMF", "inputs": {"model": ["1", 0], "layer_name": "\#(layer)", "num_filters": 16, "rank": 3}}"#)
+        defer { run.temp.cleanup() }
+        let error = try #require(run.log.all.last)
+        #expect(error.0 == "execution_error" && error.1["node_type"] == "LTWeightNMF")
+        #expect(error.1["exception_message"]?.stringValue?.contains(mentions) == true, "\(run.lastMessage)")
+    }
+}
+
+/// Number of distinct RGB colours of a picture.
+func distinctColours(_ picture: DecodedPNG) -> Int {
+    var seen = Set<UInt32>()
+    let px = picture.rgba
+    var i = 0
+    while i + 3 < px.count {
+        let r = UInt32(px[i]), g = UInt32(px[i + 1]), b = UInt32(px[i + 2])
+        seen.insert(r << 16 | g << 8 | b)
+        i += 4
+    }
+    return seen.count
+}
