@@ -363,6 +363,64 @@ let embeddedNodesJSON = #"""
       "The pictures as an image batch",
       "The report as JSON text"
     ]
+  },
+  "LTWeightStats": {
+    "input": {
+      "required": {
+        "model": [
+          "MODEL",
+          {
+            "tooltip": "The model whose weights are analysed"
+          }
+        ],
+        "filter": [
+          "STRING",
+          {
+            "default": "",
+            "multiline": false,
+            "tooltip": "Layers to include: substring, glob (*attn1*), block (IN04, IN00-M00) or empty for all"
+          }
+        ],
+        "bins": [
+          "INT",
+          {
+            "default": 64,
+            "min": 8,
+            "max": 512,
+            "tooltip": "Histogram bins"
+          }
+        ]
+      }
+    },
+    "input_order": {
+      "required": [
+        "model",
+        "filter",
+        "bins"
+      ]
+    },
+    "output": [
+      "IMAGE",
+      "STRING"
+    ],
+    "output_is_list": [
+      false,
+      false
+    ],
+    "output_name": [
+      "image",
+      "report"
+    ],
+    "name": "LTWeightStats",
+    "display_name": "LTWeightStats",
+    "description": "Histograms and statistics of the weights of the matching layers",
+    "python_module": "custom_nodes.latent-tools",
+    "category": "LatentTools",
+    "output_node": true,
+    "output_tooltips": [
+      "The pictures as an image batch",
+      "The report as JSON text"
+    ]
   }
 }
 

@@ -70,6 +70,16 @@ package enum NodeFailure: Error, Sendable {
     case interrupted
 }
 
+extension NodeFailure: CustomStringConvertible {
+    /// The message alone (the CLI prints it as its one-line error).
+    package var description: String {
+        switch self {
+        case .failed(_, let message): return message
+        case .interrupted: return "Interrupted."
+        }
+    }
+}
+
 /// What one call of a node produced.
 package struct NodeResult: Sendable {
     /// Per output slot, the values of this call: one value, or several for `output_is_list` slots.
@@ -153,6 +163,7 @@ package enum NodeRegistry {
         PreviewImageNode.self,
         SaveImageNode.self,
         LTWeightNMFNode.self,
+        LTWeightStatsNode.self,
     ]
 
     private static let byName: [String: any NodeImplementation.Type] = {

@@ -57,6 +57,15 @@ public enum LayerRenderer {
         return (result, try finish(p, title: "One-sided NMF", options: options))
     }
 
+    /// Statistics of many layers: a page of their histograms and a page with a table.
+    public static func renderStatistics(_ layers: [LayerStatistics], total: Int, title: String,
+                                        options: RenderOptions = RenderOptions()) throws(RenderError) -> [RenderedImage] {
+        try options.validate()
+        let histograms = StatsView.histograms(layers, total: total, title: title + ": histograms", maxSide: options.maxSide)
+        let table = StatsView.table(layers, total: total, title: title + ": statistics", maxSide: options.maxSide)
+        return [try finish(histograms, title: "Histograms", options: options), try finish(table, title: "Statistics", options: options)]
+    }
+
     /// A page of many layers, each a small heatmap of its weight matrix with its name and shape
     /// (block-reduced by max |v|, each panel on its own symmetric scale).
     public static func renderOverview(layers: [(LayerInfo, Tensor)], options: RenderOptions = RenderOptions(),

@@ -17,6 +17,7 @@ public struct WeightLensCommand: ParsableCommand {
             InspectCommand.self,
             NMFCommand.self,
             ExpandCommand.self,
+            StatsCommand.self,
         ]
     )
     public init() {}

@@ -114,3 +114,44 @@ func distinctColours(_ picture: DecodedPNG) -> Int {
     }
     return seen.count
 }
+
+@Suite struct LTWeightStatsTests {
+    @Test func everyMatchingLayerIsInTheReport_andTwoPicturesAreDrawn() throws {
+        let run = try AnalysisRun(#""2": {"class_type": "LTWeightStats", "inputs": {"model": ["1", 0], "filter": "IN04-IN08", "bins": 32}}"#)
+        defer { run.temp.cleanup() }
+        #expect(run.record.statusString == "success", "\(run.lastMessage)")
+        let report = try #require(try run.report("2").arrayValue)
+        let path = try #require(try TestCheckpoints.models().checkpointPath(named: "sdxl_synthetic_fp16.safetensors"))
+        let file = try CheckpointFile.open(path: path)
+        let layers = try LayerCatalog(checkpoint: file).filter("IN04-IN08")
+        #expect(report.count == layers.count && report.count > 64)   // more than are drawn
+        #expect(report[0].objectValue?.keys == ["name", "shape", "dtype", "parameters", "mean", "std", "min", "max",
+                                                "near_zero_fraction", "l2_norm", "dead_filters"])
+        for (entry, layer) in zip(report, layers) {
+            #expect(entry["name"] == .string(layer.name) && entry["dtype"] == "float16")
+            let t = try file.loadTensor(layer.weightKey)
+            let mean = t.values.reduce(0.0) { $0 + Double($1) } / Double(t.count)
+            #expect(abs((entry["mean"]?.doubleValue ?? .nan) - mean) <= 1e-6 * max(1, abs(mean)))
+            #expect(entry["max"]?.doubleValue.map(Float.init) == t.values.max() && entry["min"]?.doubleValue.map(Float.init) == t.values.min())
+        }
+        let pictures = try run.pictures("2")
+        #expect(pictures.count == 2 && pictures.allSatisfy { $0.width >= 480 && $0.height > 100 })
+        // The IMAGE output is a batch of both, padded to one size (checked through ui.text = STRING output).
+        let progress = run.log.all.filter { $0.0 == "progress" && $0.1["node"] == "2" }
+        #expect(progress.last?.1["value"] == .int(Int64(layers.count)) && progress.last?.1["max"] == .int(Int64(layers.count)))
+    }
+
+    @Test func deadFilters_areChannelsBelowAThousandthOfTheLayersMax() {
+        // Channel 1 peaks at 0.0009 (< 1e-3 × 1.0): dead; channel 2 at 0.0011: alive.
+        let t = Tensor(shape: [3, 2], values: [1.0, -0.5, 0.0009, -0.0002, 0.0011, 0])
+        #expect(WeightStatsReport.deadFilters(t) == [1])
+        #expect(WeightStatsReport.deadFilters(Tensor(shape: [2], values: [0, 0])) == [])
+    }
+
+    @Test func unknownFilter_isAnExecutionError() throws {
+        let run = try AnalysisRun(#""2": {"class_type": "LTWeightStats", "inputs": {"model": ["1", 0], "filter": "no_such_layer_xyz", "bins": 64}}"#)
+        defer { run.temp.cleanup() }
+        #expect(run.log.all.last?.0 == "execution_error")
+        #expect(run.log.all.last?.1["exception_message"]?.stringValue?.contains("no_such_layer_xyz") == true)
+    }
+}

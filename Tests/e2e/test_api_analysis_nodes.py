@@ -118,3 +118,21 @@ def test_weight_nmf_report_agrees_with_numpy_and_saves_through_save_image(server
     temp = entry["outputs"]["4"]["images"]
     assert temp[0]["type"] == "temp" and temp[0]["filename"].startswith("ComfyUI_temp_")
     assert decode(picture(server, temp[0])) == decode(picture(server, entry["outputs"]["3"]["images"][0]))
+
+
+def test_weight_stats_agree_with_numpy(server):
+    entry, path = run(server, {"2": {"class_type": "LTWeightStats", "inputs": {"model": ["1", 0], "filter": "IN01", "bins": 64}}})
+    report = json.loads(entry["outputs"]["2"]["text"][0])
+    assert len(report) >= 5
+    for layer in report:
+        w = read_tensor(path, layer["name"])
+        assert layer["shape"] == list(w.shape) and layer["parameters"] == w.size and layer["dtype"] == "float16"
+        assert abs(layer["mean"] - w.mean()) <= 1e-6 * max(1.0, abs(w.mean()))
+        assert abs(layer["std"] - w.std()) <= 1e-5 * max(w.std(), 1e-12)
+        assert np.float32(layer["min"]) == np.float32(w.min()) and np.float32(layer["max"]) == np.float32(w.max())
+        assert abs(layer["l2_norm"] - np.sqrt((w ** 2).sum())) <= 1e-5 * np.sqrt((w ** 2).sum())
+        assert abs(layer["near_zero_fraction"] - (np.abs(w) < 1e-3).mean()) < 1e-12
+        channel_max = np.abs(w.reshape(w.shape[0], -1)).max(axis=1)
+        assert layer["dead_filters"] == [int(i) for i in np.nonzero(channel_max < 1e-3 * channel_max.max())[0]]
+    pictures = [decode(picture(server, ref)) for ref in entry["outputs"]["2"]["images"]]
+    assert len(pictures) == 2 and all(w >= 480 and h > 100 for w, h, _ in pictures)
