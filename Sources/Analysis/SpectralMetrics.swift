@@ -56,3 +56,38 @@ public func allSingularValues(_ a: Matrix, cancellation: Cancellation? = nil) th
 }
 
 import Foundation
+
+/// Eigenvalues of WᵀW / N (N = the longer side of `a`), largest first: the empirical spectral
+/// density WeightWatcher fits. Only the min(rows, cols) eigenvalues that can be non-zero are
+/// returned, from the smaller Gram matrix (W Wᵀ when rows ≤ cols), in Double.
+public func gramEigenvalues(_ a: Matrix, cancellation: Cancellation? = nil) throws(AnalysisError) -> [Double] {
+    let p = min(a.rows, a.cols)
+    if p == 0 { return [] }
+    if let bad = a.firstNonFiniteIndex() { throw .nonFiniteValue(index: bad) }
+    let gram = a.rows <= a.cols ? try matmulTransposedB(a, a) : try matmulTransposedA(a, a)
+    try cancellation.check()
+    let e = try symmetricEigen(gram.values.map(Double.init), n: gram.rows, vectors: false)
+    let n = Double(max(a.rows, a.cols))
+    return e.values.map { max(0, $0) / n }
+}
+
+/// The spectral metrics of the model overview, from the eigenvalues λ of WᵀW / N (largest first)
+/// and N: σ₁ = √(λ_max·N), stable rank = Σλ / λ_max (= ‖W‖²_F / σ₁²), α of the power law fitted
+/// to λ (`powerLawFit`), weighted α = α · log10(λ_max).
+public struct SpectralHealth: Sendable, Equatable {
+    public let spectralNorm: Double
+    public let stableRank: Double
+    /// nil when the spectrum has fewer than two distinct positive values.
+    public let alpha: Double?
+    public let alphaWeighted: Double?
+    public let fit: PowerLawFit?
+
+    public init(eigenvalues: [Double], longSide n: Int) {
+        let top = eigenvalues.max() ?? 0
+        spectralNorm = (top * Double(n)).squareRoot()
+        stableRank = top > 0 ? eigenvalues.reduce(0, +) / top : 0
+        fit = powerLawFit(eigenvalues)
+        alpha = fit?.alpha
+        alphaWeighted = fit.map { $0.alpha * log10(top) }
+    }
+}

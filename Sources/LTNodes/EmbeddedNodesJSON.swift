@@ -421,6 +421,70 @@ let embeddedNodesJSON = #"""
       "The pictures as an image batch",
       "The report as JSON text"
     ]
+  },
+  "LTModelOverview": {
+    "input": {
+      "required": {
+        "model": [
+          "MODEL",
+          {
+            "tooltip": "The model whose weights are analysed"
+          }
+        ],
+        "filter": [
+          "STRING",
+          {
+            "default": "",
+            "multiline": false,
+            "tooltip": "Layers to include: substring, glob, block (IN04, IN00-M00) or empty for all"
+          }
+        ],
+        "metric": [
+          [
+            "alpha",
+            "alpha_weighted",
+            "stable_rank",
+            "spectral_norm",
+            "l2_norm",
+            "std",
+            "dead_fraction"
+          ],
+          {
+            "default": "alpha",
+            "tooltip": "Metric drawn (the report holds every metric)"
+          }
+        ]
+      }
+    },
+    "input_order": {
+      "required": [
+        "model",
+        "filter",
+        "metric"
+      ]
+    },
+    "output": [
+      "IMAGE",
+      "STRING"
+    ],
+    "output_is_list": [
+      false,
+      false
+    ],
+    "output_name": [
+      "image",
+      "report"
+    ],
+    "name": "LTModelOverview",
+    "display_name": "LTModelOverview",
+    "description": "One metric for every matching 2-D/4-D weight along the network's depth, grouped by block, outliers named",
+    "python_module": "custom_nodes.latent-tools",
+    "category": "LatentTools",
+    "output_node": true,
+    "output_tooltips": [
+      "The pictures as an image batch",
+      "The report as JSON text"
+    ]
   }
 }
 

@@ -164,6 +164,7 @@ package enum NodeRegistry {
         SaveImageNode.self,
         LTWeightNMFNode.self,
         LTWeightStatsNode.self,
+        LTModelOverviewNode.self,
     ]
 
     private static let byName: [String: any NodeImplementation.Type] = {

@@ -66,6 +66,14 @@ public enum LayerRenderer {
         return [try finish(histograms, title: "Histograms", options: options), try finish(table, title: "Statistics", options: options)]
     }
 
+    /// One metric for every layer along the network's depth, grouped by block, outliers named.
+    public static func renderDepthChart(_ points: [DepthPoint], metric: String, title: String,
+                                        options: RenderOptions = RenderOptions()) throws(RenderError) -> RenderedImage {
+        try options.validate()
+        let p = DepthChartView.render(points: points, metric: metric, title: title, maxSide: options.maxSide)
+        return try finish(p, title: "Model overview: \(metric)", options: options)
+    }
+
     /// A page of many layers, each a small heatmap of its weight matrix with its name and shape
     /// (block-reduced by max |v|, each panel on its own symmetric scale).
     public static func renderOverview(layers: [(LayerInfo, Tensor)], options: RenderOptions = RenderOptions(),

@@ -155,3 +155,73 @@ func distinctColours(_ picture: DecodedPNG) -> Int {
         #expect(run.log.all.last?.1["exception_message"]?.stringValue?.contains("no_such_layer_xyz") == true)
     }
 }
+
+@Suite struct LTModelOverviewTests {
+    @Test func everyMetric_forEvery2Dand4DWeight_withProgressPerLayer() throws {
+        let run = try AnalysisRun(#""2": {"class_type": "LTModelOverview", "inputs": {"model": ["1", 0], "filter": "IN04", "metric": "alpha"}}"#)
+        defer { run.temp.cleanup() }
+        #expect(run.record.statusString == "success", "\(run.lastMessage)")
+        let report = try #require(try run.report("2").arrayValue)
+        let path = try #require(try TestCheckpoints.models().checkpointPath(named: "sdxl_synthetic_fp16.safetensors"))
+        let file = try CheckpointFile.open(path: path)
+        let layers = try LayerCatalog(checkpoint: file).filter("IN04").filter { $0.shape.count == 2 || $0.shape.count == 4 }
+        #expect(report.count == layers.count && !layers.isEmpty)
+        #expect(report[0].objectValue?.keys == ["name", "block", "shape", "l2_norm", "std", "spectral_norm", "stable_rank",
+                                                "alpha", "alpha_weighted", "dead_fraction"])
+        for (entry, layer) in zip(report, layers).prefix(6) {
+            #expect(entry["name"] == .string(layer.name) && entry["block"] == "IN04")
+            let m = Matrix(try file.loadTensor(layer.weightKey))
+            let sigma = Double(try truncatedSVD(m, rank: 1).singularValues[0])
+            let spectral = try #require(entry["spectral_norm"]?.doubleValue)
+            #expect(abs(spectral - sigma) <= 1e-3 * sigma)
+            let frobenius = Double(m.frobeniusNorm)
+            #expect(abs((entry["stable_rank"]?.doubleValue ?? 0) - frobenius * frobenius / (sigma * sigma)) <= 1e-2)
+            #expect(abs((entry["l2_norm"]?.doubleValue ?? 0) - frobenius) <= 1e-4 * frobenius)
+            let alpha = try #require(entry["alpha"]?.doubleValue)
+            let lambdaMax = sigma * sigma / Double(max(m.rows, m.cols))
+            #expect(abs((entry["alpha_weighted"]?.doubleValue ?? 0) - alpha * log10(lambdaMax)) <= 1e-3 * max(1, abs(alpha)))
+        }
+        let progress = run.log.all.filter { $0.0 == "progress" && $0.1["node"] == "2" }.compactMap { $0.1["value"]?.intValue }
+        #expect(progress.count >= min(layers.count, 50) && progress.last == Int64(layers.count))
+        let picture = try #require(try run.pictures("2").first)
+        #expect(picture.width >= 720 && picture.height > 500)
+    }
+
+    @Test func cheapMetric_leavesTheSpectralFieldsNull() throws {
+        let run = try AnalysisRun(#""2": {"class_type": "LTModelOverview", "inputs": {"model": ["1", 0], "filter": "OUT0", "metric": "l2_norm"}}"#)
+        defer { run.temp.cleanup() }
+        #expect(run.record.statusString == "success", "\(run.lastMessage)")
+        let report = try #require(try run.report("2").arrayValue)
+        #expect(!report.isEmpty && report.allSatisfy { $0["alpha"] == .null && $0["spectral_norm"] == .null && $0["l2_norm"]?.doubleValue != nil })
+    }
+
+    @Test func interrupt_stopsTheOverview() throws {
+        let models = try TestCheckpoints.models()
+        let temp = TempDirectory("ltnodes-overview")
+        defer { temp.cleanup() }
+        let path = try #require(models.checkpointPath(named: "sdxl_synthetic_fp16.safetensors"))
+        let handle = LoadedCheckpoint(name: "x", file: try CheckpointFile.open(path: path))
+        let polls = Counter()
+        let context = NodeContext(environment: ExecutionEnvironment(models: models, tempDirectory: temp.path, outputDirectory: temp.path),
+                                  promptID: "p", nodeID: "2", reportProgress: { _, _ in }, interrupted: { polls.next() > 20 })
+        let call = NodeCall(nodeID: "2", inputs: ["model": [.checkpoint(handle, part: .model)], "filter": [.string("")],
+                                                  "metric": [.string("alpha")]], context: context)
+        do {
+            _ = try LTModelOverviewNode.run(call)
+            Issue.record("the overview finished although the prompt was interrupted")
+        } catch {
+            guard case .interrupted = error else { Issue.record("expected .interrupted, got \(error)"); return }
+        }
+    }
+
+    @Test func blockLabels_forUNetAndDiTNames() {
+        func layer(_ name: String, block: String? = nil) -> Layer {
+            Layer(name: name, weightKey: name + ".weight", shape: [2, 2], dtype: .f16, parameters: 4, block: block, part: "unet")
+        }
+        #expect(ModelOverviewReport.block(of: layer("input_blocks.4.1.proj_in", block: "IN04")) == "IN04")
+        #expect(ModelOverviewReport.block(of: layer("double_blocks.3.img_attn.qkv")) == "DB03")
+        #expect(ModelOverviewReport.block(of: layer("single_blocks.12.linear1")) == "SB12")
+        #expect(ModelOverviewReport.block(of: layer("joint_blocks.5.x_block.attn.qkv")) == "JB05")
+        #expect(ModelOverviewReport.block(of: layer("final_layer.linear")) == "final_layer")
+    }
+}

@@ -136,3 +136,31 @@ def test_weight_stats_agree_with_numpy(server):
         assert layer["dead_filters"] == [int(i) for i in np.nonzero(channel_max < 1e-3 * channel_max.max())[0]]
     pictures = [decode(picture(server, ref)) for ref in entry["outputs"]["2"]["images"]]
     assert len(pictures) == 2 and all(w >= 480 and h > 100 for w, h, _ in pictures)
+
+
+def test_model_overview_alpha_agrees_with_the_powerlaw_package(server):
+    import powerlaw  # installed by the test command (scripts/lib/deps.sh)
+
+    entry, path = run(server, {"2": {"class_type": "LTModelOverview",
+                                     "inputs": {"model": ["1", 0], "filter": "input_blocks.4.1.transformer_blocks.0", "metric": "alpha"}}})
+    report = json.loads(entry["outputs"]["2"]["text"][0])
+    assert len(report) >= 8
+    for layer in report:
+        w = read_tensor(path, layer["name"])
+        m = w.reshape(w.shape[0], -1)
+        n = max(m.shape)
+        small = m @ m.T if m.shape[0] <= m.shape[1] else m.T @ m
+        evals = np.linalg.eigvalsh(small) / n
+        evals = evals[evals > 0]
+        fit = powerlaw.Fit(evals, xmax=float(np.max(evals)), verbose=False)
+        assert abs(layer["alpha"] - fit.alpha) <= 0.05, (layer["name"], layer["alpha"], fit.alpha)
+        assert abs(layer["alpha_weighted"] - layer["alpha"] * np.log10(evals.max())) <= 1e-3 * abs(layer["alpha_weighted"]) + 1e-6
+        s = np.linalg.svd(m, compute_uv=False)
+        assert abs(layer["spectral_norm"] - s[0]) <= 1e-4 * s[0]
+        assert abs(layer["stable_rank"] - (s ** 2).sum() / s[0] ** 2) <= 1e-3 * layer["stable_rank"]
+        assert abs(layer["l2_norm"] - np.sqrt((m ** 2).sum())) <= 1e-5 * layer["l2_norm"]
+        assert abs(layer["std"] - m.std()) <= 1e-5 * m.std()
+        assert layer["block"] == "IN04" and layer["shape"] == list(w.shape)
+    png = picture(server, entry["outputs"]["2"]["images"][0])
+    width, height, _ = decode(png)
+    assert width >= 720 and height > 500

@@ -40,6 +40,12 @@ ensure_test_deps() {
     if ! "$PYTHON" -c "import requests, websocket, numpy, pytest" 2>/dev/null; then
         "$PYTHON" -m pip install -q --disable-pip-version-check requests websocket-client numpy pytest
     fi
+    # The power-law fitter WeightWatcher uses, for LTModelOverview's alpha (Tests/e2e). 1.5: 2.0
+    # bounds alpha to (0, 3) by default and refits outside (1.5, 3], which WeightWatcher's heavy
+    # tails exceed. It pulls scipy, mpmath and matplotlib (imported by its plotting code).
+    if ! "$PYTHON" -c "import powerlaw, sys; sys.exit(powerlaw.__version__ != '1.5')" 2>/dev/null; then
+        "$PYTHON" -m pip install -q --disable-pip-version-check "powerlaw==1.5"
+    fi
     export PYTHON
 }
 

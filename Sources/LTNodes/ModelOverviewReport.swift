@@ -1,0 +1,163 @@
+import Analysis
+import Checkpoint
+import Dispatch
+import ModelCatalog
+import OrderedJSON
+import Render
+import Synchronization
+import TensorCore
+
+/// The metrics of `LTModelOverview` and `weightlens overview` for every matching 2-D/4-D weight,
+/// on W reshaped to (out, in·kh·kw): `{name, block, shape, l2_norm, std, spectral_norm,
+/// stable_rank, alpha, alpha_weighted, dead_fraction}` (docs/ENGINE.md defines them).
+package enum ModelOverviewReport {
+    package enum Metric: String, Sendable, CaseIterable {
+        case alpha, alphaWeighted = "alpha_weighted", stableRank = "stable_rank", spectralNorm = "spectral_norm"
+        case l2Norm = "l2_norm", std, deadFraction = "dead_fraction"
+
+        /// Metrics that need the whole spectrum (the eigenvalues of WᵀW / N).
+        var needsSpectrum: Bool { [.alpha, .alphaWeighted, .stableRank, .spectralNorm].contains(self) }
+    }
+
+    package struct Entry: Sendable {
+        package let layer: Layer
+        package let block: String
+        package let l2Norm: Double
+        package let std: Double
+        package let deadFraction: Double
+        package let spectrum: SpectralHealth?
+
+        package func value(_ metric: Metric) -> Double? {
+            switch metric {
+            case .l2Norm: return l2Norm
+            case .std: return std
+            case .deadFraction: return deadFraction
+            case .spectralNorm: return spectrum?.spectralNorm
+            case .stableRank: return spectrum?.stableRank
+            case .alpha: return spectrum?.alpha
+            case .alphaWeighted: return spectrum?.alphaWeighted
+            }
+        }
+
+        package var json: JSON {
+            func number(_ v: Double?) -> JSON { v.map { ReportNumber.json($0) } ?? .null }
+            return .object(JSONObject([
+                ("name", .string(layer.name)),
+                ("block", .string(block)),
+                ("shape", ReportNumber.shape(layer.shape)),
+                ("l2_norm", number(l2Norm)),
+                ("std", number(std)),
+                ("spectral_norm", number(spectrum?.spectralNorm)),
+                ("stable_rank", number(spectrum?.stableRank)),
+                ("alpha", number(spectrum?.alpha)),
+                ("alpha_weighted", number(spectrum?.alphaWeighted)),
+                ("dead_fraction", number(deadFraction)),
+            ]))
+        }
+    }
+
+    /// The block a layer belongs to: the U-Net label (IN00…OUT08, M00), the DiT block
+    /// (`double_blocks.3` → DB03, `single_blocks.12` → SB12, `joint_blocks.5` → JB05,
+    /// `transformer_blocks.7` → TB07), else the first part of the name.
+    package static func block(of layer: Layer) -> String {
+        if let b = layer.block { return b }
+        let parts = layer.name.split(separator: ".")
+        let tags: [(String, String)] = [("double_blocks", "DB"), ("single_blocks", "SB"), ("joint_blocks", "JB"),
+                                        ("transformer_blocks", "TB"), ("layers", "L"), ("blocks", "B")]
+        for (i, part) in parts.enumerated() where i + 1 < parts.count {
+            if let tag = tags.first(where: { $0.0 == part }), let n = Int(parts[i + 1]) {
+                return tag.1 + (n < 10 ? "0" : "") + String(n)
+            }
+        }
+        return parts.first.map(String.init) ?? ""
+    }
+
+    /// Computes every entry, two layers at a time (the eigensolver and the moments are
+    /// single-threaded; the Gram product inside fans out by itself). With a spectral `metric` all metrics are computed; with
+    /// `l2_norm`, `std` or `dead_fraction` the spectral fields stay null, so that overview is a
+    /// single pass over the weights. `progress(done, total)` is called after each layer, from any
+    /// thread; `cancelled` is polled before each layer and inside the kernels.
+    package static func compute(_ checkpoint: CheckpointFile, catalog: LayerCatalog, filter: String, metric: Metric,
+                                cancelled: @escaping @Sendable () -> Bool = { false },
+                                progress: @escaping @Sendable (Int, Int) -> Void = { _, _ in }) throws(NodeFailure) -> [Entry] {
+        let matched: [Layer]
+        do { matched = try catalog.filter(filter) } catch { throw .failed(type: "ValueError", message: error.description) }
+        let layers = matched.filter { $0.shape.count == 2 || $0.shape.count == 4 }
+        guard !layers.isEmpty else {
+            throw .failed(type: "ValueError", message: matched.isEmpty ? "No layer matches the filter '\(filter)'."
+                          : "None of the \(matched.count) layers matching '\(filter)' has a 2-D or 4-D weight.")
+        }
+        let cancellation = Cancellation(cancelled)
+        let state = Mutex<(next: Int, done: Int, entries: [Entry?], failure: NodeFailure?)>((0, 0, Array(repeating: nil, count: layers.count), nil))
+        let workers = 2
+        DispatchQueue.concurrentPerform(iterations: workers) { _ in
+            while true {
+                let index: Int? = state.withLock { s in
+                    guard s.failure == nil, s.next < layers.count else { return nil }
+                    s.next += 1
+                    return s.next - 1
+                }
+                guard let index else { return }
+                let result = Result { () throws(NodeFailure) -> Entry in
+                    if cancelled() { throw .interrupted }
+                    return try entry(layers[index], checkpoint: checkpoint, spectrum: metric.needsSpectrum, cancellation: cancellation)
+                }
+                let done: Int? = state.withLock { s in
+                    switch result {
+                    case .success(let e):
+                        s.entries[index] = e
+                        s.done += 1
+                        return s.done
+                    case .failure(let f):
+                        if s.failure == nil { s.failure = f }
+                        return nil
+                    }
+                }
+                if let done { progress(done, layers.count) }
+            }
+        }
+        let final = state.withLock { $0 }
+        if let failure = final.failure { throw failure }
+        return final.entries.compactMap { $0 }
+    }
+
+    static func entry(_ layer: Layer, checkpoint: CheckpointFile, spectrum: Bool, cancellation: Cancellation) throws(NodeFailure) -> Entry {
+        let tensor: Tensor
+        do { tensor = try checkpoint.loadTensor(layer.weightKey) } catch {
+            throw .failed(type: "CheckpointError", message: error.description)
+        }
+        let (l2, std) = moments(tensor.values)
+        let channels = tensor.shape.first ?? 1
+        let dead = Double(WeightStatsReport.deadFilters(tensor).count) / Double(max(channels, 1))
+        var health: SpectralHealth?
+        if spectrum {
+            let matrix = Matrix(tensor)
+            do {
+                let eigenvalues = try gramEigenvalues(matrix, cancellation: cancellation)
+                health = SpectralHealth(eigenvalues: eigenvalues, longSide: max(matrix.rows, matrix.cols))
+            } catch {
+                throw AnalysisNode.failure(error)
+            }
+        }
+        return Entry(layer: layer, block: block(of: layer), l2Norm: l2, std: std, deadFraction: dead, spectrum: health)
+    }
+
+    /// ‖w‖₂ and the population standard deviation, in Double (shifted by the first value).
+    static func moments(_ v: [Float]) -> (l2: Double, std: Double) {
+        guard let first = v.first else { return (0, 0) }
+        let shift = Double(first)
+        var sum = 0.0, sumSquares = 0.0, squares = 0.0
+        for x in v {
+            let d = Double(x)
+            squares += d * d
+            let c = d - shift
+            sum += c
+            sumSquares += c * c
+        }
+        let n = Double(v.count)
+        let mean = sum / n
+        return (squares.squareRoot(), max(0, sumSquares / n - mean * mean).squareRoot())
+    }
+
+    package static func report(_ entries: [Entry]) -> JSON { .array(entries.map(\.json)) }
+}
