@@ -42,7 +42,7 @@ enum AnalysisNode {
     }
 
     static func weight(_ layer: Layer, in checkpoint: LoadedCheckpoint) throws(NodeFailure) -> Tensor {
-        do { return try checkpoint.file.loadTensor(layer.weightKey) } catch {
+        do { return try checkpoint.catalog.loadWeight(layer) } catch {
             throw .failed(type: "CheckpointError", message: error.description)
         }
     }

@@ -6,7 +6,7 @@ public enum CatalogError: Error, CustomStringConvertible, Equatable {
     case moduleWithoutWeight(name: String)
     /// A block expression (`IN00-OUT08(+2)`) is malformed; `reason` says where.
     case invalidBlockExpression(text: String, reason: String)
-    /// Block labels were used on a checkpoint without a U-Net.
+    /// Block labels were used on a checkpoint without a recognised U-Net or DiT.
     case noBlocks(family: ModelFamily)
 
     public var description: String {
@@ -19,7 +19,7 @@ public enum CatalogError: Error, CustomStringConvertible, Equatable {
         case .invalidBlockExpression(let text, let reason):
             return "Invalid block expression '\(text)': \(reason)."
         case .noBlocks(let family):
-            return "Block labels need an SD 1.x, SD 2.x or SDXL U-Net, but this checkpoint is \(family.displayName)."
+            return "Block labels need a recognised diffusion model (SD 1.x, SD 2.x, SDXL, Flux or SD3), but this checkpoint is \(family.displayName)."
         }
     }
 }

@@ -1,4 +1,4 @@
-// ModelCatalog: layers of a checkpoint, model family detection, U-Net block grammar and name suggestions.
+// ModelCatalog: layers of a checkpoint, model family detection, block grammar (U-Net and DiT) and name suggestions.
 import Checkpoint
 import TensorCore
 
@@ -26,6 +26,17 @@ public enum ModelFamily: String, Sendable, CaseIterable {
         default: return nil
         }
     }
+
+    /// The blocks of the family's released models (Flux.1: 19 double + 38 single; SD3: SD3.5
+    /// large's 38 joint blocks). A catalog uses the counts it finds in the file instead.
+    public var defaultBlocks: BlockScheme? {
+        switch self {
+        case .sdxl, .sd1, .sd2: return .unet(count: unetBlockCount!)
+        case .flux: return .flux(double: 19, single: 38)
+        case .sd3: return .mmdit(joint: 38)
+        case .unknown: return nil
+        }
+    }
 }
 
 /// A module that owns a `.weight` tensor.
@@ -40,12 +51,17 @@ public struct Layer: Sendable, Equatable {
     public let dtype: DType
     /// Number of weight elements.
     public let parameters: Int
-    /// U-Net block label (`IN04`, `M00`, `OUT02`) or nil outside the U-Net blocks.
+    /// Block label (`IN04`, `M00`, `OUT02`, `D07`, `S12`, `J03`) or nil outside the blocks.
     public let block: String?
-    /// `unet`, `text_encoder`, `text_encoder_2`, `vae` or `other`.
+    /// `unet` (the diffusion model, whatever its architecture), `text_encoder`, `text_encoder_2`,
+    /// `text_encoder_3`, `vae` or `other`.
     public let part: String
+    /// Key of the scale a scaled-fp8 weight is multiplied by (ComfyUI's `<module>.scale_weight`, or
+    /// `<module>.weight_scale`), nil for ordinary weights. `LayerCatalog.loadWeight` applies it.
+    public let scaleKey: String?
 
-    public init(name: String, weightKey: String, shape: [Int], dtype: DType, parameters: Int, block: String?, part: String) {
+    public init(name: String, weightKey: String, shape: [Int], dtype: DType, parameters: Int, block: String?, part: String,
+                scaleKey: String? = nil) {
         self.name = name
         self.weightKey = weightKey
         self.shape = shape
@@ -53,6 +69,7 @@ public struct Layer: Sendable, Equatable {
         self.parameters = parameters
         self.block = block
         self.part = part
+        self.scaleKey = scaleKey
     }
 }
 
@@ -64,6 +81,8 @@ public struct Layer: Sendable, Equatable {
 public struct LayerCatalog: Sendable {
     public let checkpoint: CheckpointFile
     public let family: ModelFamily
+    /// Family, readable variant (`Flux.1-dev`), block scheme and naming of the diffusion model.
+    public let identity: ModelIdentity
     /// The listed layers (see the type's summary for which and in what order).
     public let layers: [Layer]
     /// Every layer of every part: `layers` first, then text encoders, VAE and the rest with full module paths.
@@ -79,29 +98,35 @@ public struct LayerCatalog: Sendable {
         self.checkpoint = checkpoint
         let entries = checkpoint.entries
         var prefix = DiffusionLayout.diffusionPrefix(entries)
-        let family = DiffusionLayout.detectFamily(entries, prefix: prefix)
-        // A diffusion-model-only file (ComfyUI's models/unet, keys without a prefix) is the diffusion
-        // model as a whole: same names, blocks and order as inside a full checkpoint.
-        if prefix == nil && family != .unknown { prefix = "" }
+        let identity = DiffusionLayout.identify(entries, prefix: prefix)
+        // A diffusion-model-only file (ComfyUI's models/diffusion_models, keys without a prefix, or a
+        // diffusers `diffusion_pytorch_model` file) is the diffusion model as a whole: same names,
+        // blocks and order as inside a full checkpoint.
+        if prefix == nil && identity.family != .unknown { prefix = "" }
         self.diffusionPrefix = prefix
-        self.family = family
+        self.family = identity.family
+        self.identity = identity
 
         var unet: [Layer] = []
         var rest: [Layer] = []
         for e in entries where e.name.hasSuffix(".weight") {
             let module = String(e.name.dropLast(".weight".count))
             if module.isEmpty { continue }
+            let scale = ScaledWeights.scaleKey(module: module, weight: e, in: checkpoint)
             if let prefix, module.hasPrefix(prefix) {
                 let name = String(module.dropFirst(prefix.count))
+                let block = identity.blocks.flatMap {
+                    DiffusionLayout.block(of: name, scheme: $0, naming: identity.naming, layersPerBlock: identity.layersPerBlock)
+                }
                 unet.append(Layer(name: name, weightKey: e.name, shape: e.shape, dtype: e.dtype, parameters: e.parameterCount,
-                                  block: DiffusionLayout.block(of: name, family: family), part: "unet"))
+                                  block: block, part: "unet", scaleKey: scale))
             } else {
                 rest.append(Layer(name: module, weightKey: e.name, shape: e.shape, dtype: e.dtype, parameters: e.parameterCount,
-                                  block: nil, part: DiffusionLayout.part(of: module)))
+                                  block: nil, part: DiffusionLayout.part(of: module), scaleKey: scale))
             }
         }
         if prefix != nil {
-            unet = DiffusionLayout.moduleOrder(unet)
+            unet = ModuleOrder.sorted(unet, rank: ModuleOrder.table(for: identity))
             self.layers = unet
             self.allLayers = unet + rest
         } else {
@@ -118,7 +143,9 @@ public struct LayerCatalog: Sendable {
         indexByWeightKey = byKey
     }
 
-    /// The layer with this name (as listed) or full weight key; a full module path also works.
+    /// The layer with this name (as listed) or full weight key; a full module path also works, and
+    /// so does the full key of any other tensor of the file (`encoder.layernorm.bias`,
+    /// `embeddings.position_ids`), which then stands for itself.
     ///
     /// - Throws: `.moduleWithoutWeight` for a container of layers, `.unknownLayer` with the closest names otherwise.
     public func layer(named nameOrKey: String) throws(CatalogError) -> Layer {
@@ -127,6 +154,19 @@ public struct LayerCatalog: Sendable {
         }
         if let prefix = diffusionPrefix, !prefix.isEmpty, nameOrKey.hasPrefix(prefix), let i = indexByName[String(nameOrKey.dropFirst(prefix.count))] {
             return allLayers[i]
+        }
+        if let e = checkpoint.entry(named: nameOrKey) {
+            var name = e.name
+            var part = DiffusionLayout.part(of: e.name)
+            if let prefix = diffusionPrefix, e.name.hasPrefix(prefix) {
+                if !prefix.isEmpty { name = String(e.name.dropFirst(prefix.count)) }
+                part = "unet"
+            }
+            let block = identity.blocks.flatMap {
+                DiffusionLayout.block(of: name, scheme: $0, naming: identity.naming, layersPerBlock: identity.layersPerBlock)
+            }
+            return Layer(name: name, weightKey: e.name, shape: e.shape, dtype: e.dtype, parameters: e.parameterCount,
+                         block: block, part: part)
         }
         let container = nameOrKey + "."
         if allLayers.contains(where: { $0.name.hasPrefix(container) }) {
@@ -138,14 +178,16 @@ public struct LayerCatalog: Sendable {
     /// Layers matching `text`, in list order.
     ///
     /// - `""`: all layers.
-    /// - Block grammar (`IN04`, `IN00-M00`, `OUT00-OUT08(+2)`, comma lists): layers inside those U-Net blocks.
+    /// - Block grammar (`IN04`, `IN00-M00`, `OUT00-OUT08(+2)`, `D00-S37(+4)`, `J10`, comma lists):
+    ///   layers inside those blocks.
     /// - `*` / `?` present: a glob matched against the whole layer name.
     /// - otherwise: a case-sensitive substring of the layer name.
     public func filter(_ text: String) throws(CatalogError) -> [Layer] {
         let trimmed = text.trimmingSpaces()
         if trimmed.isEmpty { return layers }
         if BlockGrammar.looksLikeBlocks(trimmed) {
-            let labels = try BlockGrammar.resolve(trimmed, family: family)
+            guard let scheme = identity.blocks else { throw .noBlocks(family: family) }
+            let labels = try BlockGrammar.resolve(trimmed, scheme: scheme, modelName: identity.variant)
             return layers.filter { $0.block.map(labels.contains) ?? false }
         }
         if trimmed.contains("*") || trimmed.contains("?") {
@@ -156,6 +198,13 @@ public struct LayerCatalog: Sendable {
             return layers.filter { Glob.matches(pattern, Array($0.name.utf8)) }
         }
         return layers.filter { $0.name.contains(trimmed) }
+    }
+
+    /// The layer's weight as Float32, multiplied by its scale when it is a scaled-fp8 weight.
+    public func loadWeight(_ layer: Layer) throws(CheckpointError) -> Tensor {
+        let weight = try checkpoint.loadTensor(layer.weightKey)
+        guard let scaleKey = layer.scaleKey else { return weight }
+        return ScaledWeights.apply(scale: try checkpoint.loadTensor(scaleKey), to: weight)
     }
 }
 

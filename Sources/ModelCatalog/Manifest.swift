@@ -153,3 +153,42 @@ struct LayoutScaler: Sendable {
         return shape.map { dim(f, $0, key: key) }
     }
 }
+
+/// Maps every dimension of a DiT layout (Flux, SD3.5) to its size at width divisor `n`.
+///
+/// The attention head count stays, the head dimension is divided by `n` (at least 1), and every
+/// width that is a multiple of the hidden size (qkv 3H, modulation 6H, MLP 4H, Flux's fused
+/// 7H / 5H projections) keeps its multiple of the new hidden size = heads × new head dimension.
+/// Input widths that come from elsewhere (latent patches, timestep frequencies, text-encoder
+/// widths, position count) stay as they are.
+struct DiTLayoutScaler: Sendable {
+    let n: Int
+    let hidden: Int, hiddenScaled: Int
+    let head: Int, headScaled: Int
+
+    init(_ manifest: Manifest, scale n: Int) {
+        var shapes: [String: [Int]] = [:]
+        for t in manifest.tensors { shapes[String(t.key.dropFirst(LayoutScaler.unet.count))] = t.shape }
+        self.n = n
+        hidden = shapes["img_in.bias"]?.first ?? shapes["x_embedder.proj.bias"]?.first ?? 3072
+        head = shapes["double_blocks.0.img_attn.norm.query_norm.scale"]?.first
+            ?? shapes["joint_blocks.0.x_block.attn.ln_q.weight"]?.first ?? 128
+        headScaled = max(1, Int((Double(head) / Double(n)).rounded(.toNearestOrEven)))
+        hiddenScaled = hidden / max(head, 1) * headScaled
+    }
+
+    /// True for the per-head q/k norm gains, whose only dimension is the head dimension.
+    static func isHeadNorm(_ key: String) -> Bool {
+        key.hasSuffix("query_norm.scale") || key.hasSuffix("key_norm.scale") || key.hasSuffix("ln_q.weight") || key.hasSuffix("ln_k.weight")
+    }
+
+    func shape(_ key: String, _ shape: [Int]) -> [Int] {
+        if n == 1 { return shape }
+        if Self.isHeadNorm(key) { return shape.map { $0 == head ? headScaled : $0 } }
+        func dim(_ d: Int) -> Int { d >= hidden && d % hidden == 0 ? d / hidden * hiddenScaled : d }
+        if shape.count == 4 { return [dim(shape[0]), dim(shape[1]), shape[2], shape[3]] }
+        // pos_embed [1, positions, hidden]: the position count is not a width.
+        if shape.count == 3 && shape[0] == 1 { return [1, shape[1], dim(shape[2])] }
+        return shape.map(dim)
+    }
+}

@@ -10,13 +10,35 @@ import TensorCore
 /// never has to fit in RAM; each chunk's rows are generated on all cores.
 public enum SyntheticCheckpoint {
     /// Key layouts shipped as resources.
-    public enum Layout: String, Sendable, CaseIterable { case sdxl, sd15 }
+    public enum Layout: String, Sendable, CaseIterable {
+        case sdxl, sd15
+        /// Flux.1-dev; `fluxSchnell` is the same without the guidance embedder.
+        case flux, fluxSchnell = "flux-schnell"
+        /// SD3.5 large.
+        case sd35
+
+        var manifestName: String {
+            switch self {
+            case .sdxl: return "sdxl_base"
+            case .sd15: return "sd15"
+            case .flux, .fluxSchnell: return "flux1_dev"
+            case .sd35: return "sd35_large"
+            }
+        }
+
+        /// DiT layouts list only the diffusion model, under `model.diffusion_model.`.
+        var isDiT: Bool { self == .flux || self == .fluxSchnell || self == .sd35 }
+    }
     /// Which tensors to write.
     public enum Parts: String, Sendable, CaseIterable {
-        /// Only `model.diffusion_model.*`.
+        /// Only `model.diffusion_model.*`, keys as a single-file checkpoint names them.
         case unet
-        /// Every tensor of the layout (U-Net, text encoders, VAE).
+        /// Every tensor of the layout (U-Net, text encoders, VAE; the DiT layouts hold only the
+        /// diffusion model, so for them this equals `unet`).
         case all
+        /// Only the diffusion model, keys without `model.diffusion_model.`: a diffusion-model-only
+        /// file as ComfyUI's models/diffusion_models holds them.
+        case diffusionModel = "diffusion-model"
     }
 
     /// One planned tensor: key, scaled shape, stored dtype, byte range in the data section.
@@ -35,14 +57,23 @@ public enum SyntheticCheckpoint {
         guard dtype == .f16 || dtype == .bf16 || dtype == .f32 else {
             throw .unsupported(reason: "dtype must be f16, bf16 or f32, not \(dtype.rawValue)")
         }
-        let manifest = try Manifest.bundled(layout == .sdxl ? "sdxl_base" : "sd15")
-        let scaler = LayoutScaler(manifest, scale: scale)
+        let manifest = try Manifest.bundled(layout.manifestName)
+        let scaleShape: (String, [Int]) -> [Int]
+        if layout.isDiT {
+            let scaler = DiTLayoutScaler(manifest, scale: scale)
+            scaleShape = scaler.shape
+        } else {
+            let scaler = LayoutScaler(manifest, scale: scale)
+            scaleShape = scaler.shape
+        }
         var items: [PlannedTensor] = []
         for t in manifest.tensors {
-            if parts == .unet && !t.key.hasPrefix(LayoutScaler.unet) { continue }
+            if parts != .all && !t.key.hasPrefix(LayoutScaler.unet) { continue }
+            if layout == .fluxSchnell && t.key.hasPrefix(LayoutScaler.unet + "guidance_in.") { continue }
             let stored = t.dtype.isFloatingPoint ? dtype : t.dtype
-            let shape = scaler.shape(t.key, t.shape)
-            items.append(PlannedTensor(key: t.key, shape: shape, dtype: stored,
+            let shape = scaleShape(t.key, t.shape)
+            let key = parts == .diffusionModel ? String(t.key.dropFirst(LayoutScaler.unet.count)) : t.key
+            items.append(PlannedTensor(key: key, shape: shape, dtype: stored,
                                        byteCount: shape.reduce(1, *) * stored.byteSize))
         }
         let order: [DType: Int] = [.i64: 0, .f32: 1, .i32: 2, .bf16: 3, .f16: 4]

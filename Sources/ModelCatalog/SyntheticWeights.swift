@@ -213,7 +213,8 @@ enum SyntheticWeights {
         case 1:
             // Norm scales: 1 + ripple; biases: small ripple.
             let n = shape[0]
-            let isWeight = key.hasSuffix(".weight")
+            // Flux's RMSNorms call their gain `scale`.
+            let isWeight = key.hasSuffix(".weight") || key.hasSuffix(".scale")
             let ripple: Float = isWeight ? 0.05 : 0.01
             let cycles = rng.uniform(1, 8), phase = rng.uniform()
             let basis = (0..<n).map { j -> Float in
@@ -238,6 +239,10 @@ enum SyntheticWeights {
                                 orientedRows: [], amp: [], isRamp: false)
         case 2:
             return lowRank(&rng, rows: shape[0], cols: shape[1], noise: noise)
+        case 3 where shape[0] == 1:
+            // A batch-of-one table such as SD3's pos_embed [1, positions, width]: one matrix, so the
+            // basis stays one row of `width` instead of the whole table.
+            return lowRank(&rng, rows: shape[1], cols: shape[2], noise: noise)
         case 4 where shape[2] * shape[3] > 1:
             return gaborConv(&rng, o: shape[0], i: shape[1], kh: shape[2], kw: shape[3], noise: noise)
         default:

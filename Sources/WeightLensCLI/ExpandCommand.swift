@@ -60,7 +60,7 @@ struct ExpandCommand: ParsableCommand {
             throw CLIError.failure(file: nil, "--layers needs at least two comma-separated layer names, got '\(layers ?? "")'.")
         }
         let resolved = try names.map { try catalog.layer(named: $0) }
-        let tensors = try resolved.map { try checkpoint.loadTensor($0.weightKey) }
+        let tensors = try resolved.map { try catalog.loadWeight($0) }
         let result = try expandChain(tensors)
         let summary = try describe(result, topK: topK)
         if json {
@@ -81,7 +81,7 @@ struct ExpandCommand: ParsableCommand {
                                 topK: Int, json: Bool) throws -> String {
         let parts = ["to_q", "to_k", "to_v", "to_out.0"]
         let resolved = try parts.map { try catalog.layer(named: module + "." + $0) }
-        let t = try resolved.map { try checkpoint.loadTensor($0.weightKey) }
+        let t = try resolved.map { try catalog.loadWeight($0) }
         let inner = t[0].shape.first ?? 0
         let headCount = heads ?? max(1, inner / 64)
         let circuits = try attentionCircuits(query: t[0], key: t[1], value: t[2], output: t[3], heads: headCount)

@@ -42,7 +42,9 @@ struct InspectCommand: ParsableCommand {
         let checkpoint = try CheckpointFile.open(path: file)
         let catalog = LayerCatalog(checkpoint: checkpoint)
         let layer = try catalog.layer(named: name)
-        let tensor = try checkpoint.loadTensor(layer.weightKey)
+        let tensor = try catalog.loadWeight(layer)
+        // A scaled-fp8 weight: the stored fp8 values are multiplied by this scale before any analysis.
+        let scale = try layer.scaleKey.map { (key: $0, values: try checkpoint.loadTensor($0).values) }
         let stats = weightStatistics(tensor)
         let matrix = Matrix(tensor)
         let k = min(topK, min(matrix.rows, matrix.cols))
@@ -55,6 +57,11 @@ struct InspectCommand: ParsableCommand {
                 ("shape", .array(layer.shape.map { .number($0) })),
                 ("dtype", .string(layer.dtype.rawValue)),
                 ("parameters", .number(layer.parameters)),
+            ] + (scale.map { s in [("scale", JSON.object(JSONObject([
+                ("key", .string(s.key)),
+                ("values", .array(s.values.prefix(64).map { jsonNumber($0) })),
+                ("count", .number(s.values.count)),
+            ])))] } ?? []) + [
                 ("stats", .object(JSONObject([
                     ("mean", jsonNumber(stats.mean)),
                     ("std", jsonNumber(stats.std)),
@@ -76,6 +83,13 @@ struct InspectCommand: ParsableCommand {
             "layer       \(layer.name)",
             "key         \(layer.weightKey)",
             "shape       \(layer.shape) \(layer.dtype.rawValue), \(layer.parameters) parameters",
+        ]
+        if let scale {
+            let shown = scale.values.prefix(4).map { format(Double($0)) }.joined(separator: ", ")
+            let more = scale.values.count > 4 ? ", … (\(scale.values.count) values, one per output channel)" : ""
+            lines.append("scale       \(shown)\(more) from \(scale.key); values below are stored × scale")
+        }
+        lines += [
             "matrix      \(matrix.rows) × \(matrix.cols)",
             "mean        \(format(stats.mean))",
             "std         \(format(stats.std))",

@@ -51,8 +51,9 @@ struct NMFCommand: ParsableCommand {
             selected = numbers
         }
         let checkpoint = try CheckpointFile.open(path: file)
-        let layer = try LayerCatalog(checkpoint: checkpoint).layer(named: name)
-        let tensor = try checkpoint.loadTensor(layer.weightKey)
+        let catalog = LayerCatalog(checkpoint: checkpoint)
+        let layer = try catalog.layer(named: name)
+        let tensor = try catalog.loadWeight(layer)
         let result = try oneSidedNMF(convWeight: tensor, rank: rank, outputChannels: selected)
         if json {
             let factorRows: [JSON] = (0..<result.rank).map { t in

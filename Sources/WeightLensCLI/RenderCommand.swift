@@ -139,7 +139,7 @@ struct RenderCommand: ParsableCommand {
         if let name = layer {
             let l: Layer
             l = try catalog.layer(named: name)
-            let t = try load(checkpoint, l)
+            let t = try load(catalog, l)
             if isOverview {
                 let img = try renderOrFail { () throws(RenderError) in
                     try LayerRenderer.renderOverview(layers: [(info(l), t)], options: opts, title: "Overview: \(l.name)")
@@ -169,7 +169,7 @@ struct RenderCommand: ParsableCommand {
             let bar = ProgressLine(total: selected.count)
             for (i, l) in selected.enumerated() {
                 bar.update(i, l.name)
-                items.append((info(l), try load(checkpoint, l)))
+                items.append((info(l), try load(catalog, l)))
             }
             bar.finish()
             let img = try renderOrFail { () throws(RenderError) in
@@ -184,7 +184,7 @@ struct RenderCommand: ParsableCommand {
         for (i, l) in selected.enumerated() {
             bar.update(i, l.name)
             do {
-                let t = try load(checkpoint, l)
+                let t = try load(catalog, l)
                 let images = try renderOrFail { () throws(RenderError) in
                     try LayerRenderer.render(kind!, weight: t, layer: info(l), options: opts)
                 }
@@ -206,8 +206,8 @@ struct RenderCommand: ParsableCommand {
         LayerInfo(name: l.name, shape: l.shape, dtype: l.dtype.torchName, parameters: l.parameters)
     }
 
-    private func load(_ c: CheckpointFile, _ l: Layer) throws -> Tensor {
-        try c.loadTensor(l.weightKey)
+    private func load(_ c: LayerCatalog, _ l: Layer) throws -> Tensor {
+        try c.loadWeight(l)
     }
 
     private func renderOrFail<T>(_ body: () throws(RenderError) -> T) throws -> T {

@@ -55,7 +55,7 @@ enum LTVisualizeWeightsNode: NodeImplementation {
 
         try context.checkInterrupted()
         let weight: Tensor
-        do { weight = try checkpoint.file.loadTensor(layer.weightKey) } catch {
+        do { weight = try checkpoint.catalog.loadWeight(layer) } catch {
             throw .failed(type: "CheckpointError", message: error.description)
         }
         let info = LayerInfo(name: layer.name, shape: layer.shape, dtype: layer.dtype.torchName, parameters: layer.parameters)
