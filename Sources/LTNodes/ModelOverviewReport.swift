@@ -123,7 +123,7 @@ package enum ModelOverviewReport {
 
     static func entry(_ layer: Layer, checkpoint: CheckpointFile, spectrum: Bool, cancellation: Cancellation) throws(NodeFailure) -> Entry {
         let tensor: Tensor
-        do { tensor = try checkpoint.loadTensor(layer.weightKey) } catch {
+        do { tensor = try LayerCatalog.loadWeight(layer, from: checkpoint) } catch {
             throw .failed(type: "CheckpointError", message: error.description)
         }
         let (l2, std) = moments(tensor.values)

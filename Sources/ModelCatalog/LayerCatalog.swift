@@ -202,6 +202,11 @@ public struct LayerCatalog: Sendable {
 
     /// The layer's weight as Float32, multiplied by its scale when it is a scaled-fp8 weight.
     public func loadWeight(_ layer: Layer) throws(CheckpointError) -> Tensor {
+        try Self.loadWeight(layer, from: checkpoint)
+    }
+
+    /// `loadWeight` for code that holds the file but not its catalog.
+    public static func loadWeight(_ layer: Layer, from checkpoint: CheckpointFile) throws(CheckpointError) -> Tensor {
         let weight = try checkpoint.loadTensor(layer.weightKey)
         guard let scaleKey = layer.scaleKey else { return weight }
         return ScaledWeights.apply(scale: try checkpoint.loadTensor(scaleKey), to: weight)
