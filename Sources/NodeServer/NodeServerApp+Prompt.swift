@@ -68,7 +68,9 @@ extension NodeServerApp {
         let targets = body["partial_execution_targets"]?.arrayValue?.compactMap(\.stringValue)
         switch PromptValidation.validate(prompt: prompt, catalog: catalog, models: models, targets: targets) {
         case .success(let v): validated = v
-        case .failure(let failure): return Reply.json(failure.body, status: 400)
+        case .failure(let failure):
+            logInvalidPrompt(failure.body)
+            return Reply.json(failure.body, status: 400)
         }
         let outputs = validated.outputNodeIDs
 
@@ -82,7 +84,8 @@ extension NodeServerApp {
         let item = QueueItem(number: number, sortKey: sortKey, promptID: promptID, prompt: validated.prompt,
                              extraData: extra, outputsToExecute: outputs, createTime: now, byteCount: r.body.count)
         queue.enqueue(item)
-        log.append("got prompt \(promptID)")
+        log.append(configuration.verbose ? "got prompt \(promptID)" : "got prompt")
+        logNodeErrors(validated.nodeErrors, ignored: true)
         broadcastStatus()
         worker.async { [self] in runNextPrompt() }
         return Reply.json(.object(JSONObject([
@@ -114,7 +117,11 @@ extension NodeServerApp {
                                  executionStartTime: start, executionEndTime: end ?? Self.milliseconds())
         queue.finish(entry)
         let seconds = (Date().timeIntervalSince(started) * 100).rounded() / 100
-        log.append("Prompt \(item.promptID) executed in \(seconds) seconds (\(record.statusString))")
+        for (name, data) in record.messages {
+            logExecutionEvent(name, data)
+        }
+        let detail = configuration.verbose ? " (prompt \(item.promptID), \(record.statusString))" : ""
+        log.append("Prompt executed in \(seconds) seconds\(detail)")
         broadcastStatus()
         let final = GraphExecutor.finalExecutingMessage(promptID: item.promptID)
         deliver(type: final.0, data: final.1, clientID: clientID)
@@ -204,5 +211,49 @@ extension NodeServerApp {
             worker.async { [self] in executor.clearCache() }
         }
         return Reply.empty(200)
+    }
+}
+
+extension NodeServerApp {
+    /// ComfyUI's terminal lines for a failed or interrupted node; with `--verbose` also the nodes
+    /// that came from the cache.
+    func logExecutionEvent(_ name: String, _ data: JSON) {
+        let node = data["node_id"]?.stringValue ?? data["node"]?.stringValue ?? "?"
+        let type = data["node_type"]?.stringValue ?? data["display_node"]?.stringValue ?? ""
+        switch name {
+        case "execution_error":
+            let kind = data["exception_type"]?.stringValue ?? "Exception"
+            let message = data["exception_message"]?.stringValue ?? ""
+            log.append("!!! Exception during processing !!! Node \(node) (\(type)): \(kind): \(message)")
+        case "execution_interrupted":
+            log.append("Processing interrupted at node \(node) (\(type))")
+        case "execution_cached" where configuration.verbose:
+            let nodes = data["nodes"]?.arrayValue?.compactMap(\.stringValue) ?? []
+            if !nodes.isEmpty { log.append("  cached: nodes \(nodes.joined(separator: ", "))") }
+        default:
+            break
+        }
+    }
+
+    /// A refused prompt as ComfyUI prints it: the error, then each node's problems.
+    func logInvalidPrompt(_ body: JSON) {
+        let error = body["error"]
+        let details = error?["details"]?.stringValue ?? ""
+        logNodeErrors(body["node_errors"]?.objectValue ?? JSONObject(), ignored: false)
+        log.append("invalid prompt: \(error?["message"]?.stringValue ?? "")" + (details.isEmpty ? "" : " — \(details)"))
+    }
+
+    /// `Failed to validate prompt for output N:` with the node's class and problems.
+    func logNodeErrors(_ nodes: JSONObject, ignored: Bool) {
+        for (id, entry) in nodes {
+            var lines = ["Failed to validate prompt for output \(id):",
+                         "* \(entry["class_type"]?.stringValue ?? "") \(id):"]
+            for problem in entry["errors"]?.arrayValue ?? [] {
+                let details = problem["details"]?.stringValue ?? ""
+                lines.append("  - \(problem["message"]?.stringValue ?? "")" + (details.isEmpty ? "" : ": \(details)"))
+            }
+            if ignored { lines.append("Output will be ignored") }
+            log.append(lines.joined(separator: "\n"))
+        }
     }
 }

@@ -30,6 +30,7 @@ public final class NodeServerApp: HTTPService, @unchecked Sendable {
     /// Prepares folders, loads the node catalogue and checks it against the implementations.
     public init(configuration: NodeServerConfiguration) throws(NodeServerError) {
         self.configuration = configuration
+        log.echo.withLock { $0 = configuration.consoleLog }
         var dirs = ServerDirectories(base: configuration.baseDirectory, output: configuration.outputDirectory,
                                      temp: configuration.tempDirectory, input: configuration.inputDirectory,
                                      user: configuration.userDirectory)
@@ -59,7 +60,6 @@ public final class NodeServerApp: HTTPService, @unchecked Sendable {
             let warning = "weightlens: warning: the NodeServer resource bundle (*_NodeServer.resources) is not next to "
                 + "the executable, so /viewer answers 404 and /extensions lists no scripts."
             log.append(warning)
-            FileHandle.standardError.write(Data((warning + "\n").utf8))
         }
         // New log lines go to the sockets that subscribed (`logs` messages); captures the registry
         // only, so the buffer does not keep the app alive.
@@ -85,30 +85,56 @@ public final class NodeServerApp: HTTPService, @unchecked Sendable {
     }
 
     /// Copies the example workflows into the user's workflows folder (never over a user's file),
-    /// so the frontend's workflow browser lists them.
+    /// so the frontend's workflow browser lists them, under their titles from `templates.json`
+    /// where it has one: the sidebar shortens long names, and the demo and the original workflow
+    /// would read alike.
     func installExampleWorkflows() {
         let fm = FileManager.default
         let target = (directories.defaultUser as NSString).appendingPathComponent("workflows")
         let names = exampleWorkflowNames()
         guard !names.isEmpty, let source = configuration.workflowsDirectory else { return }
+        let titles = Dictionary(templateDescriptions().map { ($0.name + ".json", $0.title) }, uniquingKeysWith: { a, _ in a })
         try? fm.createDirectory(atPath: target, withIntermediateDirectories: true)
         for name in names {
-            let dest = (target as NSString).appendingPathComponent(name)
+            let shown = titles[name].map(Self.fileSafe).flatMap { $0.isEmpty ? nil : $0 + ".json" } ?? name
+            let dest = (target as NSString).appendingPathComponent(shown)
             if !fm.fileExists(atPath: dest) {
                 try? fm.copyItem(atPath: (source as NSString).appendingPathComponent(name), toPath: dest)
             }
         }
     }
 
-    /// `*.json` files of the workflows directory that are UI workflows, sorted. API-format prompts
+    /// A title as a file name: no path separators, control characters or leading dots.
+    static func fileSafe(_ title: String) -> String {
+        let cleaned = String(title.unicodeScalars.map { $0 == "/" || $0 == "\\" || $0.value < 32 ? "-" : Character($0) })
+        return String(cleaned.drop(while: { $0 == "." }).prefix(120))
+    }
+
+    /// `*.json` files of the workflows directory that are UI workflows: first those listed in
+    /// `templates.json`, in its order (the demo first), then the others by name. API-format prompts
     /// (`*_api.json`) stay reachable at /workflows/NAME, but the frontend cannot open them as a
     /// template or a saved workflow ("not a loadable workflow"), so they are not offered there.
     func exampleWorkflowNames() -> [String] {
         guard let dir = configuration.workflowsDirectory,
               let names = try? FileManager.default.contentsOfDirectory(atPath: dir) else { return [] }
-        return names.filter {
+        let workflows = names.filter {
             $0.hasSuffix(".json") && !$0.hasPrefix(".") && Self.isUIWorkflow((dir as NSString).appendingPathComponent($0))
-        }.sorted()
+        }
+        let listed = templateDescriptions().map { $0.name + ".json" }
+        let rank = Dictionary(listed.enumerated().map { ($1, $0) }, uniquingKeysWith: { first, _ in first })
+        return workflows.sorted { (rank[$0] ?? Int.max, $0) < (rank[$1] ?? Int.max, $1) }
+    }
+
+    /// `templates.json` of the workflows directory: `{"templates": [{"name", "title", "description"}]}`,
+    /// the order and one-line descriptions of the shipped workflows. Missing or malformed: none.
+    func templateDescriptions() -> [(name: String, title: String, description: String)] {
+        guard let dir = configuration.workflowsDirectory,
+              let data = FileManager.default.contents(atPath: (dir as NSString).appendingPathComponent("templates.json")),
+              data.count <= 1 << 20, let list = (try? JSON.parse([UInt8](data)))?["templates"]?.arrayValue else { return [] }
+        return list.compactMap { entry in
+            guard let name = entry["name"]?.stringValue else { return nil }
+            return (name, entry["title"]?.stringValue ?? name, entry["description"]?.stringValue ?? "")
+        }
     }
 
     /// True for a JSON object with a `nodes` list (the frontend's saved-workflow form).
@@ -188,15 +214,18 @@ public final class NodeServerApp: HTTPService, @unchecked Sendable {
     static func newHexID() -> String { UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased() }
 }
 
-/// The last log lines, for `/internal/logs`. Bounded.
+/// The last log lines, for `/internal/logs`. Bounded. With `echo` on, each line is also written
+/// to standard error: the server's terminal then reads like ComfyUI's.
 final class LogBuffer: Sendable {
     struct Entry: Sendable { var time: String; var message: String }
     let entries = Mutex<[Entry]>([])
+    let echo = Mutex(false)
     static let limit = 1000
 
     func append(_ message: String) {
         let time = ISO8601DateFormatter().string(from: Date())
         let entry = Entry(time: time, message: message + "\n")
+        if echo.withLock({ $0 }) { FileHandle.standardError.write(Data(entry.message.utf8)) }
         entries.withLock { e in
             e.append(entry)
             if e.count > Self.limit { e.removeFirst(e.count - Self.limit) }

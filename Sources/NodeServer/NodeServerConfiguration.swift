@@ -21,8 +21,12 @@ public struct NodeServerConfiguration: Sendable {
     public var demoCheckpointWriter: (@Sendable (String) throws -> Void)?
     /// File name of the demo checkpoint.
     public var demoCheckpointName = "weightlens_demo_sdxl_synthetic.safetensors"
-    /// Log each request to standard error.
+    /// Log each request, prompt ids and each node's run time to standard error (`--verbose`).
     public var verbose = false
+    /// Echo the log (`got prompt`, `Prompt executed in X seconds`, errors with their node) on
+    /// standard error, as ComfyUI's terminal shows it. `weightlens serve` turns it on; an app
+    /// embedded in tests stays quiet.
+    public var consoleLog = false
     /// The shipped `Resources/` folder (viewer, extensions); nil when the resource bundle is not
     /// installed, and then `/viewer` is 404 and `/extensions` is `[]`.
     public var resourcesDirectory: String? = NodeServerResources.installedRoot

@@ -124,6 +124,7 @@ struct ServeCommand: ParsableCommand {
         config.maxUploadBytes = Int(maxUploadSize * 1024 * 1024)
         config.argv = CommandLine.arguments
         config.verbose = verbose
+        config.consoleLog = true
         if !noDemoCheckpoint {
             // Scale 16 keeps SDXL's 2 515 tensor names and shapes' proportions in 66 MB (f16), written in about a second by a release build.
             config.demoCheckpointWriter = { path in

@@ -63,11 +63,12 @@ private func pngSize(_ path: String) throws -> (Int, Int) {
         #expect(run.log.all.first { $0.0 == "executed" }?.1["output"] == .object(ui))
     }
 
-    @Test func emptyLayerName_previewsTheLayerList() throws {
+    /// No picture of names: the text list (searchable and clickable in the extension) is enough.
+    @Test func emptyLayerName_listsTheLayersAsTextOnly() throws {
         let run = try execute(visualizePrompt(layer: ""))
         defer { run.temp.cleanup() }
         let ui = try #require(run.record.outputs["2"])
-        #expect(ui["images"]?.arrayValue?.count == 1)
+        #expect(ui["images"] == nil)
         let text = try #require(ui["text"]?[0]?.stringValue)
         #expect(text.contains("\ninput_blocks.4.1.transformer_blocks.0.attn1.to_q\n"))
         #expect(text.hasPrefix("1050 layers;") || text.contains(" layers; set layer_name"))

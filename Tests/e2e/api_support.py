@@ -37,8 +37,15 @@ class Server:
         if self.url is None:
             self.proc.kill()
             raise RuntimeError("server did not print its URL: " + "".join(lines) + self.proc.stderr.read())
-        # Keep draining stderr so a chatty server never blocks on a full pipe.
-        threading.Thread(target=self.proc.stderr.read, daemon=True).start()
+        # Keep draining stderr so a chatty server never blocks on a full pipe; keep its lines
+        # (the terminal log) for the tests that read them.
+        self.terminal = []
+
+        def drain():
+            for line in self.proc.stderr:
+                self.terminal.append(line)
+
+        threading.Thread(target=drain, daemon=True).start()
         threading.Thread(target=self.proc.stdout.read, daemon=True).start()
 
     def get(self, path, **kw):

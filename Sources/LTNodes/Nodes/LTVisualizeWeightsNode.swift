@@ -103,13 +103,11 @@ enum LTVisualizeWeightsNode: NodeImplementation {
         return images
     }
 
-    /// No layer chosen: a picture of the layer names (what the original showed) plus the names as text.
+    /// No layer chosen: the names as text, which the web extension shows as a searchable,
+    /// clickable list. No picture: an image of a thousand names repeats the list, illegibly.
     private static func layerListPreview(_ checkpoint: LoadedCheckpoint, context: NodeContext) throws(NodeFailure) -> NodeResult {
         let names = checkpoint.catalog.layers.map(\.name)
-        let image = LayerRenderer.renderLayerList(names, title: "\(names.count) layers in \(checkpoint.name): set layer_name to one of them")
-        let files = try TempImageWriter.writeFiles([image.png], environment: context.environment)
         var ui = JSONObject()
-        ui["images"] = .array(files.map(\.reference))
         ui["text"] = .array([.string("\(names.count) layers; set layer_name to one of them:\n" + names.joined(separator: "\n"))])
         return NodeResult(outputs: [], ui: ui)
     }

@@ -8,8 +8,14 @@
 //   - turns a layer list into clickable rows: a click sets `layer_name` on the LTVisualizeWeights
 //     node that is selected, else on the ones fed by the same checkpoint, else on the only one;
 //     the list LTVisualizeWeights itself shows for an empty layer_name sets its own layer_name.
+//   - shows a node's execution error on the node itself, in red, until the next run;
+//   - offers the full-resolution pages of LTVisualizeWeights one click away (the node's preview
+//     is a compact picture): "open" links to each page and to the viewer on the same layer;
+//   - keeps nodes from overlapping: when a workflow loads or a run makes nodes grow, nodes that
+//     would be covered move down (or right, when side by side) until none overlaps.
 // The widgets never serialize, so saved workflows and queued prompts stay exactly as ComfyUI's.
 import { app } from "../../scripts/app.js";
+import { api } from "../../scripts/api.js";
 
 const EXTENSION_NAME = "weightlens.TextOutputs";
 const TEXT_NODE_TYPES = new Set(["ShowText|pysssss", "LTListLayers", "LTVisualizeWeights"]);
@@ -38,6 +44,9 @@ function injectStyle() {
 .weightlens-text .wl-row { cursor: pointer; padding: 0 3px; border-radius: 3px; white-space: nowrap; }
 .weightlens-text .wl-row:hover { background: rgba(120, 160, 255, 0.25); }
 .weightlens-text .wl-row.wl-chosen { background: rgba(80, 200, 120, 0.35); }
+.weightlens-text .wl-error { color: #ff8a80; white-space: pre-wrap; word-break: break-word; font-weight: bold; }
+.weightlens-text .wl-links { display: flex; flex-wrap: wrap; gap: 4px 10px; }
+.weightlens-text .wl-links a { color: #8ab4ff; }
 `;
     document.head.appendChild(style);
 }
@@ -122,7 +131,13 @@ function createTextView(node) {
     caption.className = "wl-caption";
     const body = document.createElement("div");
     body.className = "wl-body";
-    root.append(head, caption, body);
+    const error = document.createElement("div");
+    error.className = "wl-error";
+    error.style.display = "none";
+    const links = document.createElement("div");
+    links.className = "wl-links";
+    links.style.display = "none";
+    root.append(error, links, head, caption, body);
     // Keep wheel and key events for the list, not for canvas zoom or node shortcuts.
     root.addEventListener("wheel", (event) => event.stopPropagation(), { passive: true });
     filter.addEventListener("keydown", (event) => event.stopPropagation());
@@ -172,9 +187,30 @@ function createTextView(node) {
         root,
         /** Height the widget asks for: a few lines of plain text, more room for a layer list. */
         preferredHeight() {
-            if (head.style.display !== "none") return 240;
-            const lines = Math.max(1, text.split("\n").length);
-            return Math.min(200, 24 + 18 * lines);
+            const extra = (error.style.display === "none" ? 0 : 60) + (links.style.display === "none" ? 0 : 22);
+            if (head.style.display !== "none") return 240 + extra;
+            const lines = text === "" ? 0 : text.split("\n").length;
+            return Math.min(200 + extra, 24 + 18 * lines + extra);
+        },
+        /** Shows an error sentence above the text (empty hides it). */
+        showError(message) {
+            error.textContent = message;
+            error.style.display = message ? "" : "none";
+        },
+        /** Shows "open" links: [{label, href, title}] (empty hides them). */
+        showLinks(items) {
+            links.replaceChildren();
+            for (const item of items) {
+                const a = document.createElement("a");
+                a.href = item.href;
+                a.target = "_blank";
+                a.rel = "noopener";
+                a.textContent = item.label;
+                a.title = item.title ?? item.label;
+                a.className = "wl-open";
+                links.appendChild(a);
+            }
+            links.style.display = items.length > 0 ? "" : "none";
         },
         get text() {
             return text;
@@ -201,15 +237,132 @@ function ensureView(node) {
     });
     widget.serialize = false;
     node.weightlensView = view;
+    fitNode(node);
+    return view;
+}
+
+/** Grows a node to what its widgets ask for (never shrinks it below the user's size). */
+function fitNode(node) {
     const [width, height] = node.size ?? [0, 0];
     node.setSize?.([Math.max(width, 320), Math.max(height, node.computeSize?.()[1] ?? 0)]);
-    return view;
+}
+
+// ---- Layout: no node covers another -------------------------------------------------------
+
+const LAYOUT_GAP = 30;
+
+function titleHeight() {
+    return globalThis.LiteGraph?.NODE_TITLE_HEIGHT ?? 30;
+}
+
+/** [x, y, w, h] of a node on the canvas, title bar included. */
+function nodeBox(node) {
+    const t = node.flags?.collapsed ? 0 : titleHeight();
+    const w = node.flags?.collapsed ? (node._collapsed_width ?? 100) : node.size[0];
+    const h = node.flags?.collapsed ? t : node.size[1];
+    return [node.pos[0], node.pos[1] - titleHeight(), w, h + t];
+}
+
+function overlaps(a, b) {
+    return a[0] < b[0] + b[2] && b[0] < a[0] + a[2] && a[1] < b[1] + b[3] && b[1] < a[1] + a[3];
+}
+
+/**
+ * Moves nodes until none overlaps another: of two overlapping nodes the lower one (or, at the
+ * same height, the right one) moves just past the other. Returns how many moves it made.
+ */
+export function resolveOverlaps(graph = app.graph) {
+    const nodes = [...(graph?._nodes ?? graph?.nodes ?? [])];
+    let moves = 0;
+    for (let pass = 0; pass < 100; pass++) {
+        nodes.sort((a, b) => a.pos[1] - b.pos[1] || a.pos[0] - b.pos[0]);
+        let moved = false;
+        for (let i = 0; i < nodes.length && !moved; i++) {
+            const a = nodeBox(nodes[i]);
+            for (let j = i + 1; j < nodes.length; j++) {
+                const b = nodeBox(nodes[j]);
+                if (!overlaps(a, b)) continue;
+                const sideBySide = b[1] - a[1] < titleHeight() && b[0] >= a[0];
+                if (sideBySide) nodes[j].pos[0] = a[0] + a[2] + LAYOUT_GAP;
+                else nodes[j].pos[1] = a[1] + a[3] + LAYOUT_GAP + titleHeight();
+                moved = true;
+                moves += 1;
+                break;
+            }
+        }
+        if (!moved) break;
+    }
+    if (moves > 0) graph?.setDirtyCanvas?.(true, true);
+    return moves;
+}
+
+// Nodes change size after a run in several steps (text widgets, then images as they load):
+// check again a few times after each event rather than once.
+let layoutTimers = [];
+function scheduleLayout() {
+    for (const timer of layoutTimers) clearTimeout(timer);
+    layoutTimers = [50, 400, 1200, 3000].map((ms) => setTimeout(() => resolveOverlaps(), ms));
+}
+
+// ---- LTVisualizeWeights: compact preview on the node, full pages one click away ----------
+
+function viewURL(ref) {
+    const params = new URLSearchParams({ filename: ref.filename, subfolder: ref.subfolder ?? "", type: ref.type ?? "temp" });
+    return api.apiURL("/view?" + params.toString());
+}
+
+/** Links for the `pages` (full-resolution pictures) and `viewer` entries of an executed output. */
+function pageLinks(output) {
+    const items = [];
+    for (const page of output?.pages ?? []) {
+        items.push({ label: `open ${page.title ?? "page"} ↗`, href: viewURL(page), title: "The full-resolution page in a new tab" });
+    }
+    for (const link of output?.viewer ?? []) {
+        items.push({ label: "viewer ↗", href: String(link), title: "This layer in the WeightLens viewer (zoom, hover values)" });
+    }
+    return items;
+}
+
+/** Makes the node wide and tall enough to show its compact preview at about its own size. */
+function fitPreview(node) {
+    const img = node.imgs?.[0];
+    if (!img || !img.naturalWidth) return;
+    const width = Math.max(node.size[0], Math.min(560, img.naturalWidth + 20));
+    const imageHeight = Math.round((img.naturalHeight * (width - 20)) / img.naturalWidth);
+    const widgetsHeight = node.computeSize?.()[1] ?? 0;
+    node.setSize?.([width, Math.max(node.size[1], widgetsHeight + imageHeight)]);
+    scheduleLayout();
+}
+
+/** The node an execution_error names, in the graph on screen. */
+function nodeById(id) {
+    if (id == null) return null;
+    return app.graph?.getNodeById?.(Number(id)) ?? app.graph?.getNodeById?.(id) ?? null;
 }
 
 app.registerExtension({
     name: EXTENSION_NAME,
     setup() {
         injectStyle();
+        // The frontend's error overlay names the node but keeps the sentence under "details":
+        // show it on the node, where the user looks, until the next run starts.
+        api.addEventListener("execution_error", ({ detail }) => {
+            const node = nodeById(detail?.node_id);
+            if (!node?.addDOMWidget) return;
+            const message = `${detail.exception_type ?? "Error"}: ${detail.exception_message ?? ""}`.trim();
+            const view = ensureView(node);
+            view.showError(message);
+            view.render?.();
+            fitNode(node);
+            scheduleLayout();
+            app.graph?.setDirtyCanvas?.(true, true);
+        });
+        api.addEventListener("execution_start", () => {
+            for (const node of graphNodes()) node.weightlensView?.showError("");
+        });
+    },
+    afterConfigureGraph() {
+        scheduleLayout();
     },
     async beforeRegisterNodeDef(nodeTypeClass, nodeData) {
         if (!TEXT_NODE_TYPES.has(nodeData?.name)) return;
@@ -219,10 +372,25 @@ app.registerExtension({
         proto.onExecuted = function (output) {
             const result = onExecuted?.apply(this, arguments);
             const text = textOf(output?.text);
-            if (text !== "") {
-                ensureView(this).show(text);
+            const links = pageLinks(output);
+            if (text !== "" || links.length > 0) {
+                const view = ensureView(this);
+                view.showError("");
+                view.show(text);
+                view.showLinks(links);
+                fitNode(this);
                 app.graph?.setDirtyCanvas?.(true, true);
             }
+            if (nodeData.name === VISUALIZER_TYPE && output?.images?.length) {
+                // The frontend loads the preview after this call: size the node when it has.
+                const check = (tries) => {
+                    const img = this.imgs?.[0];
+                    if (img?.complete && img.naturalWidth > 0) fitPreview(this);
+                    else if (tries > 0) setTimeout(() => check(tries - 1), 150);
+                };
+                check(40);
+            }
+            scheduleLayout();
             return result;
         };
 
