@@ -24,12 +24,8 @@ WORKDIR /src
 # folder of every target in Package.swift (tests and benchmarks included) when it loads the package.
 COPY . ./
 # As scripts/serve builds, plus a static Swift runtime: the slim image has no toolchain.
-# Unlike scripts/serve, no CPU detection: an image runs on machines other than the one that built
-# it, so the default stays portable (baseline x86-64 / aarch64). On x86 hosts known to have AVX2 +
-# FMA (x86-64-v3), `--build-arg WEIGHTLENS_NATIVE=1` makes the analysis several times faster;
-# never pass avx512 here unless every machine that will run the image has AVX-512.
-ARG WEIGHTLENS_NATIVE=
-ENV WEIGHTLENS_NATIVE=${WEIGHTLENS_NATIVE}
+# No CPU flags: the binary carries every kernel path of its architecture and picks the best one
+# for the CPU the container runs on (docs/ENGINE.md, "Kernel dispatch").
 RUN swift build -c release --product weightlens --static-swift-stdlib
 RUN bash -c 'set -euo pipefail; source scripts/lib/frontend.sh; \
         stage_release "$(swift build -c release --show-bin-path)" /opt/weightlens; \

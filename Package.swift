@@ -3,24 +3,10 @@
 //
 // Module graph: each module imports only those to its left on its line (docs/ARCHITECTURE.md).
 //   OrderedJSON, TensorCore → Checkpoint → ModelCatalog ─┐
+//   CKernels → Kernels (leaf: per-instruction-set kernels, used by Checkpoint, Analysis, Render)
 //   TensorCore → Analysis → Render ───────────────────────┴→ LTNodes ─┐
 //   HTTPWire → SocketServer ───────────────────────────────────────────┴→ NodeServer → WeightLensCLI → weightlens
 import PackageDescription
-import Foundation
-
-// `WEIGHTLENS_NATIVE=1 swift build -c release` compiles for x86-64-v3 (AVX2 + FMA; the Swift
-// frontend spells that CPU `haswell`, it rejects `x86-64-v3`) so that
-// SIMD `addProduct` becomes one vfmadd instruction instead of a libm call per lane.
-// The default stays portable (baseline x86-64 / aarch64).
-// `WEIGHTLENS_NATIVE=avx512` goes one level further (x86-64-v4) for machines with AVX-512, like
-// this project's: the product kernel then uses 16-lane vectors (docs/ENGINE.md).
-let nativeMode = ProcessInfo.processInfo.environment["WEIGHTLENS_NATIVE"]
-let kernelFlags: [SwiftSetting] = switch nativeMode {
-case "1": [.unsafeFlags(["-Xcc", "-march=x86-64-v3", "-target-cpu", "haswell"]), .define("WEIGHTLENS_FMA")]
-case "avx512": [.unsafeFlags(["-Xcc", "-march=x86-64-v4", "-target-cpu", "skylake-avx512"]),
-                .define("WEIGHTLENS_FMA"), .define("WEIGHTLENS_AVX512")]
-default: []
-}
 
 let package = Package(
     name: "WeightLens",
@@ -46,17 +32,24 @@ let package = Package(
         .target(name: "OrderedJSON"),
         // Dense Float32 tensors and the dtype enumeration. No I/O.
         .target(name: "TensorCore"),
+        // The hot loops (products, dots, conversions, statistics, heatmap and PNG preparation),
+        // compiled once per instruction set (AVX-512, AVX2+FMA, SSE2; NEON on aarch64) and picked
+        // at run time (docs/ENGINE.md). Optimised in debug builds too; no contraction of a*b+c
+        // into FMA, so only the kernels' explicit fused operations differ between paths.
+        .target(name: "CKernels", cSettings: [.unsafeFlags(["-O2", "-ffp-contract=off"])]),
+        // Swift face of the kernel dispatch: path names, the WEIGHTLENS_KERNELS override, forcing a path.
+        .target(name: "Kernels", dependencies: ["CKernels"]),
         // Checkpoint containers: safetensors, sharded safetensors, torch zip and legacy, restricted unpickler.
-        .target(name: "Checkpoint", dependencies: ["TensorCore", "OrderedJSON"]),
+        .target(name: "Checkpoint", dependencies: ["TensorCore", "OrderedJSON", "CKernels"]),
         // Layers, model families, U-Net block grammar, name suggestions.
         .target(name: "ModelCatalog", dependencies: ["Checkpoint", "TensorCore", "OrderedJSON"], resources: [.copy("Resources")]),
         // Numerical engine: matrix products, QR, SVD, NMF, statistics, expanded weights.
         // Optimised even in debug builds: unoptimised kernels run 30-60x slower, which made the
         // accuracy tests (SVD, NMF of real weights) take minutes instead of seconds.
-        .target(name: "Analysis", dependencies: ["TensorCore"],
-                swiftSettings: kernelFlags + [.unsafeFlags(["-O"], .when(configuration: .debug))]),
+        .target(name: "Analysis", dependencies: ["TensorCore", "CKernels", "Kernels"],
+                swiftSettings: [.unsafeFlags(["-O"], .when(configuration: .debug))]),
         // Raster canvas, font, colour maps, PNG/SVG encoding and the visualization views.
-        .target(name: "Render", dependencies: ["TensorCore", "Analysis", "OrderedJSON", "CLibPNG"], swiftSettings: kernelFlags),
+        .target(name: "Render", dependencies: ["TensorCore", "Analysis", "OrderedJSON", "CLibPNG", "CKernels"]),
         // Pure HTTP/1.1 and WebSocket wire parsing and encoding (bytes in, values out).
         .target(name: "HTTPWire"),
         // POSIX sockets + Dispatch event loops, TLS, WebSocket connections.
@@ -64,29 +57,28 @@ let package = Package(
         // Node catalogue, graph validation, executor and the node implementations.
         .target(name: "LTNodes", dependencies: ["OrderedJSON", "ModelCatalog", "Checkpoint", "Analysis", "Render", "TensorCore"]),
         // ComfyUI-compatible REST + WebSocket API, folders, queue and history.
-        .target(name: "NodeServer", dependencies: ["OrderedJSON", "LTNodes", "Render", "SocketServer", "HTTPWire", "Yams"],
+        .target(name: "NodeServer", dependencies: ["OrderedJSON", "LTNodes", "Render", "SocketServer", "HTTPWire", "Yams", "Kernels"],
                 resources: [.copy("Resources")]),
         // Command-line interface (serve, layers, inspect, render, nmf, expand).
         .target(name: "WeightLensCLI", dependencies: [
-            "NodeServer", "LTNodes", "ModelCatalog", "Checkpoint", "Analysis", "Render", "SocketServer", "HTTPWire",
+            "NodeServer", "LTNodes", "ModelCatalog", "Checkpoint", "Analysis", "Render", "SocketServer", "HTTPWire", "Kernels",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "weightlens", dependencies: ["WeightLensCLI"]),
         // Engine benchmark (bench/engine/run.sh); depends on Analysis only so it builds on its own.
-        .executableTarget(name: "weightlens-bench", dependencies: ["Analysis"], path: "bench/engine/Sources",
-                          swiftSettings: kernelFlags),
+        .executableTarget(name: "weightlens-bench", dependencies: ["Analysis", "Kernels"], path: "bench/engine/Sources"),
         // Render benchmark (bench/render/run.sh); Checkpoint, Render, and Analysis for the SVD-tolerance table.
-        .executableTarget(name: "weightlens-render-bench", dependencies: ["Analysis", "Checkpoint", "Render", "TensorCore"],
+        .executableTarget(name: "weightlens-render-bench", dependencies: ["Analysis", "Checkpoint", "Render", "TensorCore", "Kernels"],
                           path: "bench/render/Sources"),
 
-        .testTarget(name: "CheckpointTests", dependencies: ["Checkpoint", "ModelCatalog", "TensorCore"]),
-        .testTarget(name: "AnalysisTests", dependencies: ["Analysis", "TensorCore", "Checkpoint"]),
-        .testTarget(name: "RenderTests", dependencies: ["Render", "Analysis", "TensorCore", "CLibPNG"]),
+        .testTarget(name: "CheckpointTests", dependencies: ["Checkpoint", "ModelCatalog", "TensorCore", "Kernels"]),
+        .testTarget(name: "AnalysisTests", dependencies: ["Analysis", "TensorCore", "Checkpoint", "Kernels"]),
+        .testTarget(name: "RenderTests", dependencies: ["Render", "Analysis", "TensorCore", "CLibPNG", "Kernels"]),
         .testTarget(name: "OrderedJSONTests", dependencies: ["OrderedJSON"]),
         .testTarget(name: "HTTPWireTests", dependencies: ["HTTPWire"]),
         .testTarget(name: "SocketServerTests", dependencies: ["SocketServer", "HTTPWire", "CLibZ"]),
         .testTarget(name: "LTNodesTests", dependencies: ["LTNodes", "OrderedJSON", "ModelCatalog", "Checkpoint", "Render", "Analysis", "TensorCore"]),
         .testTarget(name: "NodeServerTests", dependencies: ["NodeServer", "LTNodes", "SocketServer", "HTTPWire"]),
-        .testTarget(name: "CLITests", dependencies: ["WeightLensCLI"]),
+        .testTarget(name: "CLITests", dependencies: ["WeightLensCLI", "Kernels"]),
     ]
 )

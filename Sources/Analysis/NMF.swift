@@ -1,3 +1,4 @@
+import CKernels
 import TensorCore
 
 /// One-sided NMF of a conv weight over its input channels.
@@ -87,8 +88,10 @@ public func nonNegativeFactorization(_ x: Matrix, rank r: Int, nonNegativeW: Boo
         halsUpdateRows(&h, a, b)
         // ‖X − WH‖² = ‖X‖² − 2⟨WᵀX, H⟩ + ⟨WᵀW, HHᵀ⟩, without forming WH.
         let hh = try matmulTransposedB(h, h)
-        var cross = 0.0, quad = 0.0
-        for i in 0..<(r * nCols) { cross += Double(a.values[i]) * Double(h.values[i]) }
+        let cross = a.values.withUnsafeBufferPointer { ap in
+            h.values.withUnsafeBufferPointer { hp in dotDouble(ap.baseAddress!, hp.baseAddress!, r * nCols) }
+        }
+        var quad = 0.0
         for i in 0..<(r * r) { quad += Double(b.values[i]) * Double(hh.values[i]) }
         error2 = max(0, xNorm2 - 2 * cross + quad)
         iterations += 1
@@ -99,8 +102,11 @@ public func nonNegativeFactorization(_ x: Matrix, rank r: Int, nonNegativeW: Boo
     }
     // Report the exact residual (the expansion above loses digits when the fit is very close).
     let fit = try matmul(w, h)
-    var res = 0.0
-    for i in 0..<(nRows * nCols) { let d = Double(x.values[i]) - Double(fit.values[i]); res += d * d }
+    let res = x.values.withUnsafeBufferPointer { xp in
+        fit.values.withUnsafeBufferPointer { fp in
+            KernelTable.current.raw.pointee.sqdiff_f64acc(xp.baseAddress!, fp.baseAddress!, nRows * nCols)
+        }
+    }
     return Factorization(w: w, h: h, relativeError: Float((res / xNorm2).squareRoot()), iterations: iterations)
 }
 

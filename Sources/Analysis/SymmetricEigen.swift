@@ -1,4 +1,6 @@
 // Dense symmetric eigensolver (Double) for the small projected problems of the SVD.
+// The O(n³) inner loops (dot products, the rank-2 update, Q's reflections, the QL rotations) are
+// CKernels' Double kernels, so they follow the instruction-set path chosen at run time.
 //
 // Householder reduction to tridiagonal form, then implicit QL iterations with Wilkinson-type
 // shifts on the tridiagonal matrix. Both steps are backward stable, so eigenvalues are accurate
@@ -15,6 +17,7 @@ struct SymmetricEigenResult {
 /// Eigenvalues (and optionally eigenvectors) of the symmetric n×n row-major matrix `a`.
 /// Only the lower triangle is trusted; the upper triangle is ignored.
 func symmetricEigen(_ a: [Double], n: Int, vectors wantVectors: Bool) throws(AnalysisError) -> SymmetricEigenResult {
+    let kernels = KernelTable.current
     precondition(a.count == n * n)
     if n == 0 { return SymmetricEigenResult(values: [], vectors: []) }
     var m = a
@@ -28,8 +31,8 @@ func symmetricEigen(_ a: [Double], n: Int, vectors wantVectors: Bool) throws(Ana
     if wantVectors {
         zt = [Double](repeating: 0, count: n * n)
     }
-    tridiagonalize(&m, n: n, d: &d, e: &e, qT: &zt)
-    try tridiagonalQL(d: &d, e: &e, n: n, zt: &zt)
+    tridiagonalize(&m, n: n, d: &d, e: &e, qT: &zt, kernels: kernels)
+    try tridiagonalQL(d: &d, e: &e, n: n, zt: &zt, kernels: kernels)
 
     // Sort descending.
     let order = (0..<n).sorted { d[$0] > d[$1] }
@@ -48,7 +51,9 @@ func symmetricEigen(_ a: [Double], n: Int, vectors wantVectors: Bool) throws(Ana
 /// d: diagonal; e[i] couples i and i+1 (e[n-1] = 0). If `qT` is given it receives Qᵀ (rows of
 /// qT are the columns of Q), which seeds the eigenvector rows for the QL step. An empty `qT`
 /// means no vectors are wanted.
-private func tridiagonalize(_ a: inout [Double], n: Int, d: inout [Double], e: inout [Double], qT: inout [Double]) {
+private func tridiagonalize(_ a: inout [Double], n: Int, d: inout [Double], e: inout [Double], qT: inout [Double],
+                            kernels: KernelTable) {
+    let kt = kernels.raw
     let wantQ = !qT.isEmpty
     var q = [Double](repeating: 0, count: wantQ ? n * n : 0)
     if wantQ { for i in 0..<n { q[i * n + i] = 1 } }
@@ -74,15 +79,14 @@ private func tridiagonalize(_ a: inout [Double], n: Int, d: inout [Double], e: i
                     // p = beta · A22 · v  (A22 symmetric, full storage kept up to date)
                     var pv = 0.0
                     for i in 0..<len {
-                        p[i] = beta * dotDouble(A + (s + i) * n + s, v, len)
+                        p[i] = beta * kt.pointee.dot_d(A + (s + i) * n + s, v, len)
                         pv += p[i] * v[i]
                     }
                     let kk = beta * pv / 2
                     for i in 0..<len { p[i] -= kk * v[i] }  // p is now w
                     for i in 0..<len {
-                        let row = A + (s + i) * n + s
-                        let vi = v[i], wi = p[i]
-                        for j in 0..<len { row[j] -= vi * p[j] + wi * v[j] }
+                        // row_j -= v_i·w_j + w_i·v_j
+                        kt.pointee.rank2_d(A + (s + i) * n + s, v, p, v[i], p[i], len)
                     }
                     A[s * n + k] = alpha
                     A[k * n + s] = alpha
@@ -91,8 +95,8 @@ private func tridiagonalize(_ a: inout [Double], n: Int, d: inout [Double], e: i
                         // Q ← Q·H: rows r of Q, columns s..<n.
                         for r in 0..<n {
                             let row = Q + r * n + s
-                            let t = beta * dotDouble(row, v, len)
-                            if t != 0 { for j in 0..<len { row[j] -= t * v[j] } }
+                            let t = beta * kt.pointee.dot_d(row, v, len)
+                            if t != 0 { kt.pointee.axpy_d(-t, v, row, len) }
                         }
                     }
                 }
@@ -108,25 +112,9 @@ private func tridiagonalize(_ a: inout [Double], n: Int, d: inout [Double], e: i
     }
 }
 
-/// Dot product of Double vectors with four independent SIMD accumulators.
-@inline(__always)
-private func dotDouble(_ a: UnsafePointer<Double>, _ b: UnsafePointer<Double>, _ n: Int) -> Double {
-    var acc0 = SIMD4<Double>(), acc1 = SIMD4<Double>()
-    var i = 0
-    while i + 8 <= n {
-        fusedMultiplyAdd(&acc0, UnsafeRawPointer(a + i).loadUnaligned(as: SIMD4<Double>.self),
-                         UnsafeRawPointer(b + i).loadUnaligned(as: SIMD4<Double>.self))
-        fusedMultiplyAdd(&acc1, UnsafeRawPointer(a + i + 4).loadUnaligned(as: SIMD4<Double>.self),
-                         UnsafeRawPointer(b + i + 4).loadUnaligned(as: SIMD4<Double>.self))
-        i += 8
-    }
-    var sum = (acc0 + acc1).sum()
-    while i < n { sum += a[i] * b[i]; i += 1 }
-    return sum
-}
-
 /// Implicit QL on the tridiagonal (d, e); accumulates rotations into the rows of `zt`.
-private func tridiagonalQL(d: inout [Double], e: inout [Double], n: Int, zt: inout [Double]) throws(AnalysisError) {
+private func tridiagonalQL(d: inout [Double], e: inout [Double], n: Int, zt: inout [Double],
+                           kernels: KernelTable) throws(AnalysisError) {
     let wantZ = !zt.isEmpty
     let eps = Double.ulpOfOne
     let maxIterations = 60
@@ -149,7 +137,7 @@ private func tridiagonalQL(d: inout [Double], e: inout [Double], n: Int, zt: ino
             var i = m - 1
             var underflow = false
             while i >= l {
-                var f = s * e[i]
+                let f = s * e[i]
                 let b = c * e[i]
                 r = (f * f + g * g).squareRoot()
                 e[i + 1] = r
@@ -168,12 +156,9 @@ private func tridiagonalQL(d: inout [Double], e: inout [Double], n: Int, zt: ino
                 g = c * r - b
                 if wantZ {
                     zt.withUnsafeMutableBufferPointer { Z in
-                        let ri = i * n, rj = (i + 1) * n
-                        for k in 0..<n {
-                            f = Z[rj + k]
-                            Z[rj + k] = s * Z[ri + k] + c * f
-                            Z[ri + k] = c * Z[ri + k] - s * f
-                        }
+                        // (row i, row i+1) ← (c·row i − s·row i+1, s·row i + c·row i+1)
+                        let z = Z.baseAddress!
+                        kernels.raw.pointee.rot_d(z + i * n, z + (i + 1) * n, c, s, n)
                     }
                 }
                 i -= 1

@@ -230,6 +230,7 @@ struct KrylovSVD {
         defer { partial.deallocate() }
         let zp = OutputPointer(base: Z)
         let pp = DoublePointer(base: partial)
+        let kernels = KernelTable.current
         DispatchQueue.concurrentPerform(iterations: chunks) { c in
             let t0 = c * q / chunks, t1 = (c + 1) * q / chunks
             let acc = pp.base + c * width * cols
@@ -238,18 +239,7 @@ struct KrylovSVD {
                 for r in 0..<width {
                     let zr = Double(row[newColumns.lowerBound + r])
                     if zr == 0 { continue }
-                    let s = SIMD8<Double>(repeating: zr)
-                    let dst = acc + r * cols
-                    var j = 0
-                    // Eight lanes: one zmm register with AVX-512, two ymm registers otherwise.
-                    while j + 8 <= cols {
-                        let x = UnsafeRawPointer(row + j).loadUnaligned(as: SIMD8<Float>.self)
-                        var d = UnsafeRawPointer(dst + j).loadUnaligned(as: SIMD8<Double>.self)
-                        fusedMultiplyAdd(&d, s, SIMD8<Double>(x))
-                        UnsafeMutableRawPointer(dst + j).storeBytes(of: d, as: SIMD8<Double>.self)
-                        j += 8
-                    }
-                    while j < cols { dst[j] += zr * Double(row[j]); j += 1 }
+                    kernels.raw.pointee.axpy_f32_f64(zr, row, acc + r * cols, cols)
                 }
             }
         }

@@ -1,3 +1,4 @@
+import CKernels
 import Dispatch
 import TensorCore
 
@@ -58,6 +59,7 @@ public func weightStatistics(_ t: Tensor, bins: Int = 64, nearZeroThreshold: Flo
     }
     var partials = [Partial](repeating: Partial(counts: [Int](repeating: 0, count: bins)), count: jobs)
     var rowNorms = [Float](repeating: 0, count: t.rank >= 2 ? rows : 0)
+    let kernels = KernelTable.current
     t.values.withUnsafeBufferPointer { vb in
         partials.withUnsafeMutableBufferPointer { pb in
             rowNorms.withUnsafeMutableBufferPointer { rb in
@@ -67,26 +69,21 @@ public func weightStatistics(_ t: Tensor, bins: Int = 64, nearZeroThreshold: Flo
                     guard let values = v.base, row1 > row0 else { return }
                     var part = Partial(counts: [Int](repeating: 0, count: bins))
                     part.shift = Double(values[row0 * rowLength])
-                    for row in row0..<row1 {
-                        var rowSquares = 0.0
-                        for i in (row * rowLength)..<((row + 1) * rowLength) {
-                            let x = values[i]
-                            let dx = Double(x)
-                            let d = dx - part.shift
-                            part.sum += d
-                            part.sumSquares += d * d
-                            rowSquares += dx * dx
-                            if abs(x) < nearZeroThreshold { part.nearZero += 1 }
-                            if x < part.min { part.min = x }
-                            if x > part.max { part.max = x }
-                            if x < lo { part.below += 1 } else if x > hi { part.above += 1 } else if x == x {
-                                let b = Swift.min(bins - 1, Int((Double(x - lo)) * scale))
-                                part.counts[b] += 1
-                            }
+                    // One kernel call per row (moments about the chunk's shift, extremes,
+                    // near-zero count, histogram); the row's Σx² gives its norm.
+                    var hist = wl_hist(lo: lo, hi: hi, near_zero: nearZeroThreshold, shift: part.shift, scale: scale, bins: bins)
+                    var acc = wl_stats(sum: 0, sum_squares: 0, squares: 0, min: .infinity, max: -.infinity,
+                                       near_zero: 0, below: 0, above: 0)
+                    part.counts.withUnsafeMutableBufferPointer { counts in
+                        for row in row0..<row1 {
+                            kernels.raw.pointee.stats_row(values + row * rowLength, rowLength, &hist, &acc, counts.baseAddress!)
+                            part.l2 += acc.squares
+                            if let rows = r.base { rows[row] = Float(acc.squares.squareRoot()) }
                         }
-                        part.l2 += rowSquares
-                        if let rows = r.base { rows[row] = Float(rowSquares.squareRoot()) }
                     }
+                    part.sum = acc.sum; part.sumSquares = acc.sum_squares
+                    part.min = acc.min; part.max = acc.max
+                    part.nearZero = acc.near_zero; part.below = acc.below; part.above = acc.above
                     part.count = (row1 - row0) * rowLength
                     p.base![job] = part
                 }

@@ -1,9 +1,12 @@
+import CKernels
 import Dispatch
 import TensorCore
 
 // Element conversion from stored dtypes to Float32. This runs over every element a view reads
-// (13M-element SDXL tensors in the hot path), so the 16-bit and 8-bit float types go through
-// lookup tables built once, and each loop switches on the dtype outside the element loop.
+// (13M-element SDXL tensors in the hot path). Contiguous 16-bit and 8-bit floats go through the
+// CKernels conversions of the instruction-set path chosen at run time (F16C's vcvtph2ps on x86
+// with AVX2 or AVX-512, integer bit arithmetic on SSE2 and NEON); strided views use the lookup
+// tables below. Each loop switches on the dtype outside the element loop.
 // All checkpoint formats we read are little-endian.
 
 /// IEEE half bits → Float32, exact (every half is representable).
@@ -49,10 +52,32 @@ let e5m2Table: [Float] = (0..<256).map { halfBitsToFloat(UInt16($0) << 8) }
 /// Converts `count` elements starting at element `start` and advancing `stride` elements each step.
 ///
 /// `src` is the storage base. The caller has validated that every touched element is inside it.
+/// `kernels` is the table of the work this belongs to (worker threads get it from their caller).
 func convertElements(_ src: UnsafeRawPointer, dtype: DType, start: Int, stride: Int, count: Int,
-                     into dst: UnsafeMutablePointer<Float>) {
+                     into dst: UnsafeMutablePointer<Float>, kernels: UnsafePointer<wl_kernels> = wl_current()) {
     @inline(__always) func load<T: FixedWidthInteger>(_ t: T.Type, _ i: Int) -> T {
         T(littleEndian: src.loadUnaligned(fromByteOffset: (start + i * stride) * MemoryLayout<T>.size, as: T.self))
+    }
+    if stride == 1 {
+        switch dtype {
+        case .f16, .bf16:
+            // Unaligned 16-bit storage is fine for the kernels (unaligned vector loads), but a
+            // typed pointer must be aligned: bind only when it is, else take the scalar path.
+            let p = src + start * 2
+            if Int(bitPattern: p) % 2 == 0 {
+                let halves = p.assumingMemoryBound(to: UInt16.self)
+                if dtype == .f16 { kernels.pointee.f16_to_f32(halves, dst, count) } else { kernels.pointee.bf16_to_f32(halves, dst, count) }
+                return
+            }
+        case .f8e4m3:
+            kernels.pointee.e4m3_to_f32((src + start).assumingMemoryBound(to: UInt8.self), dst, count)
+            return
+        case .f8e5m2:
+            kernels.pointee.e5m2_to_f32((src + start).assumingMemoryBound(to: UInt8.self), dst, count)
+            return
+        default:
+            break
+        }
     }
     switch dtype {
     case .f32:
@@ -111,11 +136,13 @@ func gatherView(_ storage: UnsafeRawPointer, dtype: DType, shape: [Int], strides
             let chunk = 1 << 20
             if count >= 2 * chunk {
                 // Each chunk writes its own disjoint range of `dst`; both pointers outlive the call.
+                // The workers use the caller's kernel table (a path forced on this thread included).
                 nonisolated(unsafe) let src = storage, out = dst
+                nonisolated(unsafe) let kernels = wl_current()
                 DispatchQueue.concurrentPerform(iterations: (count + chunk - 1) / chunk) { c in
                     let start = c * chunk
                     convertElements(src, dtype: dtype, start: offset + start, stride: 1,
-                                    count: min(chunk, count - start), into: out + start)
+                                    count: min(chunk, count - start), into: out + start, kernels: kernels)
                 }
             } else {
                 convertElements(storage, dtype: dtype, start: offset, stride: 1, count: count, into: dst)

@@ -1,5 +1,6 @@
 import Foundation
 import HTTPWire
+import Kernels
 import OrderedJSON
 
 extension NodeServerApp {
@@ -7,7 +8,8 @@ extension NodeServerApp {
     static let comfyUIVersion = "0.8.0"
     static let frontendVersion = "1.58.1"
 
-    /// GET /system_stats: every number an integer; no GPU, so one `cpu` device.
+    /// GET /system_stats: every number an integer; no GPU, so one `cpu` device. `weightlens_kernels`
+    /// names the engine's instruction-set path (docs/ENGINE.md); ComfyUI clients ignore extra keys.
     func systemStats() -> JSON {
         let memory = Self.memoryInfo()
         return .object(JSONObject([
@@ -23,6 +25,7 @@ extension NodeServerApp {
                 ("pytorch_version", "-"),
                 ("embedded_python", false),
                 ("argv", .array(configuration.argv.map(JSON.string))),
+                ("weightlens_kernels", .string(KernelPath.process.rawValue)),
             ]))),
             ("devices", .array([.object(JSONObject([
                 ("name", "cpu"), ("type", "cpu"), ("index", .null),

@@ -1,3 +1,4 @@
+import CKernels
 import Foundation
 import Analysis
 import TensorCore
@@ -278,26 +279,9 @@ enum ExpandedView {
     }
 }
 
-/// Σ v² in Double. A plain Double loop is one long chain of dependent adds (about 15 ms on
-/// 13 M values); here 16 Float lanes accumulate short chunks, each chunk's total is added in
-/// Double, so the rounding error stays at Float's relative precision per chunk (~1e-6), far
-/// below the 3 digits and 0.1 % the page prints.
+/// Σ v² in Double, by the Double-accumulating dot kernel of the run-time instruction-set path
+/// (a plain Double loop is one long chain of dependent adds: about 15 ms on 13 M values).
 func sumOfSquares(_ p: UnsafeBufferPointer<Float>) -> Double {
     guard let base = p.baseAddress else { return 0 }
-    let raw = UnsafeRawPointer(base)
-    let n = p.count
-    var total = 0.0
-    var i = 0
-    while i + 16 <= n {
-        let end = min(n - (n - i) % 16, i + 4096)
-        var acc = SIMD16<Float>(repeating: 0)
-        while i < end {
-            let v = raw.loadUnaligned(fromByteOffset: i * 4, as: SIMD16<Float>.self)
-            acc += v * v   // not addProduct: without FMA in the build that is a libm call per lane
-            i += 16
-        }
-        total += Double(acc.sum())
-    }
-    while i < n { total += Double(p[i]) * Double(p[i]); i += 1 }
-    return total
+    return wl_current().pointee.dot_f64acc(base, base, p.count)
 }

@@ -1,3 +1,5 @@
+import CKernels
+
 /// A matrix drawn as one heatmap with index axes, block-reduced when it has more rows or
 /// columns than the page has pixels (the reduction is stated on the image).
 enum MatrixHeatmap {
@@ -8,58 +10,42 @@ enum MatrixHeatmap {
         if bh == 1 && bw == 1 { return (v, rows, cols, 1, 1) }
         let rr = (rows + bh - 1) / bh, rc = (cols + bw - 1) / bw
         var out = [Float](repeating: 0, count: rr * rc)
+        // Rows of a block are first folded element-wise into one row (a CKernels loop of the
+        // run-time instruction-set path), then that row is reduced over column blocks.
+        let kernels = wl_current()
         v.withUnsafeBufferPointer { src in
             out.withUnsafeMutableBufferPointer { dst in
+                let base = src.baseAddress!
                 switch mode {
-                case .maxAbs where bw == 1:
-                    // Row blocks only (tall matrices such as 10240×1280): fold whole rows
-                    // element-wise, a loop the compiler vectorises (the general loop below
-                    // pays its block bookkeeping once per element here).
-                    for br in 0..<rr {
-                        let out = dst.baseAddress! + br * rc
-                        let r0 = br * bh, r1 = min(rows, r0 + bh)
-                        out.update(repeating: 0, count: cols)   // as below: NaN never wins a block
-                        for r in r0..<r1 {
-                            let row = src.baseAddress! + r * cols
-                            for c in 0..<cols {
-                                let x = row[c], b = out[c]
-                                out[c] = abs(x) > abs(b) ? x : b
-                            }
-                        }
-                    }
                 case .maxAbs:
-                    // Keep the signed value with the largest magnitude in each block.
-                    var best = [Float](repeating: 0, count: rc)
+                    // Keep the signed value with the largest magnitude in each block (NaN never wins;
+                    // an all-NaN block shows 0).
+                    let fold = UnsafeMutablePointer<Float>.allocate(capacity: cols)
+                    defer { fold.deallocate() }
                     for br in 0..<rr {
-                        for i in 0..<rc { best[i] = 0 }
-                        for r in (br * bh)..<min(rows, br * bh + bh) {
-                            let rowBase = r * cols
-                            for bc in 0..<rc {
-                                var b = best[bc]
-                                let c0 = bc * bw, c1 = min(cols, c0 + bw)
-                                for c in c0..<c1 { let x = src[rowBase + c]; if abs(x) > abs(b) { b = x } }
-                                best[bc] = b
-                            }
+                        let r0 = br * bh, r1 = min(rows, r0 + bh)
+                        fold.update(repeating: 0, count: cols)
+                        for r in r0..<r1 { kernels.pointee.fold_maxabs(fold, base + r * cols, cols) }
+                        let o = dst.baseAddress! + br * rc
+                        if bw == 1 { o.update(from: fold, count: cols); continue }
+                        for bc in 0..<rc {
+                            var b: Float = 0
+                            for c in (bc * bw)..<min(cols, bc * bw + bw) where abs(fold[c]) > abs(b) { b = fold[c] }
+                            o[bc] = b
                         }
-                        for i in 0..<rc { dst[br * rc + i] = best[i] }
                     }
                 case .mean:
-                    var sum = [Double](repeating: 0, count: rc)
+                    let sums = UnsafeMutablePointer<Double>.allocate(capacity: cols)
+                    defer { sums.deallocate() }
                     for br in 0..<rr {
-                        for i in 0..<rc { sum[i] = 0 }
                         let r0 = br * bh, r1 = min(rows, r0 + bh)
-                        for r in r0..<r1 {
-                            let rowBase = r * cols
-                            for bc in 0..<rc {
-                                let c0 = bc * bw, c1 = min(cols, c0 + bw)
-                                var s: Float = 0
-                                for c in c0..<c1 { s += src[rowBase + c] }
-                                sum[bc] += Double(s)
-                            }
-                        }
+                        sums.update(repeating: 0, count: cols)
+                        for r in r0..<r1 { kernels.pointee.fold_sum(sums, base + r * cols, cols) }
                         for bc in 0..<rc {
-                            let n = (r1 - r0) * (min(cols, bc * bw + bw) - bc * bw)
-                            dst[br * rc + bc] = Float(sum[bc] / Double(n))
+                            let c0 = bc * bw, c1 = min(cols, c0 + bw)
+                            var s = 0.0
+                            for c in c0..<c1 { s += sums[c] }
+                            dst[br * rc + bc] = Float(s / Double((r1 - r0) * (c1 - c0)))
                         }
                     }
                 }

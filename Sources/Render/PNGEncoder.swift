@@ -1,3 +1,4 @@
+import CKernels
 import CLibPNG
 import Glibc
 
@@ -191,15 +192,25 @@ enum PaletteImage {
         var indices = [UInt8](repeating: 0, count: count)
         var overflow = false
         let opaqueMask = UInt32(littleEndian: 0xFF00_0000)
+        let kernels = wl_current()
         let complete: Bool = indices.withUnsafeMutableBufferPointer { out in
             let px = UnsafeRawPointer(base)
+            // Array storage is aligned for UInt32; the run kernel compares whole vectors of pixels.
+            let pixels = px.assumingMemoryBound(to: UInt32.self)
             var last: UInt32 = px.loadUnaligned(as: UInt32.self) ^ 1   // differs from pixel 0
             var lastIndex: UInt8 = 0
-            for i in 0..<count {
-                let c = px.loadUnaligned(fromByteOffset: i * 4, as: UInt32.self)
-                if c == last { out[i] = lastIndex; continue }
+            var i = 0
+            while i < count {
+                let c = pixels[i]
+                if c == last {
+                    // A run of the previous colour: found a vector of pixels at a time.
+                    let run = kernels.pointee.run_length(pixels + i, count - i, c)
+                    (out.baseAddress! + i).update(repeating: lastIndex, count: run)
+                    i += run
+                    continue
+                }
                 guard c & opaqueMask == opaqueMask else { return false }
-                if overflow { last = c; continue }   // only checking opacity from here on
+                if overflow { last = c; i += 1; continue }   // only checking opacity from here on
                 var h = Int((c &* 0x9E37_79B1) >> 22)
                 while true {
                     let v = values[h]
@@ -216,6 +227,7 @@ enum PaletteImage {
                 last = c
                 lastIndex = overflow ? 0 : UInt8(truncatingIfNeeded: values[h])
                 out[i] = lastIndex
+                i += 1
             }
             return true
         }

@@ -1,3 +1,4 @@
+import CKernels
 import Foundation
 
 /// How values become colour-map positions (the sd-webui U-Net feature-map tool's transforms).
@@ -54,14 +55,16 @@ struct ValueScale: Sendable {
             return out
         }
         let k = 255 / (hi - lo), base = -lo * k + 0.5
+        // NaN fails both comparisons in the kernel and lands on the centre colour.
         map.table.withUnsafeBufferPointer { lut in
             values.withUnsafeBufferPointer { v in
                 out.withUnsafeMutableBufferPointer { o in
-                    for i in 0..<v.count {
-                        let f = v[i] * k + base
-                        // NaN fails both comparisons and lands on the centre colour.
-                        let idx = f >= 0 ? (f < 255 ? Int(f) : 255) : (f < 0 ? 0 : 128)
-                        o[i] = lut[idx]
+                    guard let vb = v.baseAddress, let ob = o.baseAddress, let lb = lut.baseAddress else { return }
+                    // RGBA is four UInt8 (r, g, b, a in memory order), so a pixel is one UInt32.
+                    UnsafeRawPointer(lb).withMemoryRebound(to: UInt32.self, capacity: lut.count) { lut32 in
+                        UnsafeMutableRawPointer(ob).withMemoryRebound(to: UInt32.self, capacity: o.count) { out32 in
+                            wl_current().pointee.colorize(vb, v.count, k, base, lut32, out32)
+                        }
                     }
                 }
             }

@@ -15,7 +15,8 @@ struct InspectCommand: ParsableCommand {
         The weight is viewed as a matrix (out, in·kh·kw). --json prints one object with the keys
         layer, key, shape, dtype, parameters, stats {mean, std, min, max, near_zero_fraction,
         l2_norm}, singular_values and spectral {spectral_norm, stable_rank, effective_rank}.
-        See docs/CLI.md and docs/ENGINE.md.
+        effective_rank needs the whole spectrum, which costs several times the rest of the command:
+        it is null unless --effective-rank is given. See docs/CLI.md and docs/ENGINE.md.
         """)
 
     @Argument(help: "Checkpoint: .safetensors/.sft, *.safetensors.index.json, .pt/.pth/.ckpt/.bin.")
@@ -30,14 +31,19 @@ struct InspectCommand: ParsableCommand {
     @Flag(help: "Print JSON, with spectral metrics (spectral norm, stable rank, effective rank).")
     var json = false
 
+    @Flag(name: .customLong("effective-rank"),
+          help: "Also compute the effective rank, which needs the whole singular value spectrum (several times slower).")
+    var effectiveRank = false
+
     func run() throws {
         try CLIError.run(file: file) {
-            FileHandle.standardOutput.write(Data(try Self.output(file: file, layer: layer, topK: topK, json: json).utf8))
+            FileHandle.standardOutput.write(Data(try Self.output(file: file, layer: layer, topK: topK, json: json,
+                                                                 effectiveRank: effectiveRank).utf8))
         }
     }
 
     /// The text the command prints (separate so tests can call it in-process).
-    static func output(file: String, layer name: String, topK: Int, json: Bool) throws -> String {
+    static func output(file: String, layer name: String, topK: Int, json: Bool, effectiveRank: Bool = false) throws -> String {
         guard topK >= 1 else { throw CLIError.failure(file: nil, "--top-k must be at least 1, got \(topK).") }
         let checkpoint = try CheckpointFile.open(path: file)
         let catalog = LayerCatalog(checkpoint: checkpoint)
@@ -49,8 +55,11 @@ struct InspectCommand: ParsableCommand {
         let matrix = Matrix(tensor)
         let k = min(topK, min(matrix.rows, matrix.cols))
         let values = k > 0 ? try truncatedSVD(matrix, rank: k).singularValues : []
+        // σ₁ and ‖W‖F are already known: the spectral norm and stable rank cost nothing more.
+        let p = min(matrix.rows, matrix.cols)
+        let cheap = spectralMetrics(singularValues: values, frobeniusNorm: Float(stats.l2Norm), shortSide: p)
+        let fullRank: Float? = effectiveRank ? try spectralMetrics(matrix).effectiveRank : nil
         if json {
-            let spectral = try spectralMetrics(matrix)
             let object = JSONObject([
                 ("layer", .string(layer.name)),
                 ("key", .string(layer.weightKey)),
@@ -72,9 +81,9 @@ struct InspectCommand: ParsableCommand {
                 ]))),
                 ("singular_values", .array(values.map { jsonNumber($0) })),
                 ("spectral", .object(JSONObject([
-                    ("spectral_norm", jsonNumber(spectral.spectralNorm)),
-                    ("stable_rank", jsonNumber(spectral.stableRank)),
-                    ("effective_rank", jsonNumber(spectral.effectiveRank)),
+                    ("spectral_norm", jsonNumber(cheap.spectralNorm)),
+                    ("stable_rank", jsonNumber(cheap.stableRank)),
+                    ("effective_rank", fullRank.map { jsonNumber($0) } ?? .null),
                 ]))),
             ])
             return JSON.object(object).serialized(pretty: true) + "\n"
@@ -100,6 +109,8 @@ struct InspectCommand: ParsableCommand {
         if !stats.deadFilters.isEmpty {
             lines.append("dead        \(stats.deadFilters.count) output channels: \(stats.deadFilters.prefix(20).map(String.init).joined(separator: ", "))")
         }
+        lines.append("spectral    norm \(format(Double(cheap.spectralNorm))), stable rank \(format(Double(cheap.stableRank)))"
+                     + (fullRank.map { ", effective rank \(format(Double($0)))" } ?? ""))
         lines.append("singular values (top \(values.count)):")
         for (i, s) in values.enumerated() { lines.append(String(format: "  %3d  %.6g", i + 1, Double(s))) }
         return lines.joined(separator: "\n") + "\n"

@@ -1,4 +1,5 @@
 // The `weightlens` executable: all logic lives in WeightLensCLI so tests can reach it.
 import WeightLensCLI
 
+WeightLensCommand.checkKernelEnvironment()
 WeightLensCommand.main()

@@ -2,6 +2,7 @@ import Foundation
 import Testing
 import TensorCore
 import Checkpoint
+import Kernels
 @testable import Analysis
 
 /// Accuracy against LAPACK: Tests/Fixtures/reference/svd_reference.json holds numpy.linalg.svd
@@ -57,8 +58,13 @@ func loadRealTensor(_ file: String, _ key: String) throws -> Tensor {
         }
     }
 
-    @Test(arguments: try SVDReference.load())
-    func topSingularValues_matchLAPACK(_ c: SVDReference.Case) throws {
+    /// Every kernel path this machine runs (forced per test), against the same references.
+    @Test(arguments: try SVDReference.load(), KernelPath.supported)
+    func topSingularValues_matchLAPACK(_ c: SVDReference.Case, path: KernelPath) throws {
+        try path.run { try Self.checkTopSingularValues(c) }
+    }
+
+    static func checkTopSingularValues(_ c: SVDReference.Case) throws {
         let a = try Self.matrix(for: c)
         #expect(a.rows == c.rows && a.cols == c.cols)
         let k = c.singular_values.count
@@ -81,8 +87,12 @@ func loadRealTensor(_ file: String, _ key: String) throws -> Tensor {
                 "residual \(residual.squareRoot()) vs optimum \(max(optimum, 0).squareRoot())")
     }
 
-    @Test(arguments: try NMFReference.load())
-    func nmf_isWithinTenPercentOfScikitLearn(_ c: NMFReference.Case) throws {
+    @Test(arguments: try NMFReference.load(), KernelPath.supported)
+    func nmf_isWithinTenPercentOfScikitLearn(_ c: NMFReference.Case, path: KernelPath) throws {
+        try path.run { try Self.checkNMF(c) }
+    }
+
+    static func checkNMF(_ c: NMFReference.Case) throws {
         // Same problem as the reference script: the non-negative split [max(X,0); max(−X,0)] of
         // the conv weight arranged as ((out·kh·kw) × in), rank 3, both factors non-negative.
         let t = try loadRealTensor(c.file, c.key)

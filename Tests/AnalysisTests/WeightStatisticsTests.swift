@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import Kernels
 import TensorCore
 @testable import Analysis
 
@@ -36,6 +37,58 @@ import TensorCore
         #expect(c.std == 0 && c.min == 2 && c.histogram.counts.reduce(0, +) == 3)
         let e = weightStatistics(Tensor(shape: [0, 4], values: []))
         #expect(e.count == 0 && e.mean == 0)
+    }
+
+    /// Every kernel path: the same counts and extremes exactly, moments and norms to rounding,
+    /// against a direct computation (NaN, zeros and values outside the histogram range included).
+    @Test(arguments: KernelPath.supported)
+    func statistics_matchDirectComputation_onEveryPath(path: KernelPath) throws {
+        let rows = 37, cols = 301
+        var values = (0..<(rows * cols)).map { Float(TestMatrices.hashUniform(seed: 21, index: UInt64($0)) - 0.5) * 0.3 }
+        values[5] = .nan; values[700] = 0; values[701] = 4e-4; values[2000] = 50; values[2001] = -60
+        let t = Tensor(shape: [rows, cols], values: values)
+        let s = try path.run { weightStatistics(t, bins: 16) }
+        let lo = s.histogram.edges.first!, hi = s.histogram.edges.last!
+        let scale = Double(16) / Double(hi - lo)
+        var counts = [Int](repeating: 0, count: 16), below = 0, above = 0, near = 0
+        var mn = Float.infinity, mx = -Float.infinity
+        for x in values {
+            if abs(x) < 1e-3 { near += 1 }
+            if x < mn { mn = x }
+            if x > mx { mx = x }
+            if x < lo { below += 1 } else if x > hi { above += 1 } else if x == x { counts[min(15, Int(Double(x - lo) * scale))] += 1 }
+        }
+        #expect(s.histogram.counts == counts && s.histogram.below == below && s.histogram.above == above)
+        #expect(s.min == mn && s.max == mx)
+        #expect(abs(s.nearZeroFraction - Double(near) / Double(values.count)) < 1e-15)
+        #expect(s.mean.isNaN)   // the NaN propagates into the moments, as documented
+        for r in 0..<rows where r != 0 {
+            let exact = (0..<cols).reduce(0.0) { $0 + Double(values[r * cols + $1]) * Double(values[r * cols + $1]) }.squareRoot()
+            #expect(abs(Double(s.perOutputChannelNorms[r]) - exact) <= 1e-6 * exact)
+        }
+        // Finite data: moments to rounding.
+        let finite = values.map { $0.isNaN ? 0.1 : $0 }
+        let f = try path.run { weightStatistics(Tensor(shape: [rows, cols], values: finite), bins: 16) }
+        let mean = finite.reduce(0.0) { $0 + Double($1) } / Double(finite.count)
+        let variance = finite.reduce(0.0) { $0 + (Double($1) - mean) * (Double($1) - mean) } / Double(finite.count)
+        #expect(abs(f.mean - mean) < 1e-12 && abs(f.std - variance.squareRoot()) < 1e-12)
+    }
+
+    /// The full spectrum (Gram product + the Double eigensolver's kernels) on every path: rows of a
+    /// Sylvester–Hadamard matrix are orthogonal, so row i scaled by s_i has exactly the σ = s.
+    @Test(arguments: KernelPath.supported)
+    func fullSpectrum_ofOrthogonalRows_onEveryPath(path: KernelPath) throws {
+        let rows = 100, cols = 256
+        let s = (0..<rows).map { 1 + 0.1 * Double($0) }
+        var values = [Float](repeating: 0, count: rows * cols)
+        for i in 0..<rows { for j in 0..<cols { values[i * cols + j] = Float(s[i] / 16 * ((i & j).nonzeroBitCount % 2 == 0 ? 1 : -1)) } }
+        let sigma = try path.run { try allSingularValues(Matrix(rows: rows, cols: cols, values: values)) }
+        let expected = s.sorted(by: >)
+        for i in 0..<rows { #expect(abs(Double(sigma[i]) - expected[i]) <= 1e-4 * expected[0], "σ\(i + 1)") }
+        let m = try path.run { try spectralMetrics(Matrix(rows: rows, cols: cols, values: values)) }
+        let total = s.reduce(0, +)
+        let entropy = s.reduce(0.0) { $0 - ($1 / total) * log($1 / total) }
+        #expect(abs(Double(m.effectiveRank) - exp(entropy)) < 1e-3 && m.exact)
     }
 
     @Test func spectralMetrics_ofKnownSpectrum() throws {

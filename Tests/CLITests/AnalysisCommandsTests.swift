@@ -31,6 +31,12 @@ import Testing
         let l2 = try #require(stats["l2_norm"]?.doubleValue)
         let stableRank = try #require(spectral["stable_rank"]?.doubleValue)
         #expect(abs(stableRank - l2 * l2 / (values[0] * values[0])) < 1e-3)
+        // The effective rank needs the whole spectrum: only computed when asked.
+        #expect(spectral["effective_rank"] == .null)
+        let full = try #require(try Self.parse(InspectCommand.output(file: Self.onet, layer: "conv2", topK: 5, json: true,
+                                                                     effectiveRank: true)).objectValue)
+        let rank = try #require(full["spectral"]?.objectValue?["effective_rank"]?.doubleValue)
+        #expect(rank > 1 && rank <= 64)
     }
 
     @Test func inspectText_listsTopKValues() throws {

@@ -1,3 +1,4 @@
+import Kernels
 import Testing
 import TensorCore
 @testable import Checkpoint
@@ -46,9 +47,14 @@ import TensorCore
         #expect(onet.entries[index].shape == [32, 3, 3, 3])
     }
 
+    /// On every kernel path this machine runs (the f16/bf16 conversions are per-path kernels).
     @Test(arguments: [("facenet_onet_f16.safetensors", DType.f16, Float(1.0 / 1024)),
-                      ("facenet_onet_bf16.safetensors", DType.bf16, Float(1.0 / 128))])
-    func reducedPrecisionTwin_matchesFloat32WithinRounding(name: String, dtype: DType, relative: Float) throws {
+                      ("facenet_onet_bf16.safetensors", DType.bf16, Float(1.0 / 128))], KernelPath.supported)
+    func reducedPrecisionTwin_matchesFloat32WithinRounding(file: (String, DType, Float), path: KernelPath) throws {
+        try path.run { try Self.checkTwin(name: file.0, dtype: file.1, relative: file.2) }
+    }
+
+    static func checkTwin(name: String, dtype: DType, relative: Float) throws {
         let low = try CheckpointFile.open(path: fixture(name))
         let full = try CheckpointFile.open(path: fixture("facenet_onet.safetensors"))
         #expect(low.entries.map(\.name) == full.entries.map(\.name))

@@ -1,14 +1,12 @@
 #!/usr/bin/env bash
 # API benchmark: release build, full-size SDXL checkpoint (generated once into bench/out/, gitignored),
 # then bench_api.py against `weightlens serve`. Extra arguments go to bench_api.py (e.g. --runs 3).
+# KERNELS="avx512 avx2 baseline" runs it once per forced kernel path (WEIGHTLENS_KERNELS).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-# Built as scripts/serve builds it: native code for this CPU unless WEIGHTLENS_NATIVE is set.
-source scripts/lib/deps.sh
-if [ -z "${WEIGHTLENS_NATIVE+set}" ]; then WEIGHTLENS_NATIVE="$(native_build_mode)"; fi
-export WEIGHTLENS_NATIVE
+# Built as scripts/serve builds it: the plain release build; kernels are chosen at run time.
 scratch=(--scratch-path "${SCRATCH_PATH:-.build}")
-echo "== swift build -c release (WEIGHTLENS_NATIVE=${WEIGHTLENS_NATIVE:-portable})" >&2
+echo "== swift build -c release" >&2
 swift build -c release "${scratch[@]}" --product weightlens >&2
 bin="$(swift build -c release "${scratch[@]}" --show-bin-path)/weightlens"
 ckpt=bench/out/sdxl_full_f16.safetensors
@@ -18,4 +16,8 @@ if [ ! -f "$ckpt" ]; then
 fi
 python="${PYTHON:-python3}"
 [ -x .venv/bin/python ] && python=.venv/bin/python
-exec "$python" bench/api/bench_api.py --bin "$bin" --checkpoint "$ckpt" "$@"
+for path in ${KERNELS:-best}; do
+    if [ "$path" = best ]; then unset WEIGHTLENS_KERNELS; else export WEIGHTLENS_KERNELS="$path"; fi
+    echo "== $("$bin" --version)"
+    "$python" bench/api/bench_api.py --bin "$bin" --checkpoint "$ckpt" "$@"
+done

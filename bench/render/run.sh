@@ -3,26 +3,31 @@
 # printed with ratios against the original Python node. See docs/BENCHMARKS.md.
 #
 #   bench/render/run.sh [REPEATS]
+#   KERNELS="avx512 avx2 baseline" bench/render/run.sh 5    # each forced kernel path in turn
 #
-# Needs a full-size synthetic SDXL U-Net at bench/out/sdxl_unet_f16.safetensors (5.1 GB, gitignored);
-# it is generated with `weightlens make-checkpoint` when missing.
+# Needs a full-size synthetic SDXL U-Net at bench/out/sdxl_unet_f16.safetensors (5.1 GB, gitignored;
+# CKPT=… names another, e.g. the full checkpoint); generated with `weightlens make-checkpoint` when missing.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 REPEATS="${1:-5}"
-CKPT=bench/out/sdxl_unet_f16.safetensors
+CKPT="${CKPT:-bench/out/sdxl_unet_f16.safetensors}"
 mkdir -p bench/out/render
 echo "== hardware"
 grep -m1 "model name" /proc/cpuinfo || true
-# Built as scripts/serve builds: native code for this CPU unless WEIGHTLENS_NATIVE is set.
-source scripts/lib/deps.sh
-if [ -z "${WEIGHTLENS_NATIVE+set}" ]; then WEIGHTLENS_NATIVE="$(native_build_mode)"; fi
-export WEIGHTLENS_NATIVE
-SCRATCH="${SCRATCH_PATH:-.build-bench-native}"
-echo "cores: $(nproc), build: release, WEIGHTLENS_NATIVE=${WEIGHTLENS_NATIVE:-portable}"
+# The plain release build, as scripts/serve and the Dockerfile make it; the kernel path is chosen
+# at run time (best for this CPU unless KERNELS forces paths).
+SCRATCH="${SCRATCH_PATH:-.build}"
+echo "cores: $(nproc), build: swift build -c release, CPU flags: $(grep -m1 '^flags' /proc/cpuinfo | grep -oE ' (avx512f|avx512bw|avx512vl|avx2|fma|f16c)\b' | xargs)"
 if [ ! -f "$CKPT" ]; then
     echo "== generating $CKPT"
     swift build -c release --scratch-path "$SCRATCH" --product weightlens >/dev/null
     "$SCRATCH"/release/weightlens make-checkpoint --layout sdxl --scale 1 --parts unet --out "$CKPT"
 fi
 swift build -c release --scratch-path "$SCRATCH" --product weightlens-render-bench >/dev/null
-"$SCRATCH"/release/weightlens-render-bench "$CKPT" "$REPEATS" bench/out/render
+if [ -z "${KERNELS:-}" ]; then
+    "$SCRATCH"/release/weightlens-render-bench "$CKPT" "$REPEATS" bench/out/render
+else
+    for path in $KERNELS; do
+        WEIGHTLENS_KERNELS="$path" "$SCRATCH"/release/weightlens-render-bench "$CKPT" "$REPEATS" bench/out/render
+    done
+fi

@@ -16,20 +16,6 @@ ensure_build_deps() {
     apt_install libpng-dev libssl-dev zlib1g-dev pkg-config
 }
 
-# The WEIGHTLENS_NATIVE value (Package.swift) this machine's CPU can run: "avx512" with
-# AVX-512F (x86-64-v4), "1" with AVX2 + FMA (x86-64-v3), empty otherwise (portable build).
-# The portable build has no FMA: the analysis engine's products run about 5× slower in it.
-# Only for binaries that run where they are built; the Dockerfile does not call this.
-native_build_mode() {
-    local flags
-    flags=" $(grep -m1 '^flags' /proc/cpuinfo 2>/dev/null | cut -d: -f2) "
-    if [[ "$flags" == *" avx512f "* ]]; then
-        echo avx512
-    elif [[ "$flags" == *" fma "* && "$flags" == *" avx2 "* ]]; then
-        echo 1
-    fi
-}
-
 # A project-local virtualenv keeps the Python test clients off the system interpreter.
 ensure_test_deps() {
     apt_install curl openssl

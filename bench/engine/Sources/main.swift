@@ -3,6 +3,7 @@
 // which `reference.py summarize` sets against numpy and scikit-learn.
 import Analysis
 import Foundation
+import Kernels
 
 struct Plan: Decodable {
     struct Product: Decodable { let name: String, form: String, m: Int, k: Int, n: Int }
@@ -41,18 +42,19 @@ func filled(_ rows: Int, _ cols: Int, seed: UInt64) -> Matrix {
 }
 
 let args = CommandLine.arguments
+if args.count == 2 && args[1] == "--paths" {
+    // The kernel paths this machine can run, best first (run.sh forces each in turn).
+    print(KernelPath.supported.map(\.rawValue).joined(separator: " "))
+    exit(0)
+}
 guard args.count == 3, let data = FileManager.default.contents(atPath: args[1] + "/plan.json"),
       let plan = try? JSONDecoder().decode(Plan.self, from: data) else {
     FileHandle.standardError.write(Data("usage: weightlens-bench WORKDIR ROUND (WORKDIR/plan.json from bench/engine/reference.py prepare)\n".utf8))
     exit(2)
 }
-#if WEIGHTLENS_AVX512
-let build = "avx512 (x86-64-v4, 16-lane kernel)"
-#elseif WEIGHTLENS_FMA
-let build = "native (x86-64-v3, AVX2 + FMA)"
-#else
-let build = "portable"
-#endif
+// Kernel path: the process's (best for this CPU, or WEIGHTLENS_KERNELS); run.sh runs each path.
+try KernelPath.checkEnvironment()
+let build = KernelPath.process.description
 
 var products: [String: Any] = [:]
 for p in plan.products {
@@ -88,6 +90,6 @@ for s in plan.svd {
     }
     svd[s.name] = perTolerance
 }
-let out: [String: Any] = ["build": build, "products": products, "svd": svd]
+let out: [String: Any] = ["build": build, "path": KernelPath.process.rawValue, "products": products, "svd": svd]
 let json = try JSONSerialization.data(withJSONObject: out, options: [.prettyPrinted, .sortedKeys])
-try json.write(to: URL(fileURLWithPath: args[1] + "/engine-\(args[2]).json"))
+try json.write(to: URL(fileURLWithPath: args[1] + "/engine-\(KernelPath.process.rawValue)-\(args[2]).json"))

@@ -7,6 +7,7 @@ import Analysis
 import Checkpoint
 import Dispatch
 import Foundation
+import Kernels
 import Render
 import TensorCore
 
@@ -45,7 +46,9 @@ func cpuSeconds() -> Double {
     return Double(u.ru_utime.tv_sec) + Double(u.ru_utime.tv_usec) / 1e6 + Double(u.ru_stime.tv_sec) + Double(u.ru_stime.tv_usec) / 1e6
 }
 
+try KernelPath.checkEnvironment()
 print("== render benchmark: \(path)")
+print("kernels: \(KernelPath.process)")
 print("repeats: \(repeats), cores: \(ProcessInfo.processInfo.activeProcessorCount)")
 if let load = try? String(contentsOfFile: "/proc/loadavg", encoding: .utf8) {
     print("load average at start: \(load.split(separator: " ").prefix(3).joined(separator: " "))")

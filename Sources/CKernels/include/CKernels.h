@@ -1,0 +1,125 @@
+// CKernels: the engine's hot loops, compiled once per instruction set and chosen at run time.
+//
+// Each kernels_<path>.c compiles the same body (kernels_body.h) under a clang target attribute,
+// so one binary carries an AVX-512, an AVX2+FMA and a baseline SSE2 version on x86-64 (NEON on
+// aarch64). `wl_current()` returns the table in use: the best path the CPU supports, unless the
+// WEIGHTLENS_KERNELS environment variable or a per-thread override (tests, benchmarks) says
+// otherwise. Callers read the table once per operation and pass it to their worker threads.
+// See docs/ENGINE.md, "Kernel dispatch".
+#ifndef WEIGHTLENS_CKERNELS_H
+#define WEIGHTLENS_CKERNELS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#pragma clang assume_nonnull begin
+
+/// A read-only strided matrix view: element (i, j) is base[i * rs + j * cs].
+typedef struct wl_view {
+    const float *base;
+    long rows, cols, rs, cs;
+} wl_view;
+
+/// Per-chunk accumulators of the weight statistics (see wl_kernels.stats_row).
+typedef struct wl_stats {
+    double sum, sum_squares;   // of x - shift
+    double squares;            // of x (this row only; the caller folds it into the L2 norm)
+    float min, max;            // NaN never wins
+    long near_zero, below, above;
+} wl_stats;
+
+/// Histogram parameters for wl_kernels.stats_row.
+typedef struct wl_hist {
+    float lo, hi, near_zero;   // range and |x| threshold
+    double shift, scale;       // moments are taken about `shift`; bin = (x - lo) * scale
+    long bins;
+} wl_hist;
+
+/// One instruction set's kernels. Every path computes the same results up to rounding order.
+typedef struct wl_kernels {
+    /// "avx512", "avx2", "baseline" or "neon".
+    const char *name;
+    /// GEMM blocking: MR × NR register tile (NR = two vectors), KC-deep slices, MC-row blocks.
+    long mr, nr, kc, mc;
+
+    // --- matrix products (GotoBLAS-style; the caller splits the work into jobs) ---
+    /// Packs depth p0..<p0+kcb, columns j0..<j0+NR of `b` into one NR-wide panel (zero-padded).
+    void (*gemm_pack_b)(wl_view b, long p0, long kcb, long j0, float *dst);
+    /// C[i0..<i0+mcb, j0..<j0+ncb] (=|+=) A·B for one job. `packed_b` holds every panel of B as
+    /// gemm_pack_b wrote them: slice p0 (depth kcb) at p0·panels_b·NR, panel j at j·kcb·NR.
+    void (*gemm_tile)(wl_view a, const float *packed_b, long panels_b, long k, long i0, long mcb,
+                      long j0, long ncb, long n, float *c, long ldc, int accumulate);
+
+    // --- vectors ---
+    float (*dot)(const float *a, const float *b, long n);
+    /// Float inputs, Double accumulation.
+    double (*dot_f64acc)(const float *a, const float *b, long n);
+    /// Σ (a_i − b_i)², accumulated in Double.
+    double (*sqdiff_f64acc)(const float *a, const float *b, long n);
+    /// y += alpha · x.
+    void (*axpy)(float alpha, const float *x, float *y, long n);
+    /// y (Double) += alpha · x (Float).
+    void (*axpy_f32_f64)(double alpha, const float *x, double *y, long n);
+    double (*dot_d)(const double *a, const double *b, long n);
+    void (*axpy_d)(double alpha, const double *x, double *y, long n);
+    /// row_j −= vi · w_j + wi · v_j (the symmetric rank-2 update of a Householder step).
+    void (*rank2_d)(double *row, const double *v, const double *w, double vi, double wi, long n);
+    /// Plane rotation of two rows: (x, y) ← (c·x − s·y, s·x + c·y).
+    void (*rot_d)(double *x, double *y, double c, double s, long n);
+
+    // --- element conversion (contiguous) ---
+    void (*f16_to_f32)(const uint16_t *src, float *dst, long n);
+    void (*bf16_to_f32)(const uint16_t *src, float *dst, long n);
+    void (*e4m3_to_f32)(const uint8_t *src, float *dst, long n);
+    void (*e5m2_to_f32)(const uint8_t *src, float *dst, long n);
+
+    // --- statistics and rendering ---
+    /// Adds one row's moments, extremes, near-zero count and histogram counts (`counts`, `bins`
+    /// entries) to `acc`; acc->squares receives this row's Σx² (overwritten, not added).
+    void (*stats_row)(const float *x, long n, const wl_hist *hist, wl_stats *acc, long *counts);
+    /// acc_j = x_j if |x_j| > |acc_j| (NaN never wins), over n values.
+    void (*fold_maxabs)(float *acc, const float *x, long n);
+    /// acc_j += x_j (Double accumulators).
+    void (*fold_sum)(double *acc, const float *x, long n);
+    /// Colour lookup: out_i = lut[idx], idx = x_i·k + base truncated and clamped to 0…255,
+    /// 128 for NaN (the multiply and the add are rounded separately, as in Swift).
+    void (*colorize)(const float *x, long n, float k, float base, const uint32_t *lut, uint32_t *out);
+    /// Length of the run of 32-bit pixels equal to `value` starting at p (at most n).
+    long (*run_length)(const uint32_t *p, long n, uint32_t value);
+} wl_kernels;
+
+/// The instruction-set paths, best first; WL_PATH_COUNT entries.
+enum { WL_PATH_AVX512 = 0, WL_PATH_AVX2 = 1, WL_PATH_BASELINE = 2, WL_PATH_NEON = 3, WL_PATH_COUNT = 4 };
+
+/// The table of `path`, or NULL when this binary has no such path (other architecture).
+const wl_kernels *_Nullable wl_table(int path);
+/// Whether this CPU (and its OS, for the AVX register state) can run `path`.
+int wl_cpu_supports(int path);
+/// The best path this CPU supports.
+int wl_best_path(void);
+
+/// Outcome of reading WEIGHTLENS_KERNELS at start: 0 unset or honoured; 1 unknown name;
+/// 2 known path that this CPU or binary cannot run (the best path is used instead).
+int wl_environment_status(void);
+/// The WEIGHTLENS_KERNELS value read at start (empty when unset).
+const char *wl_environment_value(void);
+
+/// The process-wide table: chosen once, on first use (CPUID and WEIGHTLENS_KERNELS).
+const wl_kernels *wl_process_table(void);
+/// Per-thread override for tests and benchmarks (NULL: none). Returns the previous override.
+const wl_kernels *_Nullable wl_set_thread_override(const wl_kernels *_Nullable table);
+
+extern _Thread_local const wl_kernels *_Nullable wl_thread_override;
+extern const wl_kernels *_Nullable wl_process;
+
+/// The table for work started on this thread: the thread override, else the process table.
+static inline const wl_kernels *wl_current(void) {
+    const wl_kernels *t = wl_thread_override;
+    if (t) return t;
+    t = __atomic_load_n(&wl_process, __ATOMIC_ACQUIRE);
+    return t ? t : wl_process_table();
+}
+
+#pragma clang assume_nonnull end
+
+#endif

@@ -1,0 +1,13 @@
+// The AVX2 path (x86-64-v3 features: AVX2, FMA, F16C): 8 Float lanes.
+#include "CKernels.h"
+#if defined(__x86_64__)
+#include <immintrin.h>
+#pragma clang attribute push(__attribute__((target("avx2,fma,f16c,bmi2"))), apply_to = function)
+#define WL_TABLE wl_kernels_avx2
+#define WL_NAME "avx2"
+#define WL_VL 8
+#define WL_FMA 1
+#define WL_F16C 8
+#include "kernels_body.h"
+#pragma clang attribute pop
+#endif

@@ -1,0 +1,467 @@
+// The kernels, written once with clang vector extensions and compiled once per instruction set:
+// each kernels_<path>.c includes this file between `#pragma clang attribute push(target(...))`
+// and `pop`, after defining
+//   WL_TABLE      the table's symbol (wl_kernels_avx2, …)
+//   WL_NAME       its name as WEIGHTLENS_KERNELS spells it ("avx2")
+//   WL_VL         Float lanes per vector register: 16 (AVX-512), 8 (AVX2), 4 (SSE2, NEON)
+//   WL_FMA        1 where a fused multiply-add is one instruction
+//   WL_F16C       16 or 8: convert halves with vcvtph2ps at that width; 0: integer bit arithmetic
+// The package compiles this target with -ffp-contract=off, so `a * b + c` is always a multiply and
+// an add, exactly as Swift computes it; only MADD fuses, and only where the path has FMA. Without
+// FMA, MADD is a separate multiply and add: never a call to libm's fmaf per lane.
+#include <stdlib.h>
+#include <string.h>
+
+typedef float vf __attribute__((ext_vector_type(WL_VL)));
+typedef double vd __attribute__((ext_vector_type(WL_VL / 2)));
+typedef float vf2 __attribute__((ext_vector_type(WL_VL / 2)));
+typedef uint32_t vu __attribute__((ext_vector_type(WL_VL)));
+typedef int32_t vi __attribute__((ext_vector_type(WL_VL)));
+typedef int64_t vl2 __attribute__((ext_vector_type(WL_VL / 2)));
+typedef uint16_t vh __attribute__((ext_vector_type(WL_VL)));
+typedef uint8_t vb __attribute__((ext_vector_type(WL_VL)));
+
+#define WL_INLINE static inline __attribute__((always_inline))
+#define MR 6
+#define NR (2 * WL_VL)
+#define KC 256
+#define MC 96
+
+#if WL_FMA
+#define MADD(acc, a, b) __builtin_elementwise_fma((a), (b), (acc))
+#else
+#define MADD(acc, a, b) ((acc) + (a) * (b))
+#endif
+
+WL_INLINE vf ldf(const float *p) { vf v; memcpy(&v, p, sizeof v); return v; }
+WL_INLINE void stf(float *p, vf v) { memcpy(p, &v, sizeof v); }
+WL_INLINE vd ldd(const double *p) { vd v; memcpy(&v, p, sizeof v); return v; }
+WL_INLINE void std_(double *p, vd v) { memcpy(p, &v, sizeof v); }
+WL_INLINE vd lo_d(vf v) { return __builtin_convertvector(v.lo, vd); }
+WL_INLINE vd hi_d(vf v) { return __builtin_convertvector(v.hi, vd); }
+WL_INLINE float hsum_f(vf v) { float s = 0; for (int l = 0; l < WL_VL; l++) s += v[l]; return s; }
+WL_INLINE double hsum_d(vd v) { double s = 0; for (int l = 0; l < WL_VL / 2; l++) s += v[l]; return s; }
+/// Lane-wise m ? a : b for a comparison mask m (all ones or zero per lane).
+WL_INLINE vf self(vi m, vf a, vf b) { return (vf)(((vu)a & (vu)m) | ((vu)b & ~(vu)m)); }
+WL_INLINE vi seli(vi m, vi a, vi b) { return (a & m) | (b & ~m); }
+WL_INLINE long minl(long a, long b) { return a < b ? a : b; }
+
+// MARK: - Matrix products
+
+/// Packs rows i0..<i0+mcb, depth p0..<p0+kcb of `a` into MR-row panels, zero-padded.
+static void pack_a(wl_view a, long i0, long mcb, long p0, long kcb, float *restrict dst) {
+    long panels = (mcb + MR - 1) / MR;
+    for (long panel = 0; panel < panels; panel++) {
+        float *d = dst + panel * MR * kcb;
+        long row = i0 + panel * MR;
+        long valid = minl(MR, i0 + mcb - row);
+        if (a.rs == 1 && valid == MR) {
+            // Transposed operand: the MR values of one depth step are contiguous.
+            for (long p = 0; p < kcb; p++) {
+                const float *s = a.base + (p0 + p) * a.cs + row;
+                for (long r = 0; r < MR; r++) d[p * MR + r] = s[r];
+            }
+            continue;
+        }
+        for (long r = 0; r < MR; r++) {
+            if (r < valid) {
+                const float *s = a.base + (row + r) * a.rs + p0 * a.cs;
+                if (a.cs == 1) {
+                    for (long p = 0; p < kcb; p++) d[p * MR + r] = s[p];
+                } else {
+                    for (long p = 0; p < kcb; p++) d[p * MR + r] = s[p * a.cs];
+                }
+            } else {
+                for (long p = 0; p < kcb; p++) d[p * MR + r] = 0;
+            }
+        }
+    }
+}
+
+static void gemm_pack_b(wl_view b, long p0, long kcb, long j0, float *restrict d) {
+    long valid = minl(NR, b.cols - j0);
+    if (b.cs == 1 && valid == NR) {
+        for (long p = 0; p < kcb; p++) {
+            const float *s = b.base + (p0 + p) * b.rs + j0;
+            stf(d + p * NR, ldf(s));
+            stf(d + p * NR + WL_VL, ldf(s + WL_VL));
+        }
+        return;
+    }
+    for (long s = 0; s < NR; s++) {
+        if (s < valid) {
+            const float *src = b.base + p0 * b.rs + (j0 + s) * b.cs;
+            for (long p = 0; p < kcb; p++) d[p * NR + s] = src[p * b.rs];
+        } else {
+            for (long p = 0; p < kcb; p++) d[p * NR + s] = 0;
+        }
+    }
+}
+
+/// The register-blocked kernel: C[0..<MR, 0..<NR] (=|+=) Apanel · Bpanel over kc steps, with
+/// 2·MR vector accumulators (12 of the 16 registers of SSE2/AVX2; AVX-512 has 32).
+WL_INLINE void micro(long kc, const float *restrict a, const float *restrict b, float *c, long ldc, int accumulate) {
+    vf c00 = 0, c01 = 0, c10 = 0, c11 = 0, c20 = 0, c21 = 0;
+    vf c30 = 0, c31 = 0, c40 = 0, c41 = 0, c50 = 0, c51 = 0;
+    for (long p = 0; p < kc; p++) {
+        vf b0 = ldf(b), b1 = ldf(b + WL_VL), x;
+        x = a[0]; c00 = MADD(c00, x, b0); c01 = MADD(c01, x, b1);
+        x = a[1]; c10 = MADD(c10, x, b0); c11 = MADD(c11, x, b1);
+        x = a[2]; c20 = MADD(c20, x, b0); c21 = MADD(c21, x, b1);
+        x = a[3]; c30 = MADD(c30, x, b0); c31 = MADD(c31, x, b1);
+        x = a[4]; c40 = MADD(c40, x, b0); c41 = MADD(c41, x, b1);
+        x = a[5]; c50 = MADD(c50, x, b0); c51 = MADD(c51, x, b1);
+        a += MR;
+        b += NR;
+    }
+#define WL_ROW(r, v0, v1) { \
+        float *cr = c + (r) * ldc; \
+        if (accumulate) { v0 += ldf(cr); v1 += ldf(cr + WL_VL); } \
+        stf(cr, v0); stf(cr + WL_VL, v1); }
+    WL_ROW(0, c00, c01) WL_ROW(1, c10, c11) WL_ROW(2, c20, c21)
+    WL_ROW(3, c30, c31) WL_ROW(4, c40, c41) WL_ROW(5, c50, c51)
+#undef WL_ROW
+}
+
+static void gemm_tile(wl_view a, const float *packed_b, long panels_b, long k, long i0, long mcb,
+                      long j0, long ncb, long n, float *c, long ldc, int accumulate) {
+    long panels_a = (mcb + MR - 1) / MR;
+    float *packed_a = malloc(sizeof(float) * (size_t)(panels_a * MR * KC));
+    if (!packed_a) abort();
+    float tile[MR * NR];
+    for (long p0 = 0; p0 < k; p0 += KC) {
+        long kcb = minl(KC, k - p0);
+        pack_a(a, i0, mcb, p0, kcb, packed_a);
+        int acc = accumulate || p0 > 0;
+        for (long jj = 0; jj < ncb; jj += NR) {
+            long j = j0 + jj;
+            const float *bp = packed_b + p0 * panels_b * NR + (j / NR) * kcb * NR;
+            long nrb = minl(NR, n - j);
+            for (long ii = 0; ii < mcb; ii += MR) {
+                long mrb = minl(MR, mcb - ii);
+                const float *ap = packed_a + (ii / MR) * MR * kcb;
+                float *ct = c + (i0 + ii) * ldc + j;
+                if (mrb == MR && nrb == NR) {
+                    micro(kcb, ap, bp, ct, ldc, acc);
+                } else {
+                    micro(kcb, ap, bp, tile, NR, 0);
+                    for (long r = 0; r < mrb; r++)
+                        for (long s = 0; s < nrb; s++)
+                            ct[r * ldc + s] = acc ? ct[r * ldc + s] + tile[r * NR + s] : tile[r * NR + s];
+                }
+            }
+        }
+    }
+    free(packed_a);
+}
+
+// MARK: - Vectors
+
+static float k_dot(const float *a, const float *b, long n) {
+    vf s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+    long i = 0;
+    for (; i + 4 * WL_VL <= n; i += 4 * WL_VL) {
+        s0 = MADD(s0, ldf(a + i), ldf(b + i));
+        s1 = MADD(s1, ldf(a + i + WL_VL), ldf(b + i + WL_VL));
+        s2 = MADD(s2, ldf(a + i + 2 * WL_VL), ldf(b + i + 2 * WL_VL));
+        s3 = MADD(s3, ldf(a + i + 3 * WL_VL), ldf(b + i + 3 * WL_VL));
+    }
+    for (; i + WL_VL <= n; i += WL_VL) s0 = MADD(s0, ldf(a + i), ldf(b + i));
+    float s = hsum_f((s0 + s1) + (s2 + s3));
+    for (; i < n; i++) s += a[i] * b[i];
+    return s;
+}
+
+static double k_dot_f64acc(const float *a, const float *b, long n) {
+    vd s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+    long i = 0;
+    for (; i + 2 * WL_VL <= n; i += 2 * WL_VL) {
+        vf x0 = ldf(a + i), y0 = ldf(b + i), x1 = ldf(a + i + WL_VL), y1 = ldf(b + i + WL_VL);
+        s0 = MADD(s0, lo_d(x0), lo_d(y0));
+        s1 = MADD(s1, hi_d(x0), hi_d(y0));
+        s2 = MADD(s2, lo_d(x1), lo_d(y1));
+        s3 = MADD(s3, hi_d(x1), hi_d(y1));
+    }
+    double s = hsum_d((s0 + s1) + (s2 + s3));
+    for (; i < n; i++) s += (double)a[i] * (double)b[i];
+    return s;
+}
+
+static double k_sqdiff_f64acc(const float *a, const float *b, long n) {
+    vd s0 = 0, s1 = 0;
+    long i = 0;
+    for (; i + WL_VL <= n; i += WL_VL) {
+        vf x = ldf(a + i), y = ldf(b + i);
+        vd d0 = lo_d(x) - lo_d(y), d1 = hi_d(x) - hi_d(y);
+        s0 = MADD(s0, d0, d0);
+        s1 = MADD(s1, d1, d1);
+    }
+    double s = hsum_d(s0 + s1);
+    for (; i < n; i++) { double d = (double)a[i] - (double)b[i]; s += d * d; }
+    return s;
+}
+
+static void k_axpy(float alpha, const float *x, float *y, long n) {
+    vf a = alpha;
+    long i = 0;
+    for (; i + WL_VL <= n; i += WL_VL) stf(y + i, MADD(ldf(y + i), a, ldf(x + i)));
+    for (; i < n; i++) y[i] += alpha * x[i];
+}
+
+static void k_axpy_f32_f64(double alpha, const float *x, double *y, long n) {
+    vd a = alpha;
+    long i = 0;
+    for (; i + WL_VL <= n; i += WL_VL) {
+        vf v = ldf(x + i);
+        std_(y + i, MADD(ldd(y + i), a, lo_d(v)));
+        std_(y + i + WL_VL / 2, MADD(ldd(y + i + WL_VL / 2), a, hi_d(v)));
+    }
+    for (; i < n; i++) y[i] += alpha * (double)x[i];
+}
+
+static double k_dot_d(const double *a, const double *b, long n) {
+    vd s0 = 0, s1 = 0;
+    long i = 0;
+    for (; i + WL_VL <= n; i += WL_VL) {
+        s0 = MADD(s0, ldd(a + i), ldd(b + i));
+        s1 = MADD(s1, ldd(a + i + WL_VL / 2), ldd(b + i + WL_VL / 2));
+    }
+    double s = hsum_d(s0 + s1);
+    for (; i < n; i++) s += a[i] * b[i];
+    return s;
+}
+
+static void k_axpy_d(double alpha, const double *x, double *y, long n) {
+    vd a = alpha;
+    long i = 0;
+    for (; i + WL_VL / 2 <= n; i += WL_VL / 2) std_(y + i, MADD(ldd(y + i), a, ldd(x + i)));
+    for (; i < n; i++) y[i] += alpha * x[i];
+}
+
+static void k_rank2_d(double *row, const double *v, const double *w, double vi_, double wi_, long n) {
+    vd a = vi_, b = wi_;
+    long i = 0;
+    for (; i + WL_VL / 2 <= n; i += WL_VL / 2) std_(row + i, ldd(row + i) - MADD(a * ldd(w + i), b, ldd(v + i)));
+    for (; i < n; i++) row[i] -= vi_ * w[i] + wi_ * v[i];
+}
+
+static void k_rot_d(double *x, double *y, double c, double s, long n) {
+    vd cv = c, sv = s;
+    long i = 0;
+    for (; i + WL_VL / 2 <= n; i += WL_VL / 2) {
+        vd xv = ldd(x + i), yv = ldd(y + i);
+        std_(y + i, MADD(sv * xv, cv, yv));
+        std_(x + i, MADD(cv * xv, -sv, yv));
+    }
+    for (; i < n; i++) {
+        double f = y[i];
+        y[i] = s * x[i] + c * f;
+        x[i] = c * x[i] - s * f;
+    }
+}
+
+// MARK: - Element conversion
+
+/// IEEE half bits (in 32-bit lanes) → Float32 bits, exact: the 15 magnitude bits shifted into
+/// place and scaled by 2^112 give normals and subnormals alike; all-ones exponents become inf/NaN.
+WL_INLINE vu half_bits_to_float_bits(vu h) {
+    vu sign = (h & 0x8000u) << 16;
+    vu magnitude = h & 0x7FFFu;
+    vu shifted = magnitude << 13;
+    vu scaled = (vu)((vf)shifted * 0x1p112f);
+    vu special = (vu)(magnitude >= 0x7C00u);
+    return sign | (scaled & ~special) | ((shifted | 0x7F800000u) & special);
+}
+
+WL_INLINE float half_scalar(uint16_t h) {
+    uint32_t sign = (uint32_t)(h & 0x8000u) << 16, magnitude = h & 0x7FFFu, shifted = magnitude << 13, bits;
+    if (magnitude >= 0x7C00u) {
+        bits = sign | shifted | 0x7F800000u;
+    } else {
+        float f;
+        memcpy(&f, &shifted, 4);
+        f *= 0x1p112f;
+        memcpy(&bits, &f, 4);
+        bits |= sign;
+    }
+    float out;
+    memcpy(&out, &bits, 4);
+    return out;
+}
+
+static void k_f16_to_f32(const uint16_t *src, float *dst, long n) {
+    long i = 0;
+#if WL_F16C == 16
+    for (; i + 16 <= n; i += 16)
+        _mm512_storeu_ps(dst + i, _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(src + i))));
+#elif WL_F16C == 8
+    for (; i + 8 <= n; i += 8)
+        _mm256_storeu_ps(dst + i, _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(src + i))));
+#else
+    for (; i + WL_VL <= n; i += WL_VL) {
+        vh raw;
+        memcpy(&raw, src + i, sizeof raw);
+        vu bits = half_bits_to_float_bits(__builtin_convertvector(raw, vu));
+        memcpy(dst + i, &bits, sizeof bits);
+    }
+#endif
+    for (; i < n; i++) dst[i] = half_scalar(src[i]);
+}
+
+static void k_bf16_to_f32(const uint16_t *src, float *dst, long n) {
+    long i = 0;
+    for (; i + WL_VL <= n; i += WL_VL) {
+        vh raw;
+        memcpy(&raw, src + i, sizeof raw);
+        vu bits = __builtin_convertvector(raw, vu) << 16;
+        memcpy(dst + i, &bits, sizeof bits);
+    }
+    for (; i < n; i++) { uint32_t bits = (uint32_t)src[i] << 16; memcpy(dst + i, &bits, 4); }
+}
+
+/// float8 e4m3fn (bias 7, no infinities, S.1111.111 is NaN): the 7 magnitude bits shifted into a
+/// Float's exponent and mantissa and scaled by 2^120 give normals and subnormals alike.
+WL_INLINE vu e4m3_bits_to_float_bits(vu b) {
+    vu sign = (b & 0x80u) << 24;
+    vu magnitude = b & 0x7Fu;
+    vu scaled = (vu)((vf)(magnitude << 20) * 0x1p120f);
+    vu nan = (vu)(magnitude == 0x7Fu);
+    return sign | (scaled & ~nan) | (0x7FC00000u & nan);
+}
+
+static void k_e4m3_to_f32(const uint8_t *src, float *dst, long n) {
+    long i = 0;
+    for (; i + WL_VL <= n; i += WL_VL) {
+        vb raw;
+        memcpy(&raw, src + i, sizeof raw);
+        vu bits = e4m3_bits_to_float_bits(__builtin_convertvector(raw, vu));
+        memcpy(dst + i, &bits, sizeof bits);
+    }
+    for (; i < n; i++) {
+        vu one = 0;
+        one[0] = src[i];
+        uint32_t bits = e4m3_bits_to_float_bits(one)[0];
+        memcpy(dst + i, &bits, 4);
+    }
+}
+
+/// float8 e5m2 is the top byte of an IEEE half.
+static void k_e5m2_to_f32(const uint8_t *src, float *dst, long n) {
+    long i = 0;
+    for (; i + WL_VL <= n; i += WL_VL) {
+        vb raw;
+        memcpy(&raw, src + i, sizeof raw);
+        vu bits = half_bits_to_float_bits(__builtin_convertvector(raw, vu) << 8);
+        memcpy(dst + i, &bits, sizeof bits);
+    }
+    for (; i < n; i++) dst[i] = half_scalar((uint16_t)(src[i] << 8));
+}
+
+// MARK: - Statistics and rendering
+
+static void k_stats_row(const float *x, long n, const wl_hist *h, wl_stats *acc, long *counts) {
+    vd s0 = 0, s1 = 0, q0 = 0, q1 = 0, r0 = 0, r1 = 0, shift = h->shift;
+    vf mn = acc->min, mx = acc->max, thr = h->near_zero;
+    vi near = 0;
+    long i = 0;
+    for (; i + WL_VL <= n; i += WL_VL) {
+        vf v = ldf(x + i);
+        vd a = lo_d(v), b = hi_d(v), da = a - shift, db = b - shift;
+        s0 += da; s1 += db;
+        q0 = MADD(q0, da, da); q1 = MADD(q1, db, db);
+        r0 = MADD(r0, a, a); r1 = MADD(r1, b, b);
+        mn = self(v < mn, v, mn);   // a NaN compares false and never wins
+        mx = self(v > mx, v, mx);
+        near -= (__builtin_elementwise_abs(v) < thr);
+    }
+    double sum = hsum_d(s0 + s1), squares = hsum_d(q0 + q1), row = hsum_d(r0 + r1);
+    float lo = acc->min, hi = acc->max;
+    long nz = 0;
+    for (int l = 0; l < WL_VL; l++) {
+        if (mn[l] < lo) lo = mn[l];
+        if (mx[l] > hi) hi = mx[l];
+        nz += near[l];
+    }
+    for (; i < n; i++) {
+        float v = x[i];
+        double dv = (double)v, d = dv - h->shift;
+        sum += d; squares += d * d; row += dv * dv;
+        if (v < lo) lo = v;
+        if (v > hi) hi = v;
+        if (__builtin_fabsf(v) < h->near_zero) nz++;
+    }
+    // Histogram: a second pass over the row while it is still in cache.
+    long below = 0, above = 0, last = h->bins - 1;
+    float hl = h->lo, hh = h->hi;
+    for (long j = 0; j < n; j++) {
+        float v = x[j];
+        if (v < hl) { below++; continue; }
+        if (v > hh) { above++; continue; }
+        if (v != v) continue;
+        long bin = (long)((double)(v - hl) * h->scale);
+        counts[bin < last ? bin : last]++;
+    }
+    acc->sum += sum; acc->sum_squares += squares; acc->squares = row;
+    acc->min = lo; acc->max = hi;
+    acc->near_zero += nz; acc->below += below; acc->above += above;
+}
+
+static void k_fold_maxabs(float *acc, const float *x, long n) {
+    long i = 0;
+    for (; i + WL_VL <= n; i += WL_VL) {
+        vf v = ldf(x + i), b = ldf(acc + i);
+        stf(acc + i, self(__builtin_elementwise_abs(v) > __builtin_elementwise_abs(b), v, b));
+    }
+    for (; i < n; i++) if (__builtin_fabsf(x[i]) > __builtin_fabsf(acc[i])) acc[i] = x[i];
+}
+
+static void k_fold_sum(double *acc, const float *x, long n) {
+    long i = 0;
+    for (; i + WL_VL <= n; i += WL_VL) {
+        vf v = ldf(x + i);
+        std_(acc + i, ldd(acc + i) + lo_d(v));
+        std_(acc + i + WL_VL / 2, ldd(acc + i + WL_VL / 2) + hi_d(v));
+    }
+    for (; i < n; i++) acc[i] += (double)x[i];
+}
+
+static void k_colorize(const float *x, long n, float k, float base, const uint32_t *lut, uint32_t *out) {
+    vf kv = k, bv = base, zero_f = 0;
+    vi zero_i = 0, top = 255, mid = 128;
+    long i = 0;
+    for (; i + WL_VL <= n; i += WL_VL) {
+        vf f = ldf(x + i) * kv + bv;   // two roundings, as in Swift (no contraction in this target)
+        vi inside = (f >= 0) & (f < 255.0f);
+        vi truncated = __builtin_convertvector(self(inside, f, zero_f), vi);
+        // f ≥ 255 → 255; f < 0 → 0; NaN (both comparisons false) → the centre colour.
+        vi idx = seli(inside, truncated, seli(f >= 0, top, seli(f < 0, zero_i, mid)));
+        for (int l = 0; l < WL_VL; l++) out[i + l] = lut[idx[l]];
+    }
+    for (; i < n; i++) {
+        float f = x[i] * k + base;
+        int idx = f >= 0 ? (f < 255 ? (int)f : 255) : (f < 0 ? 0 : 128);
+        out[i] = lut[idx];
+    }
+}
+
+static long k_run_length(const uint32_t *p, long n, uint32_t value) {
+    vu target = value;
+    long i = 0;
+    for (; i + WL_VL <= n; i += WL_VL) {
+        vu v;
+        memcpy(&v, p + i, sizeof v);
+        if (__builtin_reduce_and(v == target) == 0) break;
+    }
+    while (i < n && p[i] == value) i++;
+    return i;
+}
+
+const wl_kernels WL_TABLE = {
+    .name = WL_NAME, .mr = MR, .nr = NR, .kc = KC, .mc = MC,
+    .gemm_pack_b = gemm_pack_b, .gemm_tile = gemm_tile,
+    .dot = k_dot, .dot_f64acc = k_dot_f64acc, .sqdiff_f64acc = k_sqdiff_f64acc, .axpy = k_axpy,
+    .axpy_f32_f64 = k_axpy_f32_f64, .dot_d = k_dot_d, .axpy_d = k_axpy_d, .rank2_d = k_rank2_d, .rot_d = k_rot_d,
+    .f16_to_f32 = k_f16_to_f32, .bf16_to_f32 = k_bf16_to_f32, .e4m3_to_f32 = k_e4m3_to_f32, .e5m2_to_f32 = k_e5m2_to_f32,
+    .stats_row = k_stats_row, .fold_maxabs = k_fold_maxabs, .fold_sum = k_fold_sum,
+    .colorize = k_colorize, .run_length = k_run_length,
+};
