@@ -33,10 +33,10 @@ typedef uint8_t vb __attribute__((ext_vector_type(WL_VL)));
 #define MADD(acc, a, b) ((acc) + (a) * (b))
 #endif
 
-WL_INLINE vf ldf(const float *p) { vf v; memcpy(&v, p, sizeof v); return v; }
-WL_INLINE void stf(float *p, vf v) { memcpy(p, &v, sizeof v); }
-WL_INLINE vd ldd(const double *p) { vd v; memcpy(&v, p, sizeof v); return v; }
-WL_INLINE void std_(double *p, vd v) { memcpy(p, &v, sizeof v); }
+WL_INLINE vf ldf(const float *p) { vf v; __builtin_memcpy(&v, p, sizeof v); return v; }
+WL_INLINE void stf(float *p, vf v) { __builtin_memcpy(p, &v, sizeof v); }
+WL_INLINE vd ldd(const double *p) { vd v; __builtin_memcpy(&v, p, sizeof v); return v; }
+WL_INLINE void std_(double *p, vd v) { __builtin_memcpy(p, &v, sizeof v); }
 WL_INLINE vd lo_d(vf v) { return __builtin_convertvector(v.lo, vd); }
 WL_INLINE vd hi_d(vf v) { return __builtin_convertvector(v.hi, vd); }
 WL_INLINE float hsum_f(vf v) { float s = 0; for (int l = 0; l < WL_VL; l++) s += v[l]; return s; }
@@ -279,13 +279,13 @@ WL_INLINE float half_scalar(uint16_t h) {
         bits = sign | shifted | 0x7F800000u;
     } else {
         float f;
-        memcpy(&f, &shifted, 4);
+        __builtin_memcpy(&f, &shifted, 4);
         f *= 0x1p112f;
-        memcpy(&bits, &f, 4);
+        __builtin_memcpy(&bits, &f, 4);
         bits |= sign;
     }
     float out;
-    memcpy(&out, &bits, 4);
+    __builtin_memcpy(&out, &bits, 4);
     return out;
 }
 
@@ -300,9 +300,9 @@ static void k_f16_to_f32(const uint16_t *src, float *dst, long n) {
 #else
     for (; i + WL_VL <= n; i += WL_VL) {
         vh raw;
-        memcpy(&raw, src + i, sizeof raw);
+        __builtin_memcpy(&raw, src + i, sizeof raw);
         vu bits = half_bits_to_float_bits(__builtin_convertvector(raw, vu));
-        memcpy(dst + i, &bits, sizeof bits);
+        __builtin_memcpy(dst + i, &bits, sizeof bits);
     }
 #endif
     for (; i < n; i++) dst[i] = half_scalar(src[i]);
@@ -312,11 +312,11 @@ static void k_bf16_to_f32(const uint16_t *src, float *dst, long n) {
     long i = 0;
     for (; i + WL_VL <= n; i += WL_VL) {
         vh raw;
-        memcpy(&raw, src + i, sizeof raw);
+        __builtin_memcpy(&raw, src + i, sizeof raw);
         vu bits = __builtin_convertvector(raw, vu) << 16;
-        memcpy(dst + i, &bits, sizeof bits);
+        __builtin_memcpy(dst + i, &bits, sizeof bits);
     }
-    for (; i < n; i++) { uint32_t bits = (uint32_t)src[i] << 16; memcpy(dst + i, &bits, 4); }
+    for (; i < n; i++) { uint32_t bits = (uint32_t)src[i] << 16; __builtin_memcpy(dst + i, &bits, 4); }
 }
 
 /// float8 e4m3fn (bias 7, no infinities, S.1111.111 is NaN): the 7 magnitude bits shifted into a
@@ -333,15 +333,15 @@ static void k_e4m3_to_f32(const uint8_t *src, float *dst, long n) {
     long i = 0;
     for (; i + WL_VL <= n; i += WL_VL) {
         vb raw;
-        memcpy(&raw, src + i, sizeof raw);
+        __builtin_memcpy(&raw, src + i, sizeof raw);
         vu bits = e4m3_bits_to_float_bits(__builtin_convertvector(raw, vu));
-        memcpy(dst + i, &bits, sizeof bits);
+        __builtin_memcpy(dst + i, &bits, sizeof bits);
     }
     for (; i < n; i++) {
         vu one = 0;
         one[0] = src[i];
         uint32_t bits = e4m3_bits_to_float_bits(one)[0];
-        memcpy(dst + i, &bits, 4);
+        __builtin_memcpy(dst + i, &bits, 4);
     }
 }
 
@@ -350,9 +350,9 @@ static void k_e5m2_to_f32(const uint8_t *src, float *dst, long n) {
     long i = 0;
     for (; i + WL_VL <= n; i += WL_VL) {
         vb raw;
-        memcpy(&raw, src + i, sizeof raw);
+        __builtin_memcpy(&raw, src + i, sizeof raw);
         vu bits = half_bits_to_float_bits(__builtin_convertvector(raw, vu) << 8);
-        memcpy(dst + i, &bits, sizeof bits);
+        __builtin_memcpy(dst + i, &bits, sizeof bits);
     }
     for (; i < n; i++) dst[i] = half_scalar((uint16_t)(src[i] << 8));
 }
@@ -449,7 +449,7 @@ static long k_run_length(const uint32_t *p, long n, uint32_t value) {
     long i = 0;
     for (; i + WL_VL <= n; i += WL_VL) {
         vu v;
-        memcpy(&v, p + i, sizeof v);
+        __builtin_memcpy(&v, p + i, sizeof v);
         if (__builtin_reduce_and(v == target) == 0) break;
     }
     while (i < n && p[i] == value) i++;
