@@ -145,7 +145,9 @@ import Testing
         let stats = app.respond(to: request("GET", "/system_stats")).json
         #expect(stats?["system"]?.objectValue?.keys == ["os", "ram_total", "ram_free", "comfyui_version", "required_frontend_version",
                                                        "installed_templates_version", "required_templates_version", "python_version",
-                                                       "pytorch_version", "embedded_python", "argv"])
+                                                       "pytorch_version", "embedded_python", "argv", "weightlens_kernels"])
+        // The transcript's keys, plus the engine's kernel path (ComfyUI's clients ignore extra keys).
+        #expect(["avx512", "avx2", "baseline", "neon"].contains(stats?["system"]?["weightlens_kernels"]?.stringValue ?? ""))
         #expect(stats?["devices"]?[0]?.objectValue?.keys == ["name", "type", "index", "vram_total", "vram_free", "torch_vram_total", "torch_vram_free"])
         #expect(stats?["devices"]?[0]?["vram_total"]?.intValue != nil)
     }
