@@ -35,8 +35,10 @@ public final class CheckpointFile: Sendable {
     /// Opens a checkpoint, detecting the container from its bytes (and `.index.json` suffix).
     ///
     /// Supported: safetensors (`.safetensors`, `.sft`, any name), sharded safetensors
-    /// (`*.safetensors.index.json`), torch zip and torch legacy (`.pt`, `.pth`, `.ckpt`, `.bin`).
+    /// (`*.safetensors.index.json`), torch zip and torch legacy (`.pt`, `.pth`, `.ckpt`, `.bin`),
+    /// and diffusers model folders (`DiffusersFolder`).
     public static func open(path: String) throws(CheckpointError) -> CheckpointFile {
+        if let weights = DiffusersFolder.weightsFile(in: path) { return try open(path: weights) }
         if path.hasSuffix(".index.json") {
             return try ShardedSafeTensors.open(indexPath: path)
         }

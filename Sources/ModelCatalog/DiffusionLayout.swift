@@ -201,7 +201,7 @@ enum DiffusionLayout {
 
     /// LDM block label of a diffusers U-Net layer (see `identifyDiffusersUNet` for the mapping).
     private static func diffusersUNetBlock(_ name: String, inputs: Int, perBlock: Int, index: (String) -> Int?) -> String? {
-        if name.hasPrefix("conv_in.") { return "IN00" }
+        if name == "conv_in" || name.hasPrefix("conv_in.") { return "IN00" }
         if name.hasPrefix("mid_block.") { return "M00" }
         func components(_ head: String) -> (block: Int, kind: Substring, j: Int)? {
             guard let b = index(head) else { return nil }

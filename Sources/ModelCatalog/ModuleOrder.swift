@@ -57,40 +57,69 @@ enum ModuleOrder {
         ["qkv", "proj", "ln_q", "ln_k", "fc1", "act", "fc2"],
     ])
 
-    /// diffusers' UNet2DConditionModel, FluxTransformer2DModel and SD3Transformer2DModel in one
-    /// order that is consistent with each of their classes (a name shared by two classes sits
-    /// where both orders allow). The U-Net creates `down_blocks` and `up_blocks` together before
+    // diffusers' classes, one table per model class. Where two classes of one model share a
+    // name (ResnetBlock2D and BasicTransformerBlock both have norm1/norm2), the name sits where both
+    // orders allow. Checked against `named_modules()` of real diffusers models
+    // (Tests/Fixtures/generated/*.layers.txt).
+
+    /// diffusers' UNet2DConditionModel. It creates `down_blocks` and `up_blocks` together before
     /// `mid_block`, so its up blocks list before the middle block.
-    static let diffusers = rank([
-        // UNet2DConditionModel
+    static let diffusersUNet = rank([
         ["conv_in", "time_proj", "time_embedding", "add_time_proj", "add_embedding", "down_blocks", "up_blocks", "mid_block",
          "conv_norm_out", "conv_act", "conv_out"],
-        // TimestepEmbedding, combined time/guidance/text embeddings
-        ["timestep_embedder", "guidance_embedder", "text_embedder", "linear_1", "act", "linear_2"],
-        // U-Net down/mid/up blocks
+        // TimestepEmbedding
+        ["linear_1", "act", "linear_2"],
+        // Cross-attention and plain down/mid/up blocks
         ["attentions", "resnets", "downsamplers", "upsamplers"],
-        // Transformer2DModel, the DiTs, FluxSingleTransformerBlock (norm, proj_mlp, proj_out, attn)
-        ["norm", "proj_in", "pos_embed", "time_text_embed", "context_embedder", "x_embedder", "transformer_blocks",
-         "single_transformer_blocks", "norm_out", "proj_mlp", "act_mlp", "proj_out"],
-        // ResnetBlock2D, BasicTransformerBlock, FluxTransformerBlock, JointTransformerBlock
-        ["norm1", "norm1_context", "conv1", "time_emb_proj", "attn1", "attn", "norm2", "conv2", "conv_shortcut", "attn2",
-         "norm3", "ff", "norm2_context", "ff_context"],
-        // Attention (its q/k norms are created before the projections)
+        // Transformer2DModel
+        ["norm", "proj_in", "transformer_blocks", "proj_out"],
+        // ResnetBlock2D (norm1, conv1, time_emb_proj, norm2, conv2, conv_shortcut) with
+        // BasicTransformerBlock (norm1, attn1, norm2, attn2, norm3, ff)
+        ["norm1", "conv1", "time_emb_proj", "attn1", "norm2", "conv2", "conv_shortcut", "attn2", "norm3", "ff"],
+        // Attention, FeedForward / GEGLU, Downsample2D / Upsample2D
+        ["to_q", "to_k", "to_v", "to_out", "net", "proj", "conv"],
+    ])
+
+    /// diffusers' FluxTransformer2DModel.
+    static let diffusersFlux = rank([
+        // The model, with FluxSingleTransformerBlock (norm, proj_mlp, proj_out, attn) and
+        // FluxTransformerBlock (norm1, norm1_context, attn, norm2, ff, norm2_context, ff_context)
+        ["pos_embed", "time_text_embed", "context_embedder", "x_embedder", "transformer_blocks", "single_transformer_blocks",
+         "norm_out", "norm", "proj_mlp", "act_mlp", "proj_out", "norm1", "norm1_context", "attn", "norm2", "ff",
+         "norm2_context", "ff_context"],
+        // CombinedTimestepGuidanceTextProjEmbeddings, TimestepEmbedding
+        ["timestep_embedder", "guidance_embedder", "text_embedder", "linear_1", "linear_2"],
+        // FluxAttention
+        ["norm_q", "norm_k", "to_q", "to_k", "to_v", "to_out", "norm_added_q", "norm_added_k", "add_q_proj", "add_k_proj",
+         "add_v_proj", "to_add_out"],
+        // AdaLayerNorm*, FeedForward / GELU
+        ["linear", "net", "proj"],
+    ])
+
+    /// diffusers' SD3Transformer2DModel.
+    static let diffusersSD3 = rank([
+        ["pos_embed", "time_text_embed", "context_embedder", "transformer_blocks", "norm_out", "proj_out"],
+        // PatchEmbed, CombinedTimestepTextProjEmbeddings, TimestepEmbedding
+        ["proj", "timestep_embedder", "text_embedder", "linear_1", "linear_2"],
+        // JointTransformerBlock
+        ["norm1", "norm1_context", "attn", "attn2", "norm2", "ff", "norm2_context", "ff_context"],
+        // Attention
         ["norm_q", "norm_k", "to_q", "to_k", "to_v", "add_k_proj", "add_v_proj", "add_q_proj", "to_out", "to_add_out",
          "norm_added_q", "norm_added_k"],
-        // FeedForward / GELU, AdaLayerNorm*, Downsample2D / Upsample2D
-        ["net", "proj", "linear", "conv"],
+        // AdaLayerNorm*, FeedForward / GELU
+        ["linear", "net"],
     ])
 
     static func table(for identity: ModelIdentity) -> [String: Int] {
         switch (identity.family, identity.naming) {
-        case (_, .diffusers): return diffusers
+        case (.flux, .diffusers): return diffusersFlux
+        case (.sd3, .diffusers): return diffusersSD3
+        case (_, .diffusers): return diffusersUNet
         case (.flux, _): return flux
         case (.sd3, _): return mmdit
         default: return ldmUNet
         }
     }
-
     /// Sorts diffusion-model layers into module registration order (see the type's summary).
     static func sorted(_ layers: [Layer], rank: [String: Int]) -> [Layer] {
         var firstSeen: [Substring: Int] = [:]

@@ -72,3 +72,27 @@ import Testing
         }
     }
 }
+
+/// `inspect` on scaled fp8 weights and on tensors that are not a `.weight`.
+@Suite struct InspectKeysTests {
+    static let generated = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+        .deletingLastPathComponent().appendingPathComponent("Fixtures/generated").path
+
+    @Test func inspect_showsStoredDTypeAndScaleOfScaledFP8() throws {
+        let file = Self.generated + "/scaled_fp8.safetensors"
+        let text = try InspectCommand.output(file: file, layer: "img_in", topK: 2, json: false)
+        #expect(text.contains("F8_E4M3"))
+        #expect(text.contains("scale       0.05 from model.diffusion_model.img_in.scale_weight"))
+        let json = try JSON.parse(Array(try InspectCommand.output(file: file, layer: "txt_in", topK: 2, json: true).utf8))
+        #expect(json["dtype"]?.stringValue == "F8_E5M2")
+        #expect(json["scale"]?["key"]?.stringValue == "model.diffusion_model.txt_in.weight_scale")
+        #expect(json["scale"]?["values"]?.arrayValue?.compactMap(\.doubleValue) == [0.5, 2.0, 0.125])
+    }
+
+    @Test func inspect_acceptsAnyTensorKey() throws {
+        let file = Self.generated + "/diffusers_sd3/transformer/diffusion_pytorch_model.safetensors"
+        let text = try InspectCommand.output(file: file, layer: "transformer_blocks.0.attn.to_q.bias", topK: 1, json: false)
+        #expect(text.contains("key         transformer_blocks.0.attn.to_q.bias"))
+        #expect(text.contains("shape       [8] F32"))
+    }
+}
