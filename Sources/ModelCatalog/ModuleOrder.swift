@@ -60,7 +60,7 @@ enum ModuleOrder {
     // diffusers' classes, one table per model class. Where two classes of one model share a
     // name (ResnetBlock2D and BasicTransformerBlock both have norm1/norm2), the name sits where both
     // orders allow. Checked against `named_modules()` of real diffusers models
-    // (Tests/Fixtures/generated/*.layers.txt).
+    // (Tests/Fixtures/tools/*.layers.txt).
 
     /// diffusers' UNet2DConditionModel. It creates `down_blocks` and `up_blocks` together before
     /// `mid_block`, so its up blocks list before the middle block.

@@ -76,7 +76,7 @@ import Testing
 /// `inspect` on scaled fp8 weights and on tensors that are not a `.weight`.
 @Suite struct InspectKeysTests {
     static let generated = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
-        .deletingLastPathComponent().appendingPathComponent("Fixtures/generated").path
+        .deletingLastPathComponent().appendingPathComponent("Fixtures/tools").path
 
     @Test func inspect_showsStoredDTypeAndScaleOfScaledFP8() throws {
         let file = Self.generated + "/scaled_fp8.safetensors"

@@ -6,10 +6,10 @@ import OrderedJSON
 @testable import ModelCatalog
 
 /// Files written by the real diffusers / safetensors / torch packages
-/// (Tests/Fixtures/generated/make_fixtures.py; versions in versions.txt).
+/// (Tests/Fixtures/tools/make_fixtures.py; versions in versions.txt).
 func generatedFixture(_ name: String) -> String {
     URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-        .appendingPathComponent("Fixtures/generated/" + name).path
+        .appendingPathComponent("Fixtures/tools/" + name).path
 }
 
 @Suite struct DiffusersCatalogTests {
