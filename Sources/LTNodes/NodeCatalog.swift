@@ -90,6 +90,8 @@ public struct NodeCatalog: Sendable {
             case .checkpoints:
                 if checkpoints == nil { checkpoints = models.checkpointNames() }
                 options = checkpoints ?? []
+            default:
+                options = source.options(models: models)
             }
             section[name] = spec.config(withOptions: options)
             input[spec.section.rawValue] = .object(section)
@@ -103,10 +105,16 @@ public struct NodeCatalog: Sendable {
 package enum DynamicOptions: Sendable {
     /// The files in models/checkpoints (and extra model paths).
     case checkpoints
+    /// The model files in models/diffusion_models and models/unet (and extra model paths).
+    case diffusionModels
+    /// The `.gguf` files of those folders (ComfyUI-GGUF's `unet_gguf` list).
+    case ggufDiffusionModels
 
     package func options(models: any ModelLocator) -> [String] {
         switch self {
         case .checkpoints: return models.checkpointNames()
+        case .diffusionModels: return models.modelNames(in: "diffusion_models")
+        case .ggufDiffusionModels: return models.modelNames(in: "unet_gguf")
         }
     }
 }

@@ -157,6 +157,8 @@ extension NodeImplementation {
 package enum NodeRegistry {
     package static let all: [any NodeImplementation.Type] = [
         CheckpointLoaderSimpleNode.self,
+        UNETLoaderNode.self,
+        UnetLoaderGGUFNode.self,
         LTListLayersNode.self,
         LTVisualizeWeightsNode.self,
         ShowTextNode.self,

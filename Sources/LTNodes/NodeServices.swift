@@ -23,6 +23,19 @@ public protocol ModelLocator: Sendable {
     /// Absolute path of the checkpoint called `named`, or nil when it is unknown or would leave
     /// the checkpoint folders (`..`, absolute names).
     func checkpointPath(named: String) -> String?
+    /// File names of a model folder as ComfyUI lists them (`diffusion_models`, or `unet_gguf`: the
+    /// `.gguf` files of the diffusion_models folders, as ComfyUI-GGUF registers them).
+    func modelNames(in folder: String) -> [String]
+    /// Absolute path of `named` in that folder, or nil (unknown, or outside the folder).
+    func modelPath(named: String, in folder: String) -> String?
+}
+
+extension ModelLocator {
+    /// Locators that only know checkpoints (tests) answer the `checkpoints` folder and nothing else.
+    public func modelNames(in folder: String) -> [String] { folder == "checkpoints" ? checkpointNames() : [] }
+    public func modelPath(named name: String, in folder: String) -> String? {
+        folder == "checkpoints" ? checkpointPath(named: name) : nil
+    }
 }
 
 /// What nodes may touch while they run.

@@ -87,8 +87,9 @@ public struct ModelFolders: Sendable {
 
     /// Every matching file of folder `name`, recursively, sorted by name; the first directory
     /// wins when two hold the same relative name. Nil for an unknown folder.
-    public func entries(of name: String) -> [Entry]? {
-        guard let folder = folder(name) else { return nil }
+    public func entries(of name: String, extensions: Set<String>? = nil) -> [Entry]? {
+        guard var folder = folder(name) else { return nil }
+        if let extensions { folder.extensions = extensions }
         var seen = Set<String>()
         var result: [Entry] = []
         for (index, root) in folder.directories.enumerated() {
@@ -103,6 +104,12 @@ public struct ModelFolders: Sendable {
 
     /// Names only (what `/models/{folder}` and combo options show).
     public func fileNames(of name: String) -> [String]? { entries(of: name)?.map(\.name) }
+
+    /// Names of the files of folder `name` with other extensions than the folder's own: ComfyUI-GGUF
+    /// lists the `.gguf` files of diffusion_models as its own `unet_gguf` folder.
+    public func fileNames(of name: String, extensions: Set<String>) -> [String]? {
+        entries(of: name, extensions: extensions)?.map(\.name)
+    }
 
     /// The file for `relativeName` in folder `folderName`, or nil. The name is normalised against
     /// a virtual root first, as ComfyUI does, so `../x` can never leave the folder.

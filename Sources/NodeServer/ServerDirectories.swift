@@ -68,4 +68,17 @@ public struct FolderModelLocator: ModelLocator {
     public init(folders: ModelFolders) { self.folders = folders }
     public func checkpointNames() -> [String] { folders.fileNames(of: "checkpoints") ?? [] }
     public func checkpointPath(named name: String) -> String? { folders.resolve(name, in: "checkpoints") }
+
+    public func modelNames(in folder: String) -> [String] {
+        if folder == "unet_gguf" { return folders.fileNames(of: "diffusion_models", extensions: [".gguf"]) ?? [] }
+        return folders.fileNames(of: folder) ?? []
+    }
+
+    public func modelPath(named name: String, in folder: String) -> String? {
+        if folder == "unet_gguf" {
+            guard name.lowercased().hasSuffix(".gguf") else { return nil }
+            return folders.resolve(name, in: "diffusion_models")
+        }
+        return folders.resolve(name, in: folder)
+    }
 }
