@@ -46,73 +46,6 @@ let embeddedNodesJSON = #"""
       "The VAE model used for encoding and decoding images to and from latent space."
     ]
   },
-  "UNETLoader": {
-    "input": {
-      "required": {
-        "unet_name": [
-          []
-        ],
-        "weight_dtype": [
-          [
-            "default",
-            "fp8_e4m3fn",
-            "fp8_e4m3fn_fast",
-            "fp8_e5m2"
-          ]
-        ]
-      }
-    },
-    "input_order": {
-      "required": [
-        "unet_name",
-        "weight_dtype"
-      ]
-    },
-    "output": [
-      "MODEL"
-    ],
-    "output_is_list": [
-      false
-    ],
-    "output_name": [
-      "MODEL"
-    ],
-    "name": "UNETLoader",
-    "display_name": "Load Diffusion Model",
-    "description": "",
-    "python_module": "nodes",
-    "category": "advanced/loaders",
-    "output_node": false
-  },
-  "UnetLoaderGGUF": {
-    "input": {
-      "required": {
-        "unet_name": [
-          []
-        ]
-      }
-    },
-    "input_order": {
-      "required": [
-        "unet_name"
-      ]
-    },
-    "output": [
-      "MODEL"
-    ],
-    "output_is_list": [
-      false
-    ],
-    "output_name": [
-      "MODEL"
-    ],
-    "name": "UnetLoaderGGUF",
-    "display_name": "Unet Loader (GGUF)",
-    "description": "",
-    "python_module": "custom_nodes.ComfyUI-GGUF",
-    "category": "bootleg",
-    "output_node": false
-  },
   "LTListLayers": {
     "input": {
       "required": {
@@ -552,6 +485,73 @@ let embeddedNodesJSON = #"""
       "The pictures as an image batch",
       "The report as JSON text"
     ]
+  },
+  "UNETLoader": {
+    "input": {
+      "required": {
+        "unet_name": [
+          []
+        ],
+        "weight_dtype": [
+          [
+            "default",
+            "fp8_e4m3fn",
+            "fp8_e4m3fn_fast",
+            "fp8_e5m2"
+          ]
+        ]
+      }
+    },
+    "input_order": {
+      "required": [
+        "unet_name",
+        "weight_dtype"
+      ]
+    },
+    "output": [
+      "MODEL"
+    ],
+    "output_is_list": [
+      false
+    ],
+    "output_name": [
+      "MODEL"
+    ],
+    "name": "UNETLoader",
+    "display_name": "Load Diffusion Model",
+    "description": "",
+    "python_module": "nodes",
+    "category": "advanced/loaders",
+    "output_node": false
+  },
+  "UnetLoaderGGUF": {
+    "input": {
+      "required": {
+        "unet_name": [
+          []
+        ]
+      }
+    },
+    "input_order": {
+      "required": [
+        "unet_name"
+      ]
+    },
+    "output": [
+      "MODEL"
+    ],
+    "output_is_list": [
+      false
+    ],
+    "output_name": [
+      "MODEL"
+    ],
+    "name": "UnetLoaderGGUF",
+    "display_name": "Unet Loader (GGUF)",
+    "description": "",
+    "python_module": "custom_nodes.ComfyUI-GGUF",
+    "category": "bootleg",
+    "output_node": false
   }
 }
 
