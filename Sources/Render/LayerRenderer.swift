@@ -74,6 +74,33 @@ public enum LayerRenderer {
         return try finish(p, title: "Model overview: \(metric)", options: options)
     }
 
+    /// The `weights` view as as many pages as `numFilters` needs: a kernel grid holds as many
+    /// output channels as fit under `maxSide`; the following ones go on further pages (each page
+    /// says which channels it shows). Views that are not kernel grids are one page.
+    public static func weightPages(weight: Tensor, layer: LayerInfo, options: RenderOptions = RenderOptions(),
+                                   cancellation: Cancellation? = nil) throws(RenderError) -> [RenderedImage] {
+        try options.validate()
+        var pages: [RenderedImage] = []
+        var opts = options
+        opts.firstFilter = 0
+        let total = min(weight.rank > 0 ? weight.shape[0] : 1, options.numFilters)
+        repeat {
+            try checkCancelled(cancellation)
+            let p = try WeightsView.render(weight: weight, info: layer, options: opts, cancellation: cancellation)
+            let grid = p.layout.regions.first { $0.label == "weights" && $0.rowName == "out" && $0.rows > 0 }
+            let isKernelGrid = grid != nil && weight.rank > 2 && KernelGeometry(shape: weight.shape).kernelSize > 1
+            let title = pages.isEmpty && !isKernelGrid ? "Weights" : "Weights \(pages.count + 1)"
+            pages.append(try finish(p, title: title, options: options))
+            guard isKernelGrid, let shown = grid?.rows, shown > 0 else { break }
+            opts.firstFilter += shown
+        } while opts.firstFilter < total && pages.count < 64
+        if pages.count == 1, pages[0].title != "Weights" {
+            let only = pages[0]
+            pages[0] = RenderedImage(png: only.png, width: only.width, height: only.height, title: "Weights", svg: only.svg, rgba: only.rgba)
+        }
+        return pages
+    }
+
     /// A page of many layers, each a small heatmap of its weight matrix with its name and shape
     /// (block-reduced by max |v|, each panel on its own symmetric scale).
     public static func renderOverview(layers: [(LayerInfo, Tensor)], options: RenderOptions = RenderOptions(),

@@ -47,6 +47,8 @@ public enum BlockReduction: String, Sendable, CaseIterable {
 public struct RenderOptions: Sendable, Equatable {
     /// Output channels (rows) shown by the `weights` view of a conv and by `nmf`.
     public var numFilters: Int = 16
+    /// First output channel of a `weights` kernel-grid page (see `LayerRenderer.weightPages`).
+    public var firstFilter: Int = 0
     public var colormap: ColorMapName = .diverging
     public var transform: ValueTransform = .auto
     public var normalization: Normalization = .shared
@@ -55,8 +57,8 @@ public struct RenderOptions: Sendable, Equatable {
     public var clipPercentile: Float? = 99.9
     /// Longest side of an image in pixels, unless a view cannot fit its minimum layout.
     public var maxSide: Int = 2048
-    /// SVD components drawn by `expanded`.
-    public var components: Int = 8
+    /// SVD components drawn by `expanded` (the node's default too).
+    public var components: Int = 6
     /// Factors of the `nmf` view (1–8; the kernels show the first three as RGB).
     public var rank: Int = 3
     /// Histogram bins.

@@ -85,12 +85,14 @@ enum KernelGrid {
         let ks = g.kernelSize
         let maxSide = options.maxSide
         let availW = maxSide - 2 * Page.margin
-        var rows = min(g.out, options.numFilters)
+        // Pages: this one starts at output channel `first` (RenderOptions.firstFilter).
+        let first = min(max(options.firstFilter, 0), g.out - 1)
+        var rows = max(1, min(g.out, options.numFilters) - first)
         let rgb = g.inputs == 3
         let map = ColorMap(options.colormap)
 
         // Row labels "out N" at scale 2 when tiles are tall enough, else 1.
-        func labelWidth(_ scale: Int) -> Int { BitmapFont.width("out \(rows - 1)", scale: scale) + 8 }
+        func labelWidth(_ scale: Int) -> Int { BitmapFont.width("out \(first + rows - 1)", scale: scale) + 8 }
 
         // 1. Try every input as a column.
         var allInputs = false
@@ -134,11 +136,12 @@ enum KernelGrid {
         // Too many rows for the page: keep what fits and say so.
         let maxRows = max(1, (maxSide - fixedH - BitmapFont.height(scale: 1) - 8) / rowH)
         var notes: [String] = []
+        let requested = min(g.out, options.numFilters)
         if rows > maxRows {
-            notes.append("showing \(maxRows) of the \(rows) requested output channels (page height limit)")
+            notes.append("output channels \(first)–\(first + maxRows - 1) on this page; \(requested) requested, the rest on the next pages")
             rows = maxRows
         }
-        let rowsText = rows == g.out ? "all \(g.out) output channels" : "output channels 0–\(rows - 1) of \(g.out)"
+        let rowsText = rows == g.out ? "all \(g.out) output channels" : "output channels \(first)–\(first + rows - 1) of \(g.out)"
         if allInputs {
             notes.insert("rows: \(rowsText) · columns: all \(g.inputs) input channels" + (rgb ? " (first column: the filter as RGB)" : ""), at: 0)
         } else {
@@ -149,7 +152,7 @@ enum KernelGrid {
         // Pick the kernels to draw.
         var picks = [[Int]]()   // per row: input channel indices
         weight.values.withUnsafeBufferPointer { w in
-            for r in 0..<rows {
+            for r in first..<(first + rows) {
                 if allInputs { picks.append(Array(0..<g.inputs)); continue }
                 var norms = [(Float, Int)]()
                 norms.reserveCapacity(g.inputs)
@@ -166,7 +169,7 @@ enum KernelGrid {
         // Colour scale over the shown kernels (shared), or per tile.
         var shown = [Float]()
         shown.reserveCapacity(rows * picks[0].count * ks)
-        for r in 0..<rows { for i in picks[r] { let b = (r * g.inputs + i) * ks; shown.append(contentsOf: weight.values[b..<(b + ks)]) } }
+        for r in 0..<rows { for i in picks[r] { let b = ((first + r) * g.inputs + i) * ks; shown.append(contentsOf: weight.values[b..<(b + ks)]) } }
         let shared = ValueScale.make(values: shown, transform: options.transform, map: options.colormap, clipPercentile: options.clipPercentile)
 
         let cols = picks[0].count
@@ -196,25 +199,27 @@ enum KernelGrid {
         var grid = PageLayout.Region(x: gridX, y: y, w: cols * (tileW + gap), h: rows * rowH, label: "weights")
         grid.rows = rows; grid.cols = cols
         grid.rowName = "out"; grid.colName = "in"
+        if first > 0 { grid.rowIndex = Array(first..<(first + rows)) }
         if !allInputs { grid.colIndex = .perRow(picks) }
         p.layout.regions.append(grid)
         if rgb {
             var column = PageLayout.Region(x: Page.margin + lw, y: y, w: tileW + gap, h: rows * rowH, label: "RGB filter")
             column.rows = rows; column.cols = 1
             column.rowName = "out"
+            if first > 0 { column.rowIndex = Array(first..<(first + rows)) }
             p.layout.regions.append(column)
         }
 
         var colors = [RGBA](repeating: .white, count: ks)
         for r in 0..<rows {
             let ry = y + r * rowH
-            p.text("out \(r)", x: Page.margin + lw - 8, y: ry + (tileH - BitmapFont.height(scale: labelScale)) / 2 + labelScale,
+            p.text("out \(first + r)", x: Page.margin + lw - 8, y: ry + (tileH - BitmapFont.height(scale: labelScale)) / 2 + labelScale,
                    scale: labelScale, color: .ink, align: .right)
             if rgb {
-                p.cells(rgbKernel(weight.values, row: r, g: g), rows: g.kh, cols: g.kw, x: Page.margin + lw, y: ry, cellW: s, cellH: sy)
+                p.cells(rgbKernel(weight.values, row: first + r, g: g), rows: g.kh, cols: g.kw, x: Page.margin + lw, y: ry, cellW: s, cellH: sy)
             }
             for (c, i) in picks[r].enumerated() {
-                let b = (r * g.inputs + i) * ks
+                let b = ((first + r) * g.inputs + i) * ks
                 let scale: ValueScale
                 if options.normalization == .perTile {
                     scale = ValueScale.make(values: Array(weight.values[b..<(b + ks)]), transform: options.transform,

@@ -46,7 +46,7 @@ struct RenderCommand: ParsableCommand {
     var clipPercentile: Float?
 
     @Option(help: "SVD components drawn by the expanded view.")
-    var components: Int = 8
+    var components: Int = 6
 
     @Option(help: "Histogram bins.")
     var bins: Int = 120

@@ -3,6 +3,7 @@ import Checkpoint
 import ModelCatalog
 import OrderedJSON
 import Synchronization
+import Render
 import Testing
 @testable import LTNodes
 
@@ -37,33 +38,53 @@ private func pngSize(_ path: String) throws -> (Int, Int) {
 }
 
 @Suite struct LTVisualizeWeightsTests {
+    /// On the node one compact preview (512 px wide); the full pages as `pages`, with a viewer link.
     @Test(arguments: [("weights", 1), ("expanded", 1), ("both", 2)])
-    func modes_writeTempPNGsAndDescribeTheLayer(mode: String, images: Int) throws {
+    func modes_writeTempPNGsAndDescribeTheLayer(mode: String, pages: Int) throws {
         let layerName = "input_blocks.4.1.transformer_blocks.0.attn1.to_q"
         let run = try execute(visualizePrompt(layer: layerName, mode: mode))
         defer { run.temp.cleanup() }
         #expect(run.record.statusString == "success")
         let ui = try #require(run.record.outputs["2"]?.objectValue)
-        #expect(ui.keys == ["images", "text", "html"])
+        #expect(ui.keys == ["images", "text", "pages", "viewer", "html"])
         let refs = try #require(ui["images"]?.arrayValue)
-        #expect(refs.count == images)
-        for ref in refs {
+        #expect(refs.count == 1)
+        let full = try #require(ui["pages"]?.arrayValue)
+        #expect(full.count == pages)
+        for ref in refs + full {
             #expect(ref["type"] == "temp" && ref["subfolder"] == "")
             let name = try #require(ref["filename"]?.stringValue)
             #expect(name.hasSuffix("_.png") && name.allSatisfy { $0.isLetter || $0.isNumber || $0 == "_" || $0 == "." })
             let (w, h) = try pngSize(run.temp.path + "/" + name)
             #expect(w > 0 && h > 0 && max(w, h) <= 2048)
         }
+        #expect(try pngSize(run.temp.path + "/" + refs[0]["filename"]!.stringValue!).0 == CompactPreview.width)
+        #expect(ui["viewer"] == .array([.string("/viewer?ckpt=sdxl_synthetic_fp16.safetensors&layer=\(layerName)&view=\(mode)")]))
         let layer = try #require(try TestCheckpoints.models().checkpointPath(named: "sdxl_synthetic_fp16.safetensors")
             .map { try LayerCatalog(checkpoint: CheckpointFile.open(path: $0)).layer(named: layerName) })
         let shape = "[" + layer.shape.map(String.init).joined(separator: ", ") + "]"
-        #expect(ui["text"] == .array([.string("Layer: \(layerName)\nShape: \(shape) | \(LTVisualizeWeightsNode.groupedThousands(layer.parameters)) parameters | float16")]))
-        #expect(ui["html"]?[0]?.stringValue?.contains("api/view?filename=\(refs[0]["filename"]!.stringValue!)") == true)
+        let text = try #require(ui["text"]?[0]?.stringValue)
+        #expect(text.hasPrefix("Layer: \(layerName)\nShape: \(shape) | \(LTVisualizeWeightsNode.groupedThousands(layer.parameters)) parameters | float16\n"))
+        #expect(text.contains("Synthetic checkpoint"))
+        #expect(ui["html"]?[0]?.stringValue?.contains("api/view?filename=\(full[0]["filename"]!.stringValue!)") == true)
         // The executed message carries the same UI output.
         #expect(run.log.all.first { $0.0 == "executed" }?.1["output"] == .object(ui))
     }
 
     /// No picture of names: the text list (searchable and clickable in the extension) is enough.
+    /// More filters than a page holds: more pages, each naming its channels; the text says so.
+    @Test func manyFilters_goOnMorePagesNeverACut() throws {
+        let run = try execute(visualizePrompt(layer: "input_blocks.4.0.in_layers.2", mode: "weights", filters: 64,
+                                              extra: #", "max_side": 256"#))
+        defer { run.temp.cleanup() }
+        let ui = try #require(run.record.outputs["2"])
+        let pages = try #require(ui["pages"]?.arrayValue)
+        #expect(pages.count > 1)
+        #expect(pages.map { $0["title"]?.stringValue } == (1...pages.count).map { "Weights \($0)" })
+        let text = try #require(ui["text"]?[0]?.stringValue)
+        #expect(text.contains("weights: 64 filters on \(pages.count) full pages"), "\(text)")
+    }
+
     @Test func emptyLayerName_listsTheLayersAsTextOnly() throws {
         let run = try execute(visualizePrompt(layer: ""))
         defer { run.temp.cleanup() }

@@ -1,6 +1,11 @@
-"""A newcomer's first minutes in the official ComfyUI frontend: every UI workflow of workflows/
-(those added later too) is loaded, run, and checked for overlapping nodes before and after Run,
-with the nodes' boxes read from the frontend's graph. Screenshots: out/browser/first-minutes-*.png."""
+"""A newcomer's first minutes in the official ComfyUI frontend, as the README tells them:
+templates → demo → Run → click a layer → Run → open the full page, plus a typo in layer_name.
+Checks what a person sees: no node covers another (bounding boxes read from the frontend's
+graph), a node preview legible at its size, the full page one click away, the error sentence
+on the node. Each step leaves a screenshot in out/browser/first-minutes-*.png.
+
+A second test loads every UI workflow of workflows/ (those added later too), runs it and checks
+again that no two nodes overlap, before and after Run."""
 import json
 import time
 import urllib.parse
@@ -69,12 +74,17 @@ def shot(driver, step):
 
 
 def fit_view(driver):
-    """Fits every node on screen (the frontend's own "fit view")."""
-    driver.execute_script("""const c = window.app.canvas;
-        (c.fitViewToSelectionAnimated ?? c.fitViewToSelection)?.call(c);
-        if (!c.fitViewToSelection) c.ds.scale = 0.7;
+    """Zooms and pans the canvas so every node is on screen (at most 100 %)."""
+    driver.execute_script(BOXES.replace("return ", "const boxes = ", 1) + """
+        const c = window.app.canvas, el = c.canvas;
+        const x0 = Math.min(...boxes.map(b => b.x)), y0 = Math.min(...boxes.map(b => b.y));
+        const x1 = Math.max(...boxes.map(b => b.x + b.w)), y1 = Math.max(...boxes.map(b => b.y + b.h));
+        const w = el.clientWidth - 120, h = el.clientHeight - 140;
+        const scale = Math.min(1, w / (x1 - x0), h / (y1 - y0));
+        c.ds.scale = scale;
+        c.ds.offset = [-x0 + (el.clientWidth / scale - (x1 - x0)) / 2, -y0 + 100 / scale];
         c.setDirty(true, true);""")
-    time.sleep(0.8)
+    time.sleep(1)
 
 
 def run(driver):
@@ -85,6 +95,110 @@ def text_rows(browser, node_type, timeout=60):
     return browser.wait_for(f"""return [...document.querySelectorAll(
         '.weightlens-text[data-node-type="{node_type}"] .wl-row')].map(r => r.dataset.layer)""",
                             timeout, f"the layer list on {node_type}")
+
+
+def test_readme_flow_templates_demo_run_click_run_open(frontend_server, browser):
+    base = frontend_server
+    driver = browser.driver
+    post_json(f"{base}/api/settings/Comfy.TutorialCompleted", False)
+    driver.get(base + "/")
+    browser.wait_for(APP_READY, 90, "the ComfyUI app")
+
+    # 1. Templates: the demo is the first WeightLens card, with a description and its own thumbnail.
+    templates = requests.get(f"{base}/api/workflow_templates", timeout=10).json()["weightlens"]
+    assert templates[0] == "workflow_weight_visualization_demo", templates
+    browser.wait_for("""return [...document.querySelectorAll('*')].some(e => e.offsetParent !== null
+        && e.children.length === 0 && e.textContent.trim() === 'workflow_weight_visualization_demo')""", 30,
+                     "the demo in the templates browser")
+    time.sleep(1.5)  # thumbnails
+    shot(driver, "1-templates")
+    from test_comfyui_frontend import click_text
+    click_text(browser, "workflow_weight_visualization_demo")
+    browser.wait_for(f"return {NODES}.length === 4 && !!{VISUALIZER}", 20, "the demo's four nodes")
+    browser.wait_for("""const dialog = document.querySelector('[role="dialog"]');
+        return !dialog || dialog.offsetParent === null""", 10, "the templates browser to close")
+    settle(browser)
+    assert_no_overlap(driver, "after the demo loaded")
+    fit_view(driver)
+    shot(driver, "2-demo")
+
+    # 2. Run: many layers listed (block IN04), the preset layer's compact preview on the node.
+    run(driver)
+    rows = text_rows(browser, "ShowText|pysssss")
+    assert len(rows) >= 10 and all(r.startswith("input_blocks.4.") for r in rows), rows
+    preview = browser.wait_for(PREVIEW, 120, "the compact preview", 0.25, None)
+    settle(browser)
+    assert_no_overlap(driver, "after the first Run")
+    # Legible on the node: a compact picture (not a 2,000 px page) shown at about its own size.
+    preview = driver.execute_script(PREVIEW, None)
+    assert 400 <= preview["width"] <= 640, preview
+    shown_width = preview["nodeWidth"] - 20
+    assert shown_width >= 0.75 * preview["width"], f"the preview is drawn at {shown_width} px of {preview['width']}"
+    fit_view(driver)
+    shot(driver, "3-run")
+
+    # 3. Click another layer in the list: layer_name changes; Run renders it.
+    chosen = next(r for r in rows if r.endswith("in_layers.2") or r.endswith("proj_in"))
+    driver.execute_script("""const row = document.querySelector(
+        `.weightlens-text[data-node-type="ShowText|pysssss"] .wl-row[data-layer="${arguments[0]}"]`);
+        row.scrollIntoView({block: 'center'}); row.click();""", chosen)
+    layer_name = driver.execute_script(f"return {VISUALIZER}.widgets.find(w => w.name === 'layer_name').value")
+    assert layer_name == chosen
+    run(driver)
+    preview = browser.wait_for(PREVIEW, 120, "the new preview", 0.25, preview["src"])
+    browser.wait_for(f"return {VISUALIZER}.weightlensView?.text?.includes(arguments[0])", 20,
+                     "the layer text", 0.25, chosen)
+    settle(browser)
+    assert_no_overlap(driver, "after the second Run")
+    fit_view(driver)
+    shot(driver, "4-layer")
+
+    # 4. The full page is one click away: the node's "open" links.
+    links = browser.wait_for("""return [...document.querySelectorAll(
+        '.weightlens-text[data-node-type="LTVisualizeWeights"] a.wl-open')].map(a => ({text: a.textContent, href: a.href}))""",
+                             10, "open links on the node")
+    pages = [link for link in links if "/view?" in link["href"]]
+    viewer = [link for link in links if "/viewer?" in link["href"]]
+    assert pages and viewer, links
+    full = requests.get(pages[0]["href"], timeout=30)
+    assert full.status_code == 200 and full.headers["Content-Type"] == "image/png"
+    width = int.from_bytes(full.content[16:20], "big")
+    assert width > preview["width"], (width, preview)
+    query = urllib.parse.parse_qs(urllib.parse.urlsplit(viewer[0]["href"]).query)
+    assert query["layer"] == [chosen] and query["ckpt"] and query["view"], query
+    main = driver.current_window_handle
+    driver.switch_to.new_window("tab")
+    driver.get(pages[0]["href"])
+    browser.wait_for("const i = document.querySelector('img'); return i && i.complete && i.naturalWidth > 0",
+                     20, "the full page in a tab")
+    shot(driver, "5-full-page")
+    driver.get(viewer[0]["href"])
+    browser.wait_for("return document.querySelector('#image')?.dataset?.src ?? null", 90,
+                     "the layer in the viewer")
+    shot(driver, "6-viewer")
+    driver.close()
+    driver.switch_to.window(main)
+
+    # 5. A typo in layer_name: the sentence is on the node, in view, not only under "details".
+    driver.execute_script(f"""const w = {VISUALIZER}.widgets.find(w => w.name === 'layer_name');
+        w.value = arguments[0]; w.callback?.(w.value);""", chosen + "x")
+    run(driver)
+    error = browser.wait_for("""const e = document.querySelector(
+        '.weightlens-text[data-node-type="LTVisualizeWeights"] .wl-error');
+        return e && e.offsetParent !== null && e.textContent.includes('No layer named') ? e.textContent : null""",
+                             60, "the error on the node")
+    assert chosen in error and "closest" in error, error
+    settle(browser, 1.5)
+    assert_no_overlap(driver, "after the error")
+    fit_view(driver)
+    shot(driver, "7-error")
+
+    console, network = browser.collect_logs()
+    # A PNG opened in a tab of its own makes Chrome ask for /favicon.ico, which ComfyUI has not either.
+    network = [r for r in network if not r.get("url", "").endswith("/favicon.ico")]
+    console = [e for e in console if "/favicon.ico" not in e.get("message", "")]
+    assert same_origin_problems(base, network) == []
+    assert our_console_errors(base, console) == []
 
 
 def ui_workflows():

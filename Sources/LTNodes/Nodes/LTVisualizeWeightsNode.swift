@@ -58,17 +58,50 @@ enum LTVisualizeWeightsNode: NodeImplementation {
         do { weight = try checkpoint.catalog.loadWeight(layer) } catch {
             throw .failed(type: "CheckpointError", message: error.description)
         }
-        let info = LayerInfo(name: layer.name, shape: layer.shape, dtype: layer.dtype.torchName, parameters: layer.parameters)
-        let images = try render(view, weight: weight, info: info, options: options, context: context)
-        let files = try TempImageWriter.writeFiles(images.map(\.png), environment: context.environment)
+        // Pictures of a synthetic checkpoint say so in their title (the demo file's name says it).
+        let synthetic = checkpoint.name.lowercased().contains("synthetic")
+        let title = synthetic ? "\(layer.name) · synthetic weights" : layer.name
+        let info = LayerInfo(name: title, shape: layer.shape, dtype: layer.dtype.torchName, parameters: layer.parameters)
+        let pages = try render(view, weight: weight, info: info, options: options, context: context)
         let shapeText = "[" + layer.shape.map(String.init).joined(separator: ", ") + "]"
-        let summary = "Layer: \(layer.name)\nShape: \(shapeText) | \(groupedThousands(layer.parameters)) parameters | \(layer.dtype.torchName)"
+        var facts: [String] = []
+        let weightPages = pages.filter { $0.title.hasPrefix("Weights") }.count
+        if weightPages > 1 {
+            facts.append("weights: \(min(layer.shape.first ?? 1, options.numFilters)) filters on \(weightPages) full pages")
+        }
+        facts.append("full pages: \(pages.map(\.title).joined(separator: ", ")) (links on the node)")
+        let preview = CompactPreview.weights(weight: weight, info: info, options: options, facts: facts)
+        let files = try TempImageWriter.writeFiles([preview.png] + pages.map(\.png), environment: context.environment)
+        var summary = "Layer: \(layer.name)\nShape: \(shapeText) | \(groupedThousands(layer.parameters)) parameters | \(layer.dtype.torchName)"
+        if synthetic { summary += "\nSynthetic checkpoint: generated patterns, not learned weights" }
+        if weightPages > 1 { summary += "\n" + facts[0] }
+        summary += "\nOn the node: a compact preview; full pages: " + pages.map(\.title).joined(separator: ", ")
         var ui = JSONObject()
-        ui["images"] = .array(files.map(\.reference))
+        ui["images"] = .array([files[0].reference])
         ui["text"] = .array([.string(summary)])
+        ui["pages"] = .array(zip(pages, files.dropFirst()).map { page, file in
+            var ref = file.reference.objectValue ?? JSONObject()
+            ref["title"] = .string(page.title)
+            return .object(ref)
+        })
+        ui["viewer"] = .array([.string(viewerLink(checkpoint: checkpoint.name, layer: layer.name, view: view.rawValue))])
         ui["html"] = .array([.string(html(layer: layer.name, shape: shapeText, parameters: layer.parameters,
-                                          sections: zip(images, files).map { (title: $0.title, file: $1) }))])
+                                          sections: zip(pages, files.dropFirst()).map { (title: $0.title, file: $1) }))])
         return NodeResult(outputs: [], ui: ui)
+    }
+
+    /// `/viewer?ckpt=…&layer=…&view=…`: the built-in viewer on the same layer and view.
+    static func viewerLink(checkpoint: String, layer: String, view: String) -> String {
+        func escaped(_ s: String) -> String {
+            var out = ""
+            for byte in s.utf8 {
+                let c = Character(Unicode.Scalar(byte))
+                if c.isASCII && (c.isLetter || c.isNumber || "-._~".contains(c)) { out.append(c) }
+                else { out += "%" + String(byte, radix: 16, uppercase: true).leftPadded(2) }
+            }
+            return out
+        }
+        return "/viewer?ckpt=\(escaped(checkpoint))&layer=\(escaped(layer))&view=\(escaped(view))"
     }
 
     /// Renders the view; `both` draws its two pictures at the same time (the weights view is
@@ -82,9 +115,13 @@ enum LTVisualizeWeightsNode: NodeImplementation {
         DispatchQueue.concurrentPerform(iterations: views.count) { i in
             let result: Result<[RenderedImage], RenderError>
             do throws(RenderError) {
-                result = .success(try LayerRenderer.render(views[i], weight: weight, layer: info, options: options,
-                                                           cancellation: cancellation,
-                                                           progress: views[i] == .expanded ? progress : nil))
+                if views[i] == .weights {
+                    result = .success(try LayerRenderer.weightPages(weight: weight, layer: info, options: options,
+                                                                    cancellation: cancellation))
+                } else {
+                    result = .success(try LayerRenderer.render(views[i], weight: weight, layer: info, options: options,
+                                                               cancellation: cancellation, progress: progress))
+                }
             } catch {
                 result = .failure(error)
             }
@@ -137,6 +174,8 @@ enum LTVisualizeWeightsNode: NodeImplementation {
 }
 
 extension String {
+    func leftPadded(_ width: Int) -> String { String(repeating: "0", count: max(0, width - count)) + self }
+
     func trimmingWhitespace() -> String {
         let scalars = unicodeScalars
         guard let start = scalars.firstIndex(where: { !$0.properties.isWhitespace }),

@@ -91,12 +91,25 @@ function describeInput(spec) {
     return { kind: type, options };
 }
 
+/**
+ * What the address asks for: `/viewer?ckpt=…&layer=…&view=…` (the node's "viewer" link) and
+ * `#ckpt=…&layer=…` (kept up to date while browsing); the hash wins.
+ */
+function readLinkParams() {
+    const params = new URLSearchParams(location.search);
+    for (const [key, value] of new URLSearchParams(location.hash.slice(1))) params.set(key, value);
+    return params;
+}
+// Read once at load: browsing rewrites the address (updateHash) before the layer is restored.
+const initialLink = readLinkParams();
+const linkParams = () => initialLink;
+
 async function loadCheckpoints() {
     const info = await api.getJSON(`/object_info/${LOADER}`);
     const values = describeInput(info[LOADER].input.required.ckpt_name).values;
     const select = $("checkpoint");
     select.replaceChildren(...values.map((name) => new Option(name, name)));
-    const wanted = new URLSearchParams(location.hash.slice(1)).get("ckpt");
+    const wanted = linkParams().get("ckpt");
     if (wanted && values.includes(wanted)) select.value = wanted;
     if (values.length === 0) setStatus("No checkpoints: put .safetensors files into models/checkpoints and reload.", true);
     return values;
@@ -137,6 +150,11 @@ async function loadOptions() {
         }
         control.name = name;
         control.dataset.kind = input.kind;
+        // `view=` of a deep link selects the visualization mode (when it is one of its values).
+        const view = linkParams().get("view");
+        if (name === "visualization_mode" && view && input.kind === "combo" && input.values.map(String).includes(view)) {
+            control.value = view;
+        }
         if (input.options.tooltip) control.title = input.options.tooltip;
         const label = document.createElement("label");
         label.append(name.replaceAll("_", " "), control);
@@ -213,7 +231,7 @@ async function selectCheckpoint(name) {
         state.layers = await listLayers("");
         setStatus(`${state.layers.length} layers in ${name}`);
         await applyFilter();
-        const wanted = new URLSearchParams(location.hash.slice(1)).get("layer");
+        const wanted = linkParams().get("layer");
         if (wanted && state.layers.includes(wanted)) pickLayer(wanted);
     } catch {
         // status line shows the error
@@ -254,7 +272,9 @@ async function renderLayer() {
     }
     if (token !== state.renderToken) return;
     const output = outputs["2"] ?? {};
-    state.images = output.images ?? [];
+    // The node's `images` hold a compact preview made for the node; its `pages` are the full
+    // pictures (with the layout chunk the hover read-out uses): show those when present.
+    state.images = output.pages ?? output.images ?? [];
     $("info").textContent = (output.text ?? []).join("\n");
     // `both` returns the weights picture, then the expanded one (the node's documented order).
     const mode = optionValues().visualization_mode;
@@ -264,7 +284,7 @@ async function renderLayer() {
             ? state.images.map((ref, i) => {
                 const button = document.createElement("button");
                 button.type = "button";
-                button.textContent = names[i] ?? `image ${i + 1}`;
+                button.textContent = ref.title ?? names[i] ?? `image ${i + 1}`;
                 button.addEventListener("click", () => showImage(i));
                 return button;
             })

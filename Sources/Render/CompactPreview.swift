@@ -1,0 +1,113 @@
+import TensorCore
+
+/// Pictures made for a node in ComfyUI's canvas rather than for a page: 512 px wide, so the
+/// frontend draws them at about their own size (a node is 400–560 px wide), with a title, a few
+/// numbers at a legible text size, and the picture itself large. The full-resolution pages stay
+/// what they were; the node offers them one click away.
+///
+/// Any node can use `compose` with its own cells (a grid of colours, scaled up to fill the
+/// width); `weights` is the compact form of the `weights` view.
+public enum CompactPreview {
+    public static let width = 512
+    /// The picture's largest height, so a preview never makes a node taller than a screen.
+    public static let maxPictureHeight = 512
+    static let textScale = 2
+
+    /// Title, fact lines, then `rows × cols` colour cells scaled up by a whole factor to fill the
+    /// width (at most `maxPictureHeight` high); `caption` under the picture.
+    public static func compose(title: String, facts: [String], cells: [RGBA], rows: Int, cols: Int,
+                               caption: String = "") -> RenderedImage {
+        precondition(cells.count == rows * cols && rows > 0 && cols > 0)
+        let avail = width - 2 * Page.margin
+        let titleScale = BitmapFont.fittingScale(title, maxWidth: avail, range: 2...3)
+        var lines: [(String, Int, RGBA)] = [(BitmapFont.truncatedHead(title, maxWidth: avail, scale: titleScale), titleScale, .ink)]
+        for fact in facts {
+            for piece in wrapText(fact, maxWidth: avail, scale: textScale) { lines.append((piece, textScale, .mutedInk)) }
+        }
+        let cell = max(1, min(avail / cols, maxPictureHeight / rows))
+        let pictureW = cols * cell, pictureH = rows * cell
+        let captionLines = caption.isEmpty ? [] : wrapText(caption, maxWidth: avail, scale: textScale)
+        let textH = lines.reduce(0) { $0 + BitmapFont.height(scale: $1.1) }
+        let height = Page.margin + textH + 8 + pictureH + 8 + captionLines.count * BitmapFont.height(scale: textScale) + Page.margin
+        var p = Painter(width: width, height: height)
+        var y = Page.margin
+        for (text, scale, color) in lines {
+            p.text(text, x: Page.margin, y: y, scale: scale, color: color)
+            y += BitmapFont.height(scale: scale)
+        }
+        y += 8
+        p.cells(cells, rows: rows, cols: cols, x: (width - pictureW) / 2, y: y, cellW: cell, cellH: cell)
+        y += pictureH + 8
+        for piece in captionLines {
+            p.text(piece, x: Page.margin, y: y, scale: textScale, color: .mutedInk)
+            y += BitmapFont.height(scale: textScale)
+        }
+        let png = (try? PNGEncoder.encode(p.canvas, options: PNGOptions())) ?? []
+        return RenderedImage(png: png, width: width, height: height, title: "Preview")
+    }
+
+    /// The `weights` view made compact: for a conv the first filters (rows) × first input
+    /// channels (columns) as large kernels, the RGB filter first for 3-channel inputs; for a
+    /// linear layer (or 1×1 conv) the matrix block-reduced by max |v|; for a vector, bars of cells.
+    /// `facts` come first under the title (what the node wants to say: shown/total, where the
+    /// full pages are).
+    public static func weights(weight: Tensor, info: LayerInfo, options: RenderOptions, facts: [String]) -> RenderedImage {
+        let g = KernelGeometry(shape: weight.shape)
+        let map = ColorMap(options.colormap)
+        let meta = "\(formatShape(info.shape)) · \(formatCount(info.parameters)) parameters · \(info.dtype)"
+        if weight.rank > 2 && g.kernelSize > 1 && g.kh <= 64 && g.kw <= 64 {
+            let rows = max(1, min(g.out, options.numFilters, 8))
+            let rgb = g.inputs == 3
+            let inputs = min(g.inputs, rgb ? 3 : 8)
+            let ks = g.kernelSize
+            var shown = [Float]()
+            for r in 0..<rows { for i in 0..<inputs { let b = (r * g.inputs + i) * ks; shown += weight.values[b..<(b + ks)] } }
+            let scale = ValueScale.make(values: shown, transform: options.transform, map: options.colormap,
+                                        clipPercentile: options.clipPercentile)
+            let tiles = inputs + (rgb ? 1 : 0)
+            let cols = tiles * (g.kw + 1) - 1, gridRows = rows * (g.kh + 1) - 1
+            var cells = [RGBA](repeating: .white, count: cols * gridRows)
+            for r in 0..<rows {
+                var tile = 0
+                if rgb {
+                    let colors = KernelGrid.rgbKernel(weight.values, row: r, g: g)
+                    put(colors, kh: g.kh, kw: g.kw, row: r, tile: 0, cols: cols, into: &cells)
+                    tile = 1
+                }
+                for i in 0..<inputs {
+                    let b = (r * g.inputs + i) * ks
+                    let colors = (0..<ks).map { map.color(scale.position(weight.values[b + $0])) }
+                    put(colors, kh: g.kh, kw: g.kw, row: r, tile: tile + i, cols: cols, into: &cells)
+                }
+            }
+            let what = "filters 0–\(rows - 1) of \(g.out) (rows) × " + (rgb ? "RGB, then R, G, B" : "inputs 0–\(inputs - 1) of \(g.inputs)")
+            return compose(title: info.name, facts: [meta, what] + facts, cells: cells, rows: gridRows, cols: cols,
+                           caption: "\(options.colormap.rawValue) · \(scale.transformLabel) · \(g.kh)×\(g.kw) kernels")
+        }
+        let m = weight.matrixShape
+        let limit = 128
+        let rs = (m.rows + limit - 1) / limit, cs = (m.cols + limit - 1) / limit
+        let rows = (m.rows + rs - 1) / rs, cols = (m.cols + cs - 1) / cs
+        var reduced = [Float](repeating: 0, count: rows * cols)
+        weight.values.withUnsafeBufferPointer { w in
+            for r in 0..<m.rows {
+                for c in 0..<m.cols {
+                    let v = w[r * m.cols + c]
+                    let k = (r / rs) * cols + c / cs
+                    if !(abs(reduced[k]) >= abs(v)) { reduced[k] = v }
+                }
+            }
+        }
+        let scale = ValueScale.make(values: reduced, transform: options.transform, map: options.colormap,
+                                    clipPercentile: options.clipPercentile)
+        let cells = reduced.map { map.color(scale.position($0)) }
+        let what = rs * cs > 1 ? "\(m.rows) × \(m.cols) matrix, each cell the largest |v| of \(rs)×\(cs)" : "\(m.rows) × \(m.cols) matrix"
+        return compose(title: info.name, facts: [meta, what] + facts, cells: cells, rows: rows, cols: cols,
+                       caption: "\(options.colormap.rawValue) · \(scale.transformLabel)")
+    }
+
+    private static func put(_ colors: [RGBA], kh: Int, kw: Int, row: Int, tile: Int, cols: Int, into cells: inout [RGBA]) {
+        let y0 = row * (kh + 1), x0 = tile * (kw + 1)
+        for y in 0..<kh { for x in 0..<kw { cells[(y0 + y) * cols + x0 + x] = colors[y * kw + x] } }
+    }
+}
