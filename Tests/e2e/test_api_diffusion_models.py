@@ -82,7 +82,9 @@ def test_unetloader_feeds_ltvisualizeweights(server):
     }
     h = run(server, prompt)
     assert h["status"]["status_str"] == "success", h["status"]
-    images = h["outputs"]["2"]["images"]
+    # One compact preview on the node, the two full pages (weights, expanded) in `pages`.
+    assert len(h["outputs"]["2"]["images"]) == 1
+    images = h["outputs"]["2"]["pages"]
     assert len(images) == 2
     png = server.get("/view", params={"filename": images[0]["filename"], "type": images[0]["type"],
                                       "subfolder": images[0]["subfolder"]})
