@@ -114,3 +114,34 @@ public func expandChain(_ layers: [Tensor], cancellation: Cancellation? = nil) t
     }
     return allLinear ? Tensor(shape: [acc.shape[0], acc.shape[1]], values: acc.values) : acc
 }
+
+/// Singular values of Aᵀ·B (largest first) for A (r × m) and B (r × n) with a small inner size
+/// r, without forming the m × n product: they are the square roots of the eigenvalues of
+/// D^½ Vᵀ (A Aᵀ) V D^½, where B Bᵀ = V D Vᵀ. Costs O(r²·(m + n) + r³) instead of O(m·n·r).
+/// Used for attention circuits (QK = W_Q,hᵀ W_K,h and OV = W_O,h W_V,h, inner size d_head).
+public func singularValuesOfTransposedProduct(_ a: Matrix, _ b: Matrix) throws(AnalysisError) -> [Double] {
+    guard a.rows == b.rows else {
+        throw .shapeMismatch(operation: "multiply Aᵀ·B (A and B need the same number of rows)", left: a.shape, right: b.shape)
+    }
+    let r = a.rows
+    if r == 0 { return [] }
+    let ga = try matmulTransposedB(a, a).values.map(Double.init)   // r × r
+    let gb = try matmulTransposedB(b, b).values.map(Double.init)
+    let eb = try symmetricEigen(gb, n: r, vectors: true)
+    // S = D^½ Vᵀ Ga V D^½
+    var t = [Double](repeating: 0, count: r * r)   // Ga V
+    for i in 0..<r { for j in 0..<r {
+        var s = 0.0
+        for k in 0..<r { s += ga[i * r + k] * eb.vectors[k * r + j] }
+        t[i * r + j] = s
+    } }
+    var sym = [Double](repeating: 0, count: r * r)
+    let root = eb.values.map { max($0, 0).squareRoot() }
+    for i in 0..<r { for j in 0...i {
+        var s = 0.0
+        for k in 0..<r { s += eb.vectors[k * r + i] * t[k * r + j] }
+        sym[i * r + j] = s * root[i] * root[j]
+    } }
+    let e = try symmetricEigen(sym, n: r, vectors: false)
+    return e.values.prefix(min(r, a.cols, b.cols)).map { max($0, 0).squareRoot() }
+}

@@ -552,6 +552,144 @@ let embeddedNodesJSON = #"""
     "python_module": "custom_nodes.ComfyUI-GGUF",
     "category": "bootleg",
     "output_node": false
+  },
+  "LTExpandedWeights": {
+    "input": {
+      "required": {
+        "model": [
+          "MODEL",
+          {
+            "tooltip": "The model whose weights are analysed"
+          }
+        ],
+        "layer_name": [
+          "STRING",
+          {
+            "default": "",
+            "multiline": false,
+            "tooltip": "conv_chain: comma list of consecutive convolutions; attention_qk / attention_ov: an attention module, e.g. '…transformer_blocks.0.attn1'"
+          }
+        ],
+        "mode": [
+          [
+            "conv_chain",
+            "attention_qk",
+            "attention_ov"
+          ],
+          {
+            "default": "conv_chain",
+            "tooltip": "What to expand"
+          }
+        ],
+        "head": [
+          "INT",
+          {
+            "default": -1,
+            "min": -1,
+            "max": 255,
+            "tooltip": "Attention head (0-based), -1 for all heads"
+          }
+        ]
+      }
+    },
+    "input_order": {
+      "required": [
+        "model",
+        "layer_name",
+        "mode",
+        "head"
+      ]
+    },
+    "output": [
+      "IMAGE",
+      "STRING"
+    ],
+    "output_is_list": [
+      false,
+      false
+    ],
+    "output_name": [
+      "image",
+      "report"
+    ],
+    "name": "LTExpandedWeights",
+    "display_name": "LTExpandedWeights",
+    "description": "Expanded weights (Distill): consecutive convolutions composed into one kernel, or an attention module's per-head QK and OV circuits with their spectra",
+    "python_module": "custom_nodes.latent-tools",
+    "category": "LatentTools",
+    "output_node": true,
+    "output_tooltips": [
+      "The pictures as an image batch",
+      "The report as JSON text"
+    ]
+  },
+  "LTTopInputs": {
+    "input": {
+      "required": {
+        "model": [
+          "MODEL",
+          {
+            "tooltip": "The model whose weights are analysed"
+          }
+        ],
+        "layer_name": [
+          "STRING",
+          {
+            "default": "",
+            "multiline": false,
+            "tooltip": "Layer (name, full tensor key)"
+          }
+        ],
+        "output_channel": [
+          "INT",
+          {
+            "default": 0,
+            "min": 0,
+            "max": 1000000,
+            "tooltip": "Output channel (0-based)"
+          }
+        ],
+        "top_k": [
+          "INT",
+          {
+            "default": 8,
+            "min": 1,
+            "max": 64,
+            "tooltip": "Input channels shown"
+          }
+        ]
+      }
+    },
+    "input_order": {
+      "required": [
+        "model",
+        "layer_name",
+        "output_channel",
+        "top_k"
+      ]
+    },
+    "output": [
+      "IMAGE",
+      "STRING"
+    ],
+    "output_is_list": [
+      false,
+      false
+    ],
+    "output_name": [
+      "image",
+      "report"
+    ],
+    "name": "LTTopInputs",
+    "display_name": "LTTopInputs",
+    "description": "Small multiples (Distill): one output channel's strongest input channels by weight norm, as kernels on a shared scale",
+    "python_module": "custom_nodes.latent-tools",
+    "category": "LatentTools",
+    "output_node": true,
+    "output_tooltips": [
+      "The pictures as an image batch",
+      "The report as JSON text"
+    ]
   }
 }
 

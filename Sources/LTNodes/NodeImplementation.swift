@@ -167,6 +167,8 @@ package enum NodeRegistry {
         LTWeightNMFNode.self,
         LTWeightStatsNode.self,
         LTModelOverviewNode.self,
+        LTExpandedWeightsNode.self,
+        LTTopInputsNode.self,
     ]
 
     private static let byName: [String: any NodeImplementation.Type] = {

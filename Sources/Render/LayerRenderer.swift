@@ -101,6 +101,27 @@ public enum LayerRenderer {
         return pages
     }
 
+    /// Singular values of several matrices as lines on a log scale (one per series).
+    public static func renderSpectra(_ series: [(label: String, values: [Double])], title: String, notes: [String] = [],
+                                     options: RenderOptions = RenderOptions()) throws(RenderError) -> RenderedImage {
+        try options.validate()
+        let p = SpectraView.render(series: series, title: title, notes: notes, maxSide: options.maxSide)
+        return try finish(p, title: "Singular values", options: options)
+    }
+
+    /// One output channel's `inputs` (strongest input channels, from `topInputChannels`) as kernels
+    /// on a shared scale. `weight` is a conv [out, in, kh, kw] (or folded to it) or a linear [out, in].
+    public static func renderTopInputs(weight: Tensor, outputChannel: Int, inputs: [ChannelNorm], layer: LayerInfo,
+                                       options: RenderOptions = RenderOptions()) throws(RenderError) -> RenderedImage {
+        try options.validate()
+        guard weight.rank >= 2, outputChannel >= 0, outputChannel < weight.shape[0] else {
+            throw .unsupportedShape(view: "top inputs", layer: layer.name, shape: weight.shape,
+                                    reason: "it needs output channel \(outputChannel) of a weight with input channels")
+        }
+        let p = TopInputsView.render(weight: weight, outputChannel: outputChannel, inputs: inputs, info: layer, maxSide: options.maxSide)
+        return try finish(p, title: "Top inputs", options: options)
+    }
+
     /// A page of many layers, each a small heatmap of its weight matrix with its name and shape
     /// (block-reduced by max |v|, each panel on its own symmetric scale).
     public static func renderOverview(layers: [(LayerInfo, Tensor)], options: RenderOptions = RenderOptions(),

@@ -225,3 +225,57 @@ func distinctColours(_ picture: DecodedPNG) -> Int {
         #expect(ModelOverviewReport.block(of: layer("final_layer.linear")) == "final_layer")
     }
 }
+
+@Suite struct LTExpandedWeightsAndTopInputsTests {
+    @Test func convChain_composesTheKernels() throws {
+        let chain = "input_blocks.1.0.in_layers.2, input_blocks.1.0.out_layers.3"
+        let run = try AnalysisRun(#""2": {"class_type": "LTExpandedWeights", "inputs": {"model": ["1", 0], "layer_name": "\#(chain)", "mode": "conv_chain", "head": -1}}"#)
+        defer { run.temp.cleanup() }
+        #expect(run.record.statusString == "success", "\(run.lastMessage)")
+        let report = try run.report("2")
+        #expect(report.objectValue?.keys == ["layers", "mode", "heads", "head_dim", "shape", "singular_values"])
+        let a = try syntheticWeight("input_blocks.1.0.in_layers.2"), b = try syntheticWeight("input_blocks.1.0.out_layers.3")
+        let composed = try expandChain([a, b])
+        #expect(report["shape"] == ReportNumber.shape(composed.shape) && composed.shape[2] == 5)
+        let top = try truncatedSVD(Matrix(composed), rank: 1).singularValues[0]
+        #expect(abs((report["singular_values"]?[0]?.doubleValue ?? 0) - Double(top)) <= 1e-3 * Double(top))
+        #expect(try run.pictures("2").count == 2)
+    }
+
+    @Test(arguments: ["attention_qk", "attention_ov"])
+    func attention_perHeadSpectraMatchTheFormedCircuits(mode: String) throws {
+        let module = "input_blocks.4.1.transformer_blocks.0.attn2"
+        let run = try AnalysisRun(#""2": {"class_type": "LTExpandedWeights", "inputs": {"model": ["1", 0], "layer_name": "\#(module)", "mode": "\#(mode)", "head": -1}}"#)
+        defer { run.temp.cleanup() }
+        #expect(run.record.statusString == "success", "\(run.lastMessage)")
+        let report = try run.report("2")
+        let q = try syntheticWeight(module + ".to_q"), k = try syntheticWeight(module + ".to_k")
+        let v = try syntheticWeight(module + ".to_v"), o = try syntheticWeight(module + ".to_out.0")
+        let heads = try #require(report["heads"]?.intValue.map(Int.init))
+        let circuits = try attentionCircuits(query: q, key: k, value: v, output: o, heads: heads)
+        let spectra = try #require(report["singular_values"]?.arrayValue)
+        #expect(spectra.count == heads)
+        for (c, s) in zip(circuits, spectra) {
+            let m = mode == "attention_qk" ? c.qk : c.ov
+            #expect(report["shape"] == ReportNumber.shape(m.shape))
+            let top = Double(try truncatedSVD(m, rank: 1).singularValues[0])
+            #expect(abs((s[0]?.doubleValue ?? 0) - top) <= 1e-3 * top)
+        }
+        #expect(try run.pictures("2").count == 2)
+    }
+
+    @Test func topInputs_areTheStrongestChannelsByNorm() throws {
+        let layer = "input_blocks.1.0.in_layers.2"
+        let run = try AnalysisRun(#""2": {"class_type": "LTTopInputs", "inputs": {"model": ["1", 0], "layer_name": "\#(layer)", "output_channel": 3, "top_k": 5}}"#)
+        defer { run.temp.cleanup() }
+        #expect(run.record.statusString == "success", "\(run.lastMessage)")
+        let report = try run.report("2")
+        #expect(report.objectValue?.keys == ["layer", "output_channel", "inputs"])
+        let expected = try topInputChannels(of: try syntheticWeight(layer), outputChannel: 3, k: 5)
+        #expect(report["inputs"] == .array(expected.map { .object(JSONObject([("input_channel", .int(Int64($0.channel))), ("l2_norm", ReportNumber.json($0.norm))])) }))
+        #expect(try run.pictures("2").count == 1)
+        let bad = try AnalysisRun(#""2": {"class_type": "LTTopInputs", "inputs": {"model": ["1", 0], "layer_name": "\#(layer)", "output_channel": 100000, "top_k": 5}}"#)
+        defer { bad.temp.cleanup() }
+        #expect(bad.log.all.last?.0 == "execution_error")
+    }
+}

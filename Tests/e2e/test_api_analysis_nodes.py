@@ -164,3 +164,27 @@ def test_model_overview_alpha_agrees_with_the_powerlaw_package(server):
     png = picture(server, entry["outputs"]["2"]["images"][0])
     width, height, _ = decode(png)
     assert width >= 720 and height > 500
+
+
+def test_expanded_weights_and_top_inputs_agree_with_numpy(server):
+    module = "input_blocks.4.1.transformer_blocks.0.attn1"
+    entry, path = run(server, {
+        "2": {"class_type": "LTExpandedWeights", "inputs": {"model": ["1", 0], "layer_name": module, "mode": "attention_qk", "head": 0}},
+        "3": {"class_type": "LTTopInputs", "inputs": {"model": ["1", 0], "layer_name": CONV, "output_channel": 2, "top_k": 4}},
+    })
+    qk = json.loads(entry["outputs"]["2"]["text"][0])
+    wq, wk = read_tensor(path, module + ".to_q"), read_tensor(path, module + ".to_k")
+    dh = qk["head_dim"]
+    assert qk["heads"] * dh == wq.shape[0] and len(qk["singular_values"]) == 1
+    s = np.linalg.svd(wq[:dh].T @ wk[:dh], compute_uv=False)
+    ours = np.array(qk["singular_values"][0])
+    assert np.allclose(ours, s[:len(ours)], rtol=1e-3, atol=1e-4 * s[0])
+    top = json.loads(entry["outputs"]["3"]["text"][0])
+    w = read_tensor(path, CONV)
+    norms = np.sqrt((w[2] ** 2).sum(axis=(1, 2)))
+    order = sorted(range(len(norms)), key=lambda i: (-norms[i], i))[:4]
+    assert [i["input_channel"] for i in top["inputs"]] == order
+    assert np.allclose([i["l2_norm"] for i in top["inputs"]], norms[order], rtol=1e-5)
+    for ref in entry["outputs"]["2"]["images"] + entry["outputs"]["3"]["images"]:
+        width, height, _ = decode(picture(server, ref))
+        assert width >= 640 and height > 100
