@@ -20,6 +20,7 @@ public struct WeightLensCommand: ParsableCommand {
             NMFCommand.self,
             ExpandCommand.self,
             StatsCommand.self,
+            OverviewCommand.self,
         ]
     )
     public init() {}
