@@ -73,7 +73,7 @@ enum ExpandedView {
         let vW = isConv ? 0 : flex - uW
         var notes = ["W as \(rows)×\(cols) matrix (output × \(isConv ? "input·kh·kw" : "input")) · ‖W‖² = \(formatNumber(energy)) · top \(k) of \(p) components"]
         if !svd.converged { notes.append("SVD stopped after \(svd.iterations) iterations before full convergence") }
-        notes.append("u: bars over output channels · v: " + (isConv ? "spatial mean over \(g.inputs) inputs, and the strongest per-input kernels (colour: diverging, each to its own max |v|)" : "bars over input features"))
+        notes.append("u: bars over output channels · v: " + (isConv ? "spatial mean over \(g.inputs) inputs, and the strongest per-input kernels (colour: \(options.colormap.rawValue), each to its own max |v|)" : "bars over input features"))
         var header = Header(info: info, view: "expanded (SVD)", notes: notes, width: width)
         // Rows need at least 120 px: on a short page draw fewer components and say so.
         let barSpace = isConv ? ColorBar.height() + 4 : 0
@@ -91,12 +91,13 @@ enum ExpandedView {
         let height = header.height + 4 + barH + k * rowH + Page.gap + screeH + Page.margin
         var painter = Painter(width: width, height: height, recordSVG: options.svg)
         var y = header.draw(&painter) + 4
-        let map = ColorMap(.diverging)
+        let map = ColorMap(options.colormap)
         if isConv {
             // The kernel pictures share one map, each scaled to the ±max printed next to it.
             ColorBar.draw(&painter, x: Page.margin, y: y, w: min(512, width - 2 * Page.margin),
-                          scale: ValueScale(lo: -1, hi: 1, curve: .linear, usesMagnitude: false, clipNote: nil), map: map,
-                          caption: "kernel colours: diverging, ends = the ±max printed with each picture", endLabels: ("-max", "+max"))
+                          scale: .symmetric(1, map: options.colormap), map: map,
+                          caption: "kernel colours: \(options.colormap.rawValue), ends = the ±max printed with each picture",
+                          endLabels: ValueScale.ownScaleEndLabels(options.colormap))
             y += ColorBar.height() + 4
         }
 
@@ -218,7 +219,7 @@ enum ExpandedView {
     static func drawKernel(_ p: inout Painter, _ values: [Float], kh: Int, kw: Int, x: Int, y: Int, cell: Int,
                            map: ColorMap, scale: Float?) {
         let m = max(scale ?? (values.map { abs($0) }.max() ?? 0), Float.leastNormalMagnitude)
-        let colors = values.map { map.color(0.5 + 0.5 * $0 / m) }
+        let colors = ValueScale.symmetric(m, map: map.name).colors(values, map: map)
         p.cells(colors, rows: kh, cols: kw, x: x, y: y, cellW: cell, cellH: cell)
         p.stroke(x - 1, y - 1, kw * cell + 2, kh * cell + 2, .rule)
     }

@@ -118,7 +118,8 @@ public enum LayerRenderer {
             throw .unsupportedShape(view: "top inputs", layer: layer.name, shape: weight.shape,
                                     reason: "it needs output channel \(outputChannel) of a weight with input channels")
         }
-        let p = TopInputsView.render(weight: weight, outputChannel: outputChannel, inputs: inputs, info: layer, maxSide: options.maxSide)
+        let p = TopInputsView.render(weight: weight, outputChannel: outputChannel, inputs: inputs, info: layer, maxSide: options.maxSide,
+                                     colormap: options.colormap)
         return try finish(p, title: "Top inputs", options: options)
     }
 

@@ -29,7 +29,7 @@ enum OverviewView {
         let rows = max(1, (shown + cols - 1) / cols)
         let width = max(720, Page.margin * 2 + cols * (side + gap) - gap)
         let ts = BitmapFont.fittingScale(title, maxWidth: width - 2 * Page.margin, range: 1...3)
-        var notes = "\(layers.count) layers · each panel: weight as output × (input·kernel) matrix, max-|v| block reduction, own symmetric diverging scale (±max under the name)"
+        var notes = "\(layers.count) layers · each panel: weight as output × (input·kernel) matrix, max-|v| block reduction, own symmetric \(options.colormap.rawValue) scale (±max under the name)"
         if shown < layers.count { notes = "showing \(shown) of \(layers.count) layers (page limit) · " + notes }
         let noteScale = BitmapFont.fittingScale(notes, maxWidth: width - 2 * Page.margin, range: 1...2)
         let barTop = Page.margin + BitmapFont.height(scale: ts) + BitmapFont.height(scale: noteScale) + 6
@@ -40,10 +40,11 @@ enum OverviewView {
         p.text(BitmapFont.truncated(notes, maxWidth: width - 2 * Page.margin, scale: noteScale), x: Page.margin,
                y: Page.margin + BitmapFont.height(scale: ts), scale: noteScale, color: .mutedInk)
         p.hline(Page.margin, width - Page.margin - 1, top - 4, .rule)
-        let map = ColorMap(.diverging)
+        let map = ColorMap(options.colormap)
         ColorBar.draw(&p, x: Page.margin, y: barTop, w: min(512, width - 2 * Page.margin),
-                      scale: ValueScale(lo: -1, hi: 1, curve: .linear, usesMagnitude: false, clipNote: nil), map: map,
-                      caption: "each panel on its own scale: ends = the ±max under its name", endLabels: ("-max", "+max"))
+                      scale: .symmetric(1, map: options.colormap), map: map,
+                      caption: "each panel on its own scale: ends = the ±max under its name",
+                      endLabels: ValueScale.ownScaleEndLabels(options.colormap))
         if layers.isEmpty {
             p.text("no layers matched", x: Page.margin, y: top + 10, scale: 2, color: .mutedInk)
         }
@@ -61,7 +62,7 @@ enum OverviewView {
                 cw = min(cw, ch * 8); ch = min(ch, cw * 8, panelH / max(red.rows, 1) > 0 ? panelH / red.rows : 1)
                 for v in red.values where v.isFinite { absMax = max(absMax, abs(v)) }
                 let m = max(absMax, Float.leastNormalMagnitude)
-                let colors = red.values.map { map.color(0.5 + 0.5 * $0 / m) }
+                let colors = ValueScale.symmetric(m, map: options.colormap).colors(red.values, map: map)
                 let w = red.cols * cw, h = red.rows * ch
                 let ox = px + (side - w) / 2, oy = py + (panelH - h) / 2
                 p.cells(colors, rows: red.rows, cols: red.cols, x: ox, y: oy, cellW: cw, cellH: ch)

@@ -5,7 +5,8 @@ import TensorCore
 /// their kernel slice W[o, i]), largest first, each drawn as its kernel on one shared symmetric
 /// diverging scale, labelled with the channel and its norm.
 enum TopInputsView {
-    static func render(weight: Tensor, outputChannel o: Int, inputs: [ChannelNorm], info: LayerInfo, maxSide: Int) -> Painter {
+    static func render(weight: Tensor, outputChannel o: Int, inputs: [ChannelNorm], info: LayerInfo, maxSide: Int,
+                       colormap: ColorMapName = .diverging) -> Painter {
         let g = KernelGeometry(shape: weight.shape)
         let ks = g.kh * g.kw
         var m: Float = 0
@@ -21,22 +22,24 @@ enum TopInputsView {
         let perRow = max(1, (width - 2 * Page.margin + 12) / (tileW + 12))
         let rows = (inputs.count + perRow - 1) / perRow
         let notes = ["output channel \(o) of \(g.out): its \(inputs.count) strongest of \(g.inputs) input channels by kernel L2 norm, largest first",
-                     "one shared diverging scale ±\(formatNumber(Double(m))) (blue negative, red positive)"]
+                     colormap == .diverging ? "one shared diverging scale ±\(formatNumber(Double(m))) (blue negative, red positive)"
+                                            : "one shared \(colormap.rawValue) scale ±\(formatNumber(Double(m)))"]
         let header = Header(info: info, view: "top inputs", notes: notes, width: width)
         let barTop = header.height + 8
         let top = barTop + ColorBar.height() + 8
         let height = top + rows * (tileH + labelH + 12) + Page.margin
         var p = Painter(width: width, height: height)
         _ = header.draw(&p)
-        let map = ColorMap(.diverging)
+        let map = ColorMap(colormap)
+        let scale = ValueScale.symmetric(m, map: colormap)
         ColorBar.draw(&p, x: Page.margin, y: barTop, w: min(512, width - 2 * Page.margin),
-                      scale: ValueScale(lo: -m, hi: m, curve: .linear, usesMagnitude: false, clipNote: nil), map: map,
+                      scale: scale, map: map,
                       caption: "weight value (shared by all kernels)")
         for (n, c) in inputs.enumerated() {
             let x = Page.margin + (n % perRow) * (tileW + 12)
             let y = top + (n / perRow) * (tileH + labelH + 12)
             let base = (o * g.inputs + c.channel) * ks
-            let colors = (0..<ks).map { map.color(0.5 + 0.5 * weight.values[base + $0] / m) }
+            let colors = scale.colors(Array(weight.values[base..<(base + ks)]), map: map)
             let ox = x + (tileW - g.kw * cell) / 2
             p.cells(colors, rows: g.kh, cols: g.kw, x: ox, y: y, cellW: cell, cellH: cell)
             p.stroke(ox - 1, y - 1, g.kw * cell + 2, tileH + 2, .rule)

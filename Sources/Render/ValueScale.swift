@@ -72,6 +72,18 @@ struct ValueScale: Sendable {
         return out
     }
 
+    /// `[-m, m]` for a picture drawn on its own symmetric scale (`[0, m]` of |v| for the
+    /// magnitude map), so every colour map reads the same way on every view.
+    static func symmetric(_ m: Float, map: ColorMapName) -> ValueScale {
+        map == .magnitude ? ValueScale(lo: 0, hi: m, curve: .linear, usesMagnitude: true, clipNote: nil)
+                          : ValueScale(lo: -m, hi: m, curve: .linear, usesMagnitude: false, clipNote: nil)
+    }
+
+    /// End labels of a colour bar for pictures each on its own symmetric scale.
+    static func ownScaleEndLabels(_ map: ColorMapName) -> (String, String) {
+        map == .magnitude ? ("0", "max|v|") : ("-max", "+max")
+    }
+
     /// Builds the scale for `values` (a sample is enough) under a transform and colour map.
     static func make(values: UnsafeBufferPointer<Float>, transform: ValueTransform, map: ColorMapName,
                      clipPercentile: Float?) -> ValueScale {

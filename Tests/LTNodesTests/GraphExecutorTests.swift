@@ -179,7 +179,7 @@ private let listPrompt = #"""
     @Test func failingLoader_isAnExecutionErrorShapedLikeComfyUI() throws {
         let dir = TempDirectory("ltnodes-bad")
         defer { dir.cleanup() }
-        FileManager.default.createFile(atPath: dir.path + "/sdxl_tiny.safetensors", contents: Data("not a checkpoint at all".utf8))
+        _ = FileManager.default.createFile(atPath: dir.path + "/sdxl_tiny.safetensors", contents: Data("not a checkpoint at all".utf8))
         let models = DirectoryModels(directory: dir.path)
         let executor = GraphExecutor(catalog: try catalog(),
                                      environment: ExecutionEnvironment(models: models, tempDirectory: dir.path, outputDirectory: dir.path))

@@ -44,8 +44,8 @@ import Testing
         let catalog = try NodeCatalog.bundled()
         let models = DirectoryModels(directory: dir.path)
         #expect(catalog.objectInfo(models: models)["CheckpointLoaderSimple"]?["input"]?["required"]?["ckpt_name"]?[0] == .array([]))
-        FileManager.default.createFile(atPath: dir.path + "/b.safetensors", contents: Data())
-        FileManager.default.createFile(atPath: dir.path + "/a.safetensors", contents: Data())
+        _ = FileManager.default.createFile(atPath: dir.path + "/b.safetensors", contents: Data())
+        _ = FileManager.default.createFile(atPath: dir.path + "/a.safetensors", contents: Data())
         let spec = catalog.objectInfo(className: "CheckpointLoaderSimple", models: models)?["CheckpointLoaderSimple"]?["input"]?["required"]?["ckpt_name"]
         #expect(spec == .array([.array(["a.safetensors", "b.safetensors"]),
                                 .object(JSONObject([("tooltip", "The name of the checkpoint (model) to load.")]))]))

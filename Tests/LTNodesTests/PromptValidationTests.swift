@@ -7,7 +7,7 @@ import Testing
 private func recordedModels() -> (DirectoryModels, TempDirectory) {
     let dir = TempDirectory("ltnodes-names")
     for name in ["sdxl_synthetic_fp16.safetensors", "sdxl_tiny.safetensors"] {
-        FileManager.default.createFile(atPath: dir.path + "/" + name, contents: Data())
+        _ = FileManager.default.createFile(atPath: dir.path + "/" + name, contents: Data())
     }
     return (DirectoryModels(directory: dir.path), dir)
 }

@@ -12,7 +12,7 @@ func makeTemporaryDirectory() -> String {
 
 func writeFile(_ path: String, _ bytes: [UInt8] = Array("x".utf8)) {
     try? FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
-    FileManager.default.createFile(atPath: path, contents: Data(bytes))
+    _ = FileManager.default.createFile(atPath: path, contents: Data(bytes))
 }
 
 /// Builds a request the way the socket layer would: segments split on `/` then percent-decoded.
