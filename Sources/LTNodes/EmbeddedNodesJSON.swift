@@ -690,6 +690,74 @@ let embeddedNodesJSON = #"""
       "The pictures as an image batch",
       "The report as JSON text"
     ]
+  },
+  "LTCompareModels": {
+    "input": {
+      "required": {
+        "model_a": [
+          "MODEL",
+          {
+            "tooltip": "Model A, the reference (e.g. the base checkpoint)"
+          }
+        ],
+        "model_b": [
+          "MODEL",
+          {
+            "tooltip": "Model B, compared with A (a fine-tune, a merge, or A with a LoRA applied)"
+          }
+        ],
+        "filter": [
+          "STRING",
+          {
+            "default": "",
+            "multiline": false,
+            "tooltip": "Layers to include: substring, glob, block (IN04, IN00-M00) or empty for all"
+          }
+        ],
+        "metric": [
+          [
+            "relative_change",
+            "cosine",
+            "delta_l2",
+            "delta_spectral_norm"
+          ],
+          {
+            "default": "relative_change",
+            "tooltip": "Metric drawn: |B-A|/|A|, cosine similarity of A and B, |B-A|, or the largest singular value of B-A (computed only when chosen)"
+          }
+        ]
+      }
+    },
+    "input_order": {
+      "required": [
+        "model_a",
+        "model_b",
+        "filter",
+        "metric"
+      ]
+    },
+    "output": [
+      "IMAGE",
+      "STRING"
+    ],
+    "output_is_list": [
+      false,
+      false
+    ],
+    "output_name": [
+      "image",
+      "report"
+    ],
+    "name": "LTCompareModels",
+    "display_name": "LTCompareModels",
+    "description": "What changed from model A to model B, layer by layer along the network's depth: relative change, cosine similarity, |B-A| and its spectral norm; the most changed layers named",
+    "python_module": "custom_nodes.latent-tools",
+    "category": "LatentTools",
+    "output_node": true,
+    "output_tooltips": [
+      "The comparison chart as an image batch",
+      "The report as JSON text"
+    ]
   }
 }
 

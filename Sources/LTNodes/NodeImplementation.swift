@@ -169,6 +169,7 @@ package enum NodeRegistry {
         LTModelOverviewNode.self,
         LTExpandedWeightsNode.self,
         LTTopInputsNode.self,
+        LTCompareModelsNode.self,
     ]
 
     private static let byName: [String: any NodeImplementation.Type] = {

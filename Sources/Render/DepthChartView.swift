@@ -12,9 +12,28 @@ public struct DepthPoint: Sendable, Equatable {
     }
 }
 
+/// What a comparison chart names instead of the outliers: the given points (most changed first),
+/// under a heading, and lines of text below the list (layers that could not be compared).
+public struct DepthChartHighlight: Sendable, Equatable {
+    public let indices: [Int]
+    public let heading: String
+    public let legend: String
+    public let footer: [String]
+    /// Why some points have no value (replaces the overview's explanation).
+    public let missingReason: String?
+    public init(indices: [Int], heading: String, legend: String, footer: [String] = [], missingReason: String? = nil) {
+        self.indices = indices
+        self.heading = heading
+        self.legend = legend
+        self.footer = footer
+        self.missingReason = missingReason
+    }
+}
+
 /// A metric for every layer along the network's depth: layers in model order on the x axis,
 /// consecutive layers of one block on a shaded band labelled with the block (IN00…OUT08, DB03…),
-/// outliers (robust z-score above 3.5: |v − median| / (1.4826 · MAD)) drawn in red and named.
+/// outliers (robust z-score above 3.5: |v − median| / (1.4826 · MAD)) drawn in red and named —
+/// or, with a `DepthChartHighlight` (model comparison), the given points.
 enum DepthChartView {
     static let maxNamedOutliers = 12
 
@@ -34,21 +53,24 @@ enum DepthChartView {
         return scored.sorted { $0.1 > $1.1 }.map(\.0)
     }
 
-    static func render(points: [DepthPoint], metric: String, title: String, maxSide: Int) -> Painter {
+    static func render(points: [DepthPoint], metric: String, title: String, maxSide: Int, view: String? = nil,
+                       highlight: DepthChartHighlight? = nil) -> Painter {
         let width = min(max(maxSide, 720), 1800)
         let ts = Page.bodyScale
         let values = points.map(\.value)
         let finite = values.compactMap { $0 }.filter(\.isFinite)
-        let outlierIndices = outliers(values)
+        let outlierIndices = highlight.map { $0.indices.filter { points.indices.contains($0) } } ?? outliers(values)
         let named = Array(outlierIndices.prefix(maxNamedOutliers))
-        var notes = ["\(points.count) layers in model order · \(metric) · bands = blocks · red = outlier (robust z > 3.5)"]
+        let legend = highlight?.legend ?? "red = outlier (robust z > 3.5)"
+        var notes = ["\(points.count) layers in model order · \(metric) · bands = blocks · \(legend)"]
         let missing = points.count - finite.count
-        if missing > 0 { notes.append("\(missing) layer\(missing == 1 ? "" : "s") without a value (not computed for this metric, or too few distinct eigenvalues)") }
+        if missing > 0 { notes.append("\(missing) layer\(missing == 1 ? "" : "s") without a value (\(highlight?.missingReason ?? "not computed for this metric, or too few distinct eigenvalues"))") }
         let header = Header(info: LayerInfo(name: title, shape: [points.count], dtype: "layers", parameters: points.count),
-                            view: "overview of \(metric)", notes: notes, width: width)
+                            view: view ?? "overview of \(metric)", notes: notes, width: width)
         let chartH = 520
         let lh = BitmapFont.height(scale: 1)
-        let listH = named.isEmpty ? 0 : (named.count + 1) * lh + 12
+        let footer = highlight?.footer ?? []
+        let listH = (named.isEmpty ? 0 : (named.count + 1) * lh + 12) + (footer.isEmpty ? 0 : footer.count * lh + 12)
         let height = header.height + 8 + chartH + 28 + listH + Page.margin
         var p = Painter(width: width, height: height)
         var y = header.draw(&p) + 8
@@ -94,13 +116,22 @@ enum DepthChartView {
         }
         y = a.plotY + a.plotH + 28 + lh
         if !named.isEmpty {
-            p.text("outliers\(outlierIndices.count > named.count ? " (\(named.count) of \(outlierIndices.count) named)" : ""):",
+            let heading = highlight?.heading ?? "outliers"
+            p.text("\(heading)\(outlierIndices.count > named.count ? " (\(named.count) of \(outlierIndices.count) named)" : ""):",
                    x: Page.margin, y: y, scale: 1, color: .ink)
             y += lh
             for (rank, i) in named.enumerated() {
                 let line = "\(rank + 1). \(points[i].name) (\(points[i].block)) = \(formatNumber(values[i] ?? .nan, digits: 4))"
                 p.text(BitmapFont.truncated(line, maxWidth: width - 2 * Page.margin, scale: 1), x: Page.margin, y: y, scale: 1,
                        color: RGBA(160, 30, 30))
+                y += lh
+            }
+        }
+        if !footer.isEmpty {
+            y += 12
+            for line in footer {
+                p.text(BitmapFont.truncated(line, maxWidth: width - 2 * Page.margin, scale: 1), x: Page.margin, y: y, scale: 1,
+                       color: .ink)
                 y += lh
             }
         }

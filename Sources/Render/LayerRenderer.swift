@@ -74,6 +74,17 @@ public enum LayerRenderer {
         return try finish(p, title: "Model overview: \(metric)", options: options)
     }
 
+    /// Two models compared layer by layer: `metric` of B against A along the depth, the layers in
+    /// `highlight` (most changed first) drawn in red and named, its footer (layers that could not
+    /// be compared) below.
+    public static func renderComparisonChart(_ points: [DepthPoint], metric: String, title: String, highlight: DepthChartHighlight,
+                                             options: RenderOptions = RenderOptions()) throws(RenderError) -> RenderedImage {
+        try options.validate()
+        let p = DepthChartView.render(points: points, metric: metric, title: title, maxSide: options.maxSide,
+                                      view: "comparison: \(metric)", highlight: highlight)
+        return try finish(p, title: "Model comparison: \(metric)", options: options)
+    }
+
     /// The `weights` view as as many pages as `numFilters` needs: a kernel grid holds as many
     /// output channels as fit under `maxSide`; the following ones go on further pages (each page
     /// says which channels it shows). Views that are not kernel grids are one page.

@@ -21,6 +21,7 @@ public struct WeightLensCommand: ParsableCommand {
             ExpandCommand.self,
             StatsCommand.self,
             OverviewCommand.self,
+            DiffCommand.self,
         ]
     )
     public init() {}
