@@ -76,6 +76,7 @@ extension NodeServerApp {
             return Reply.json(.object(names.isEmpty ? JSONObject() : JSONObject([("weightlens", .array(names))])))
         case ("GET", "workflow_templates", 3) where s[1] == "weightlens": return workflowFile(s[2])
         case ("GET", "workflows", 2): return workflowFile(s[1])
+        case ("GET", "weightlens", 2) where s[1] == "tensor": return getTensor(r)
         default: return nil
         }
     }

@@ -23,6 +23,8 @@ public final class NodeServerApp: HTTPService, @unchecked Sendable {
     /// Serialises writes to settings and user data files.
     let userDataLock = Mutex(())
     let log = LogBuffer()
+    /// The last weight `/weightlens/tensor` loaded (the viewer's hover read-out).
+    let tensorCache = TensorCache()
     let startTime = Date()
 
     public var models: FolderModelLocator { FolderModelLocator(folders: directories.models) }
@@ -67,10 +69,16 @@ public final class NodeServerApp: HTTPService, @unchecked Sendable {
         log.setListener { entries in clients.sendToLogSubscribers(type: "logs", data: LogBuffer.json(entries)) }
     }
 
-    /// Writes the demo checkpoint when no checkpoint exists anywhere, so a first run works unconfigured.
+    /// Writes the demo checkpoint when no checkpoint exists anywhere, so a first run works
+    /// unconfigured, and puts the real-weights demo beside it (also into a folder that holds the
+    /// synthetic demo from an earlier run). Folders with the user's own checkpoints are left alone.
     func ensureDemoCheckpoint() throws(NodeServerError) {
-        guard let writer = configuration.demoCheckpointWriter,
-              (directories.models.fileNames(of: "checkpoints") ?? []).isEmpty else { return }
+        guard let writer = configuration.demoCheckpointWriter else { return }
+        let existing = directories.models.fileNames(of: "checkpoints") ?? []
+        if existing.isEmpty || existing.contains(configuration.demoCheckpointName) {
+            installRealDemoCheckpoint()
+        }
+        guard existing.isEmpty else { return }
         let path = (directories.baseCheckpoints as NSString).appendingPathComponent(configuration.demoCheckpointName)
         let partial = path + ".partial"
         do {
@@ -82,6 +90,26 @@ public final class NodeServerApp: HTTPService, @unchecked Sendable {
             throw .demoCheckpointFailed(path: path, reason: "\(error)")
         }
         log.append("Wrote the demo checkpoint \(path)")
+    }
+
+    /// Copies `Resources/demo/<realDemoCheckpointName>` into the base checkpoints folder when it is
+    /// not there yet. Without the resource bundle there is nothing to copy (said once at start).
+    func installRealDemoCheckpoint() {
+        let name = configuration.realDemoCheckpointName
+        let dest = (directories.baseCheckpoints as NSString).appendingPathComponent(name)
+        let fm = FileManager.default
+        guard let root = configuration.resourcesDirectory, !fm.fileExists(atPath: dest) else { return }
+        let source = ((root as NSString).appendingPathComponent("demo") as NSString).appendingPathComponent(name)
+        guard fm.fileExists(atPath: source) else { return }
+        do {
+            try fm.createDirectory(atPath: directories.baseCheckpoints, withIntermediateDirectories: true)
+            try fm.copyItem(atPath: source, toPath: dest + ".partial")
+            try fm.moveItem(atPath: dest + ".partial", toPath: dest)
+            log.append("Copied the real-weights demo checkpoint \(dest)")
+        } catch {
+            try? fm.removeItem(atPath: dest + ".partial")
+            log.append("weightlens: warning: cannot copy the real-weights demo checkpoint to \(dest): \(error)")
+        }
     }
 
     /// Copies the example workflows into the user's workflows folder (never over a user's file),

@@ -21,6 +21,9 @@ public struct NodeServerConfiguration: Sendable {
     public var demoCheckpointWriter: (@Sendable (String) throws -> Void)?
     /// File name of the demo checkpoint.
     public var demoCheckpointName = "weightlens_demo_sdxl_synthetic.safetensors"
+    /// The second demo checkpoint, real learned weights shipped in `Resources/demo/` (MobileNetV2
+    /// features.0-6, see its README), copied beside the synthetic one whenever the demo is on.
+    public var realDemoCheckpointName = "weightlens_real_mobilenetv2.safetensors"
     /// Log each request, prompt ids and each node's run time to standard error (`--verbose`).
     public var verbose = false
     /// Echo the log (`got prompt`, `Prompt executed in X seconds`, errors with their node) on

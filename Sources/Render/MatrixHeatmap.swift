@@ -94,6 +94,7 @@ enum MatrixHeatmap {
         var region = PageLayout.Region(x: axes.plotX, y: axes.plotY, w: plotW, h: plotH, label: viewName)
         region.rows = red.rows; region.cols = red.cols
         region.rowName = rowName; region.colName = colName
+        region.values = .matrix   // the matrix is the weight (flattened after its first axis)
         if red.bh > 1 { region.rowStep = red.bh; region.rowCount = rows }
         if red.bw > 1 { region.colStep = red.bw; region.colCount = cols }
         p.layout.regions.append(region)

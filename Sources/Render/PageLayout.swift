@@ -20,6 +20,17 @@ public struct PageLayout: Sendable, Equatable {
         case perRow([[Int]])
     }
 
+    /// How a region's cells relate to the weight, so a viewer can read the value under the
+    /// pointer from `/weightlens/tensor`: `kernel` cells are `W[row, col]` drawn as a `kh × kw`
+    /// picture at the cell's top-left (`cellW × cellH` px per weight, the rest of the cell is gap);
+    /// `matrix` cells are `W[row]` flattened, element `col` (one pixel block per value).
+    public enum Values: String, Sendable, Equatable { case kernel, matrix }
+
+    public struct KernelCells: Sendable, Equatable {
+        public var kh: Int, kw: Int, cellW: Int, cellH: Int
+        public init(kh: Int, kw: Int, cellW: Int, cellH: Int) { (self.kh, self.kw, self.cellW, self.cellH) = (kh, kw, cellW, cellH) }
+    }
+
     public struct Region: Sendable, Equatable {
         public var x: Int, y: Int, w: Int, h: Int
         public var label: String
@@ -35,6 +46,10 @@ public struct PageLayout: Sendable, Equatable {
         /// Number of indices along each axis, which clips the last block's range.
         public var rowCount: Int? = nil
         public var colCount: Int? = nil
+        /// Set when a cell stands for weight values (see `PageLayout.Values`).
+        public var values: Values? = nil
+        /// The kernel picture inside each cell of a `kernel` region.
+        public var kernel: KernelCells? = nil
 
         public init(x: Int, y: Int, w: Int, h: Int, label: String) {
             (self.x, self.y, self.w, self.h, self.label) = (x, y, w, h, label)
@@ -58,6 +73,24 @@ public struct PageLayout: Sendable, Equatable {
             case nil: col = c * colStep
             }
             return (row, col)
+        }
+
+        /// The weight element under pixel (px, py): `[row, col, position in the kernel]` for a
+        /// `kernel` region (nil over the gap between kernels), `[row, col]` for a `matrix` region
+        /// with one index per cell. The same arithmetic as the viewer's `locateLayout`.
+        public func weightIndex(x px: Int, y py: Int) -> [Int]? {
+            guard let values, let (row, col) = indices(x: px, y: py) else { return nil }
+            switch values {
+            case .matrix:
+                return rowStep == 1 && colStep == 1 ? [row, col] : nil
+            case .kernel:
+                guard let k = kernel, k.cellW > 0, k.cellH > 0 else { return nil }
+                let r = min(rows - 1, (py - y) * rows / h), c = min(cols - 1, (px - x) * cols / w)
+                let box = cell(row: r, col: c)
+                let kx = (px - box.x) / k.cellW, ky = (py - box.y) / k.cellH
+                guard px >= box.x, py >= box.y, kx < k.kw, ky < k.kh else { return nil }
+                return [row, col, ky * k.kw + kx]
+            }
         }
 
         /// The pixel rectangle of cell (r, c).
@@ -86,6 +119,11 @@ public struct PageLayout: Sendable, Equatable {
                 if colStep > 1 { o.set("col_step", .int(Int64(colStep))) }
                 if let rowCount { o.set("row_count", .int(Int64(rowCount))) }
                 if let colCount { o.set("col_count", .int(Int64(colCount))) }
+                if let values { o.set("values", .string(values.rawValue)) }
+                if let kernel {
+                    o.set("kernel", .object(JSONObject([("kh", .int(Int64(kernel.kh))), ("kw", .int(Int64(kernel.kw))),
+                                                        ("cell_w", .int(Int64(kernel.cellW))), ("cell_h", .int(Int64(kernel.cellH)))])))
+                }
             }
             return .object(o)
         }
@@ -124,6 +162,13 @@ public struct PageLayout: Sendable, Equatable {
             colStep = max(1, int("col_step") ?? 1)
             rowCount = int("row_count")
             colCount = int("col_count")
+            values = json["values"]?.stringValue.flatMap(Values.init(rawValue:))
+            if let k = json["kernel"] {
+                func int(_ key: String) -> Int? { k[key]?.intValue.flatMap { Int(exactly: $0) } }
+                guard let kh = int("kh"), let kw = int("kw"), let cw = int("cell_w"), let ch = int("cell_h"),
+                      kh > 0, kw > 0, cw > 0, ch > 0 else { return nil }
+                kernel = KernelCells(kh: kh, kw: kw, cellW: cw, cellH: ch)
+            }
         }
     }
 

@@ -199,6 +199,8 @@ enum KernelGrid {
         var grid = PageLayout.Region(x: gridX, y: y, w: cols * (tileW + gap), h: rows * rowH, label: "weights")
         grid.rows = rows; grid.cols = cols
         grid.rowName = "out"; grid.colName = "in"
+        grid.values = .kernel
+        grid.kernel = PageLayout.KernelCells(kh: g.kh, kw: g.kw, cellW: s, cellH: sy)
         if first > 0 { grid.rowIndex = Array(first..<(first + rows)) }
         if !allInputs { grid.colIndex = .perRow(picks) }
         p.layout.regions.append(grid)

@@ -116,12 +116,38 @@ import TensorCore
         #expect(layout.region(atX: 2, y: montage.y + 1)?.label == "component 1")
     }
 
+    @Test func kernelGrid_weightIndexNamesThePixelsWeightAndNothingOverGaps() throws {
+        // Distinct values per weight: a pixel's colour must be that of the weight its index names.
+        let t = Tensor(shape: [4, 5, 3, 2], values: (0..<(4 * 5 * 6)).map { Float($0 % 11) - 5 })
+        var o = noClip()
+        o.colormap = .viridis
+        let image = try LayerRenderer.render(.weights, weight: t, layer: info("conv", t), options: o)[0]
+        let pic = try Picture(image)
+        let grid = try #require(try Self.layout(of: image).regions.first { $0.label == "weights" })
+        #expect(grid.values == .kernel && grid.kernel?.kh == 3 && grid.kernel?.kw == 2)
+        let scale = ValueScale.make(values: t.values, transform: o.transform, map: .viridis, clipPercentile: nil)
+        let map = ColorMap(.viridis)
+        var hits = 0, gaps = 0
+        for y in grid.y..<(grid.y + grid.h) { for x in grid.x..<(grid.x + grid.w) {
+            guard let idx = grid.weightIndex(x: x, y: y) else {
+                gaps += 1
+                #expect(pic.rgba(x, y) == .white, "gap pixel (\(x), \(y)) is not white space")
+                continue
+            }
+            hits += 1
+            let v = t.values[(idx[0] * 5 + idx[1]) * 6 + idx[2]]
+            #expect(pic.rgba(x, y) == map.color(scale.position(v)), "pixel (\(x), \(y)) → \(idx)")
+        } }
+        #expect(hits >= 4 * 5 * 6 && gaps > 0)
+    }
+
     @Test func layout_roundTripsThroughJSON() throws {
         var r = PageLayout.Region(x: 3, y: 4, w: 50, h: 60, label: "weights")
         r.rows = 2; r.cols = 3; r.rowName = "out"; r.colName = "in"
+        r.values = .kernel; r.kernel = PageLayout.KernelCells(kh: 3, kw: 3, cellW: 4, cellH: 5)
         r.colIndex = .perRow([[7, 8, 9], [1, 2, 3]])
         var s = PageLayout.Region(x: 0, y: 0, w: 10, h: 10, label: "heat")
-        s.rows = 5; s.cols = 5; s.rowStep = 4; s.rowCount = 18
+        s.rows = 5; s.cols = 5; s.rowStep = 4; s.rowCount = 18; s.values = .matrix
         let layout = PageLayout(regions: [r, s, PageLayout.Region(x: 1, y: 1, w: 1, h: 1, label: "note")])
         #expect(PageLayout(parsing: layout.serialized()) == layout)
         #expect(PageLayout(parsing: "{\"regions\": [{\"x\": 0}]}") == nil)

@@ -66,6 +66,20 @@ def viewer_server():
     yield from _server(None, "viewer")
 
 
+@pytest.fixture(scope="session")
+def viewer_base(viewer_server):
+    """The base directory of the viewer server (its models/checkpoints), None for WEIGHTLENS_URL."""
+    server = _STARTED.get("viewer")
+    return server.base if server else None
+
+
+@pytest.fixture(scope="session")
+def frontend_base(frontend_server):
+    """The base directory of the frontend server, None for WEIGHTLENS_URL."""
+    server = _STARTED.get("frontend")
+    return server.base if server else None
+
+
 @pytest.hookimpl(tryfirst=True, hookwrapper=True)
 def pytest_runtest_makereport(item, call):
     outcome = yield

@@ -1,12 +1,14 @@
 """A newcomer's first minutes in the official ComfyUI frontend, as the README tells them:
 templates → demo → Run → click a layer → Run → open the full page, plus a typo in layer_name.
 Checks what a person sees: no node covers another (bounding boxes read from the frontend's
-graph), a node preview legible at its size, the full page one click away, the error sentence
-on the node. Each step leaves a screenshot in out/browser/first-minutes-*.png.
+graph), a node preview legible at its size, the full page one click away, the weight value
+under the pointer in the viewer it links to (equal to the checkpoint's value at that index), the
+error sentence on the node. Each step leaves a screenshot in out/browser/first-minutes-*.png.
 
 A second test loads every UI workflow of workflows/ (those added later too), runs it and checks
 again that no two nodes overlap, before and after Run."""
 import json
+import os
 import time
 import urllib.parse
 
@@ -97,7 +99,7 @@ def text_rows(browser, node_type, timeout=60):
                             timeout, f"the layer list on {node_type}")
 
 
-def test_readme_flow_templates_demo_run_click_run_open(frontend_server, browser):
+def test_readme_flow_templates_demo_run_click_run_open(frontend_server, frontend_base, browser):
     base = frontend_server
     driver = browser.driver
     post_json(f"{base}/api/settings/Comfy.TutorialCompleted", False)
@@ -175,6 +177,12 @@ def test_readme_flow_templates_demo_run_click_run_open(frontend_server, browser)
     driver.get(viewer[0]["href"])
     browser.wait_for("return document.querySelector('#image')?.dataset?.src ?? null", 90,
                      "the layer in the viewer")
+    # Hovering a kernel there reads out the weight: the value stored in the checkpoint at that index.
+    from test_viewer import hover_channel
+    ckpt = query["ckpt"][0]
+    readout = hover_channel(driver, browser, driver.find_element(By.ID, "image"),
+                            os.path.join(frontend_base, "models", "checkpoints", ckpt) if frontend_base else None, chosen)
+    assert "] = " in readout, readout
     shot(driver, "6-viewer")
     driver.close()
     driver.switch_to.window(main)

@@ -1,6 +1,8 @@
 """The built-in viewer page against WeightLens in headless Chromium: checkpoint list, layer tree,
 substring and block-grammar filters, a rendered layer on the canvas, zoom, pan, the hover
 read-out and a re-render when a view option changes."""
+import os
+
 import requests
 from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.by import By
@@ -39,9 +41,38 @@ def expected_where(region, x, y):
                        f"{region['col_name']} {index(listed, c, region.get('col_step'), region.get('col_count'))}"])
 
 
-def hover_channel(driver, browser, canvas):
-    """Reads the layout chunk of the PNG on the canvas, points at the middle cell of its
-    `weights` panel and checks that the read-out names that cell's output/input channel."""
+def stored_weight(path, layer):
+    """The layer's weight read straight from a safetensors file with numpy (independently of the
+    server): shape and float32 values in C order."""
+    import json
+    import struct
+
+    import numpy as np
+    with open(path, "rb") as f:
+        n = struct.unpack("<Q", f.read(8))[0]
+        header = json.loads(f.read(n))
+        key = next(k for k in header if k == layer + ".weight" or k.endswith("." + layer + ".weight"))
+        spec = header[key]
+        f.seek(8 + n + spec["data_offsets"][0])
+        raw = f.read(spec["data_offsets"][1] - spec["data_offsets"][0])
+    dtype = {"F16": np.float16, "F32": np.float32, "BF16": None}[spec["dtype"]]
+    return spec["shape"], np.frombuffer(raw, dtype=dtype).astype(np.float32)
+
+
+def point_at(driver, canvas, ix, iy):
+    """Moves the pointer to image pixel (ix, iy) of the canvas's current view."""
+    driver.execute_script("""const c = arguments[0], rect = c.getBoundingClientRect();
+        const ratio = c.width / rect.width, scale = Number(c.dataset.scale);
+        const [ox, oy] = c.dataset.offset.split(',').map(Number);
+        c.dispatchEvent(new PointerEvent('pointermove', {bubbles: true,
+            clientX: rect.left + (ox + arguments[1] * scale) / ratio,
+            clientY: rect.top + (oy + arguments[2] * scale) / ratio}));""", canvas, ix, iy)
+
+
+def hover_channel(driver, browser, canvas, weight_file=None, layer=None):
+    """Reads the layout chunk of the PNG on the canvas, points at a weight of the middle cell of
+    its `weights` panel and checks that the read-out names that cell's output/input channel and,
+    given the checkpoint file, the weight's value as stored there. Returns the read-out."""
     layout = driver.execute_async_script("""
         const done = arguments[arguments.length - 1];
         (async () => {
@@ -53,22 +84,37 @@ def hover_channel(driver, browser, canvas):
     grid = next((r for r in layout["regions"] if r.get("label") == "weights" and r.get("rows")), None)
     assert grid, layout
     assert (grid["row_name"], grid["col_name"]) in {("out", "in"), ("out", "in·k")}, grid
-    # The centre of the middle cell, in image pixels, then in client (CSS) coordinates.
+    assert grid.get("values") in ("kernel", "matrix"), grid
+    # A weight of the middle cell (for a kernel: the middle of its last kernel position), in image pixels.
     r, c = grid["rows"] // 2, grid["cols"] // 2
-    ix = grid["x"] + (2 * c + 1) * grid["w"] / (2 * grid["cols"])
-    iy = grid["y"] + (2 * r + 1) * grid["h"] / (2 * grid["rows"])
-    driver.execute_script("""const c = arguments[0], rect = c.getBoundingClientRect();
-        const ratio = c.width / rect.width, scale = Number(c.dataset.scale);
-        const [ox, oy] = c.dataset.offset.split(',').map(Number);
-        c.dispatchEvent(new PointerEvent('pointermove', {bubbles: true,
-            clientX: rect.left + (ox + arguments[1] * scale) / ratio,
-            clientY: rect.top + (oy + arguments[2] * scale) / ratio}));""", canvas, ix, iy)
-    readout = browser.wait_for("""const t = document.getElementById('readout').textContent;
-        return t.includes('weights · ') ? t : null""", 5, "the channel in the read-out")
+    x0 = grid["x"] + -(-c * grid["w"] // grid["cols"])
+    y0 = grid["y"] + -(-r * grid["h"] // grid["rows"])
+    kernel = grid.get("kernel")
+    if kernel:
+        ky, kx = kernel["kh"] - 1, kernel["kw"] - 1
+        ix, iy = x0 + kx * kernel["cell_w"] + kernel["cell_w"] // 2, y0 + ky * kernel["cell_h"] + kernel["cell_h"] // 2
+    else:
+        ix = grid["x"] + (2 * c + 1) * grid["w"] / (2 * grid["cols"])
+        iy = grid["y"] + (2 * r + 1) * grid["h"] / (2 * grid["rows"])
+    point_at(driver, canvas, ix, iy)
+    hit = browser.wait_for("""const e = document.getElementById('readout');
+        return !e.hidden && e.dataset.value !== '' && e.textContent.includes('weights · ')
+            ? {text: e.textContent, x: +e.dataset.x, y: +e.dataset.y, element: e.dataset.element, value: +e.dataset.value} : null""",
+                           15, "the weight value in the read-out")
+    readout = hit["text"]
     # The pixel the viewer reports must be named as the layout says (rounding may move it a pixel).
-    x, y = (int(v) for v in readout.split(" · x ")[1].split(" · ")[0].replace("y ", "").split(", "))
-    assert expected_where(grid, x, y) in readout, (readout, grid)
+    assert expected_where(grid, hit["x"], hit["y"]) in readout, (readout, grid)
     assert f"{grid['row_name']} " in readout and f"{grid['col_name']} " in readout, readout
+    element = [int(v) for v in hit["element"].split(",")]
+    if weight_file:
+        shape, values = stored_weight(weight_file, layer)
+        per_row = int(values.size // shape[0])
+        if len(element) == 3:  # out, in, position in the kernel
+            flat = (element[0] * shape[1] + element[1]) * (per_row // shape[1]) + element[2]
+        else:                  # out, flattened column
+            flat = element[0] * per_row + element[1]
+        assert hit["value"] == float(values[flat]), (hit, float(values[flat]), element)
+    return readout
 
 
 def test_root_serves_the_viewer_without_a_frontend(viewer_server):
@@ -78,7 +124,7 @@ def test_root_serves_the_viewer_without_a_frontend(viewer_server):
     assert script.status_code == 200 and "javascript" in script.headers["Content-Type"]
 
 
-def test_viewer_lists_filters_renders_and_reads_out(viewer_server, browser):
+def test_viewer_lists_filters_renders_and_reads_out(viewer_server, viewer_base, browser):
     base = viewer_server
     driver = browser.driver
     driver.get(base + "/viewer")
@@ -122,12 +168,19 @@ def test_viewer_lists_filters_renders_and_reads_out(viewer_server, browser):
     assert layer in driver.find_element(By.ID, "info").text or driver.find_element(By.ID, "info").text == ""
 
     canvas = driver.find_element(By.ID, "image")
-    # Hover: the read-out names a pixel of the image.
+    # Hover over the page's white margin: no read-out (it once reported white pixels).
     ActionChains(driver).move_to_element(canvas).perform()
-    readout = browser.wait_for("return document.getElementById('readout').textContent", 5, "the hover read-out")
-    assert "x " in readout and "rgb(" in readout, readout
-    # On the real render the PNG's layout chunk names the channel under the cursor.
-    hover_channel(driver, browser, canvas)
+    point_at(driver, canvas, 2, 2)
+    assert driver.execute_script("const e = document.getElementById('readout'); return e.hidden || e.textContent === ''")
+    # On the real render the PNG's layout chunk names the channel under the cursor, and the
+    # read-out gives the weight's value: the value stored in the checkpoint file at that index.
+    checkpoint = driver.execute_script("return document.getElementById('checkpoint').value")
+    weight_file = os.path.join(viewer_base, "models", "checkpoints", checkpoint) if viewer_base else None
+    hover_channel(driver, browser, canvas, weight_file, layer)
+    # The pointer leaves the canvas: the read-out goes.
+    driver.execute_script("arguments[0].dispatchEvent(new PointerEvent('pointerleave'))", canvas)
+    browser.wait_for("const e = document.getElementById('readout'); return e.hidden || e.textContent === ''", 5,
+                     "the read-out to hide")
     # Wheel zooms around the cursor; dragging pans.
     scale = float(canvas.get_attribute("data-scale"))
     driver.execute_script("""const c = arguments[0], r = c.getBoundingClientRect();

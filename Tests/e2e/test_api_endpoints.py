@@ -25,7 +25,8 @@ def test_plain_gets_have_the_transcript_shapes(server, prefix):
     assert features["supports_preview_metadata"] is True and features["max_upload_size"] == 104857600
     models = server.get(prefix + "/models").json()
     assert models[0] == "checkpoints" and "custom_nodes" in models
-    assert server.get(prefix + "/models/checkpoints").json() == ["weightlens_demo_sdxl_synthetic.safetensors"]
+    assert server.get(prefix + "/models/checkpoints").json() == ["weightlens_demo_sdxl_synthetic.safetensors",
+                                                                 "weightlens_real_mobilenetv2.safetensors"]
     assert server.get(prefix + "/models/nope").status_code == 404
     assert server.get(prefix + "/users").json() == {"storage": "server", "migrated": True}
     stats = server.get(prefix + "/system_stats").json()
@@ -51,7 +52,8 @@ def test_object_info_keeps_declared_order_and_fills_checkpoints(server):
     viz = info["LTVisualizeWeights"]
     assert viz["input_order"]["required"][:4] == ["model", "layer_name", "num_filters", "visualization_mode"]
     assert list(viz["input"]["required"])[:4] == ["model", "layer_name", "num_filters", "visualization_mode"]
-    assert info["CheckpointLoaderSimple"]["input"]["required"]["ckpt_name"][0] == ["weightlens_demo_sdxl_synthetic.safetensors"]
+    assert info["CheckpointLoaderSimple"]["input"]["required"]["ckpt_name"][0] == [
+        "weightlens_demo_sdxl_synthetic.safetensors", "weightlens_real_mobilenetv2.safetensors"]
     one = server.get("/object_info/LTListLayers").json()
     assert list(one) == ["LTListLayers"] and one["LTListLayers"] == info["LTListLayers"]
     assert server.get("/object_info/NoSuchNode").json() == {}

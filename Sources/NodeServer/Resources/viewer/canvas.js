@@ -1,8 +1,8 @@
 // Zoomable, pannable view of one PNG on a <canvas>, with a hover read-out.
 //
-// The read-out names the image pixel under the cursor and its colour. When the PNG carries a
-// `weightlens:layout` text chunk (JSON, see docs/FRONTEND.md) it also names the panel and the
-// tile (e.g. output channel 3, input channel 17) under the cursor.
+// When the PNG carries a `weightlens:layout` text chunk (JSON, see docs/FRONTEND.md) the read-out
+// names the panel and the tile (e.g. output channel 3, input channel 17, kernel position) under the
+// cursor, and the viewer adds the weight's value; over white space it says nothing.
 
 const MIN_SCALE = 0.05;
 const MAX_SCALE = 64;
@@ -70,9 +70,15 @@ function cellIndex(listed, cell, step, count) {
     return last > first ? `${first}–${last}` : String(first);
 }
 
-/** Describes what lies at image pixel (x, y) according to `layout`, or "" outside every region. */
-export function describeLayout(layout, x, y) {
-    if (!layout) return "";
+/**
+ * What lies at image pixel (x, y) according to `layout`: `{text, value}` where `value`, when the
+ * region's cells stand for weights (`values` in the layout, docs/FRONTEND.md), says which:
+ * `{index, pick, element}` = element `pick` of the slice `W[index…]` (from /weightlens/tensor),
+ * `element` the full index for display. Null outside every region and over the white space
+ * between kernels.
+ */
+export function locateLayout(layout, x, y) {
+    if (!layout) return null;
     for (const region of layout.regions) {
         const { x: rx, y: ry, w, h } = region;
         if (!(x >= rx && y >= ry && x < rx + w && y < ry + h)) continue;
@@ -80,26 +86,46 @@ export function describeLayout(layout, x, y) {
         if (region.label) parts.push(region.label);
         const rows = region.rows ?? 0;
         const cols = region.cols ?? 0;
+        let value = null;
         if (rows > 0 && cols > 0) {
             const r = Math.min(rows - 1, Math.floor(((y - ry) * rows) / h));
             const c = Math.min(cols - 1, Math.floor(((x - rx) * cols) / w));
             const colIndices = region.col_index;
+            const listedCol = Array.isArray(colIndices?.[0]) ? colIndices[r]?.[c] : colIndices?.[c];
             const rowText = cellIndex(region.row_index?.[r], r, region.row_step, region.row_count);
-            const colText = cellIndex(Array.isArray(colIndices?.[0]) ? colIndices[r]?.[c] : colIndices?.[c],
-                                      c, region.col_step, region.col_count);
+            const colText = cellIndex(listedCol, c, region.col_step, region.col_count);
             // A single row without a name (a bar chart over one axis) has nothing to say.
             if (rows > 1 || region.row_name) parts.push(`${region.row_name ?? "row"} ${rowText}`);
             if (cols > 1 || region.col_name) parts.push(`${region.col_name ?? "col"} ${colText}`);
+            const row = Number.isInteger(region.row_index?.[r]) ? region.row_index[r] : r * (region.row_step ?? 1);
+            const col = Number.isInteger(listedCol) ? listedCol : c * (region.col_step ?? 1);
+            const k = region.kernel;
+            if (region.values === "kernel" && k) {
+                // The kernel is drawn at the cell's top-left; the rest of the cell is white space.
+                const cx = rx + Math.ceil((c * w) / cols), cy = ry + Math.ceil((r * h) / rows);
+                const kx = Math.floor((x - cx) / k.cell_w), ky = Math.floor((y - cy) / k.cell_h);
+                if (x < cx || y < cy || kx >= k.kw || ky >= k.kh) return null;
+                if (k.kh * k.kw > 1) parts.push(k.kh > 1 ? `kernel (${ky}, ${kx})` : `kernel ${kx}`);
+                value = { index: [row, col], pick: ky * k.kw + kx, element: [row, col, ky * k.kw + kx] };
+            } else if (region.values === "matrix" && (region.row_step ?? 1) === 1 && (region.col_step ?? 1) === 1) {
+                value = { index: [row], pick: col, element: [row, col] };
+            }
         }
-        return parts.join(" · ");
+        return { text: parts.join(" · "), value };
     }
-    return "";
+    return null;
+}
+
+/** Describes what lies at image pixel (x, y) according to `layout`, or "" outside every region. */
+export function describeLayout(layout, x, y) {
+    return locateLayout(layout, x, y)?.text ?? "";
 }
 
 export class ImageCanvas {
     /**
      * @param canvas the <canvas> to draw on (sized to its CSS box)
-     * @param onHover called with `{x, y, rgba, where}` for the pixel under the cursor, or null
+     * @param onHover called with `{x, y, rgba, where, spot}` for the pixel under the cursor (`spot`:
+     *     `locateLayout`'s answer), or null when the cursor is off the image or has left the canvas
      */
     constructor(canvas, onHover = () => {}) {
         this.canvas = canvas;
@@ -220,7 +246,13 @@ export class ImageCanvas {
         };
         canvas.addEventListener("pointerup", endDrag);
         canvas.addEventListener("pointercancel", endDrag);
+        // Off the canvas the read-out goes, even while a drag holds the pointer capture.
         canvas.addEventListener("pointerleave", () => this.onHover(null));
+        canvas.addEventListener("pointerout", () => this.onHover(null));
+        canvas.addEventListener("lostpointercapture", (event) => {
+            const r = canvas.getBoundingClientRect();
+            if (event.clientX < r.left || event.clientY < r.top || event.clientX >= r.right || event.clientY >= r.bottom) this.onHover(null);
+        });
         canvas.addEventListener("dblclick", () => this.fit());
     }
 
@@ -230,6 +262,7 @@ export class ImageCanvas {
         const y = Math.floor((py - this.offsetY) / this.scale);
         if (x < 0 || y < 0 || x >= this.image.width || y >= this.image.height) return this.onHover(null);
         const rgba = [...this.pixels.getImageData(x, y, 1, 1).data];
-        this.onHover({ x, y, rgba, where: describeLayout(this.layout, x, y) });
+        const spot = locateLayout(this.layout, x, y);
+        this.onHover({ x, y, rgba, where: spot?.text ?? "", spot });
     }
 }

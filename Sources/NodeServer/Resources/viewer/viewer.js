@@ -5,6 +5,7 @@
 //                                  CheckpointLoaderSimple → LTVisualizeWeights (the picture)
 //   WS   /ws                       progress, executed outputs, errors
 //   GET  /api/view                 the PNG the visualizer wrote to temp/
+//   GET  /api/weightlens/tensor    the weight values under the pointer (one kernel or row at a time)
 import { ApiClient, PromptError, viewURL } from "/viewer/api.js";
 import { ImageCanvas, parseLayout, pngTextChunks } from "/viewer/canvas.js";
 import { buildTree, renderTree } from "/viewer/tree.js";
@@ -25,6 +26,7 @@ const state = {
     shown: [],
     selected: null,
     shownLayer: null,
+    shownCheckpoint: null,
     images: [],
     current: 0,
     busy: 0,
@@ -32,15 +34,51 @@ const state = {
     renderToken: 0,
 };
 
-const view = new ImageCanvas($("image"), (hit) => {
-    if (!hit) {
-        $("readout").textContent = "";
-        return;
+// ---- hover read-out: what is under the pointer, and the weight's value -------------------
+
+/** Slices of the shown layer's weight from /weightlens/tensor, by index (one request per kernel or row). */
+const slices = new Map();
+let hoverToken = 0;
+
+function sliceValues(index) {
+    const key = `${state.shownCheckpoint}\n${state.shownLayer}\n${index.join(",")}`;
+    if (!slices.has(key)) {
+        if (slices.size > 512) slices.clear();
+        const query = new URLSearchParams({ ckpt: state.shownCheckpoint, layer: state.shownLayer, index: index.join(",") });
+        slices.set(key, api.getJSON(`/weightlens/tensor?${query}`).then((j) => j.values, () => null));
     }
-    const [r, g, b] = hit.rgba;
-    // The layer shown, the panel/tile from the PNG's layout chunk when it has one, the pixel.
-    const parts = [state.shownLayer, hit.where, `x ${hit.x}, y ${hit.y}`, `rgb(${r}, ${g}, ${b})`];
-    $("readout").textContent = parts.filter(Boolean).join(" · ");
+    return slices.get(key);
+}
+
+function formatValue(v) {
+    if (v === null || v === undefined) return "n/a";
+    const a = Math.abs(v);
+    return a !== 0 && (a < 1e-3 || a >= 1e4) ? v.toExponential(4) : String(Number(v.toPrecision(5)));
+}
+
+function showReadout(text, hit = null, value = undefined) {
+    const readout = $("readout");
+    readout.textContent = text;
+    readout.hidden = !text;
+    readout.dataset.x = hit ? String(hit.x) : "";
+    readout.dataset.y = hit ? String(hit.y) : "";
+    readout.dataset.element = hit?.spot?.value ? hit.spot.value.element.join(",") : "";
+    readout.dataset.value = value === undefined || value === null ? "" : String(value);
+}
+
+const view = new ImageCanvas($("image"), (hit) => {
+    const token = ++hoverToken;
+    // Nothing over white space, headers or the colour bar, and nothing once the pointer has left.
+    if (!hit || !hit.spot) return showReadout("");
+    const base = [state.shownLayer, hit.spot.text].filter(Boolean).join(" · ");
+    showReadout(base, hit);
+    const wanted = hit.spot.value;
+    if (!wanted || !state.shownCheckpoint || !state.shownLayer) return;
+    sliceValues(wanted.index).then((values) => {
+        if (token !== hoverToken || !values) return;
+        const v = values[wanted.pick];
+        showReadout(`${base} · [${wanted.element.join(", ")}] = ${formatValue(v)}`, hit, v);
+    });
 });
 
 function setStatus(text, isError = false) {
@@ -296,6 +334,7 @@ async function renderLayer() {
         return;
     }
     state.shownLayer = layer;
+    state.shownCheckpoint = state.checkpoint;
     await showImage(0);
     setStatus(`${layer}`);
 }
