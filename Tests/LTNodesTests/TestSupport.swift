@@ -63,6 +63,11 @@ enum TestCheckpoints {
         } catch {
             return .failure(error)
         }
+        // The real-weights demo, as `serve` copies it beside the synthetic one (its workflow names it).
+        let real = Repo.root.appendingPathComponent("Sources/NodeServer/Resources/demo/weightlens_real_mobilenetv2.safetensors").path
+        if !FileManager.default.fileExists(atPath: dir + "/weightlens_real_mobilenetv2.safetensors") {
+            try? FileManager.default.copyItem(atPath: real, toPath: dir + "/weightlens_real_mobilenetv2.safetensors")
+        }
         return .success(dir)
     }()
 
