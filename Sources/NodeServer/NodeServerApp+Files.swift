@@ -220,8 +220,9 @@ extension NodeServerApp {
             extra["Cache-Control"] = "public, max-age=86400"
         }
         // The templates browser reads /templates/index.json, which ComfyUI serves from a separate
-        // templates package. Without one, an empty catalogue keeps the browser working and quiet;
-        // it still lists the WeightLens workflows from /workflow_templates.
+        // templates package. Without one, WeightLens serves its shipped workflows there (with
+        // titles, descriptions and thumbnails; NodeServerApp+Templates.swift), else an empty catalogue.
+        if segments.count == 2, segments[0] == "templates", let ours = templatesFile(segments[1]) { return ours }
         if segments == ["templates", "index.json"], !FileManager.default.fileExists(atPath: path) {
             return Reply.json(.array([]))
         }

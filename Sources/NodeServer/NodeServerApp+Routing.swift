@@ -72,7 +72,9 @@ extension NodeServerApp {
         case ("GET", "i18n", 1), ("GET", "global_subgraphs", 1), ("GET", "node_replacements", 1):
             return Reply.json(.object(JSONObject()))
         case ("GET", "workflow_templates", 1):
-            let names = exampleWorkflowNames().map { JSON.string(String($0.dropLast(5))) }
+            // With our /templates/index.json the frontend lists the workflows from there (with their
+            // titles and descriptions); listing them here too would show every card twice.
+            let names = servesTemplatesIndex ? [] : exampleWorkflowNames().map { JSON.string(String($0.dropLast(5))) }
             return Reply.json(.object(names.isEmpty ? JSONObject() : JSONObject([("weightlens", .array(names))])))
         case ("GET", "workflow_templates", 3) where s[1] == "weightlens": return workflowFile(s[2])
         case ("GET", "workflows", 2): return workflowFile(s[1])

@@ -170,6 +170,38 @@ import Testing
         #expect(app.respond(to: request("GET", "/api/userdata?dir=workflows")).json == ["demo.json"])
     }
 
+    @Test func withAFrontendWithoutCatalogue_workflowsAreTheTemplatesIndexWithThumbnails() throws {
+        let base = makeTemporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: base) }
+        let workflows = (base as NSString).appendingPathComponent("shipped")
+        for name in ["zeta", "demo"] {
+            writeFile((workflows as NSString).appendingPathComponent("\(name).json"), Array(#"{"nodes":[],"links":[]}"#.utf8))
+        }
+        writeFile((workflows as NSString).appendingPathComponent("demo.png"), [0x89, 0x50, 0x4E, 0x47, 1])
+        writeFile((workflows as NSString).appendingPathComponent("templates.json"), Array("""
+            {"templates": [{"name": "demo", "title": "The demo", "description": "Start here."}]}
+            """.utf8))
+        let frontend = (base as NSString).appendingPathComponent("frontend")
+        writeFile((frontend as NSString).appendingPathComponent("index.html"), Array("<html>".utf8))
+        writeFile((base as NSString).appendingPathComponent("models/checkpoints/a.safetensors"))
+        var config = NodeServerConfiguration(baseDirectory: base)
+        config.workflowsDirectory = workflows
+        config.frontEndRoot = frontend
+        let app = try NodeServerApp(configuration: config)
+        let index = app.respond(to: request("GET", "/templates/index.json")).json
+        let templates = index?[0]?["templates"]?.arrayValue ?? []
+        #expect(templates.map { $0["name"]?.stringValue } == ["demo", "zeta"])
+        #expect(templates.first?["title"] == "The demo" && templates.first?["description"] == "Start here.")
+        #expect(templates.first?["mediaSubtype"] == "png" && index?[0]?["moduleName"] == "default")
+        #expect(app.respond(to: request("GET", "/templates/demo.json")).json == ["nodes": [], "links": []])
+        #expect(app.respond(to: request("GET", "/templates/demo-1.png")).bodyBytes == [0x89, 0x50, 0x4E, 0x47, 1])
+        // A workflow without its own picture gets the built-in thumbnail (or 404 without the bundle).
+        #expect([200, 404].contains(app.respond(to: request("GET", "/templates/zeta-1.png")).status))
+        #expect(app.respond(to: request("GET", "/templates/other.json")).status == 404)
+        // Listed once: not again as an extension's templates.
+        #expect(app.respond(to: request("GET", "/api/workflow_templates")).json == [:])
+    }
+
     @Test func internalRoutes_haveNoAPIAlias() throws {
         let base = makeTemporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: base) }

@@ -203,15 +203,19 @@ def test_first_run_opens_the_templates_browser_and_the_demo_workflow_runs(fronte
     assert "<title>ComfyUI</title>" in requests.get(base + "/", timeout=10).text
     assert "WeightLens viewer" in requests.get(base + "/viewer", timeout=10).text
     # Every template offered must be a workflow the frontend can open (API-format prompts are not).
-    for name in requests.get(f"{base}/api/workflow_templates", timeout=10).json().get("weightlens", []):
-        template = requests.get(f"{base}/api/workflow_templates/weightlens/{name}.json", timeout=10).json()
+    # The frontend build has no templates catalogue: WeightLens serves its workflows as /templates/index.json.
+    catalogue = requests.get(f"{base}/templates/index.json", timeout=10).json()
+    titles = {t["name"]: t["title"] for category in catalogue for t in category["templates"]}
+    assert "workflow_weight_visualization_demo" in titles, catalogue
+    for name in titles:
+        template = requests.get(f"{base}/templates/{name}.json", timeout=10).json()
         assert isinstance(template.get("nodes"), list), f"template {name} is not a UI workflow"
     post_json(f"{base}/api/settings/Comfy.TutorialCompleted", False)
     driver.get(base + "/")
     browser.wait_for(APP_READY, 90, "the ComfyUI app with the WeightLens node types")
 
-    # The templates browser lists the shipped workflows under the `weightlens` extension.
-    click_text(browser, "workflow_weight_visualization_demo")
+    # The templates browser lists the shipped workflows under their titles.
+    click_text(browser, titles["workflow_weight_visualization_demo"])
     browser.wait_for("""const nodes = window.app.graph._nodes ?? window.app.graph.nodes;
         return nodes.length === 4 && nodes.some(n => n.type === 'LTVisualizeWeights')""",
                      20, "the demo workflow's four nodes")

@@ -106,16 +106,39 @@ def test_readme_flow_templates_demo_run_click_run_open(frontend_server, frontend
     driver.get(base + "/")
     browser.wait_for(APP_READY, 90, "the ComfyUI app")
 
-    # 1. Templates: the demo is the first WeightLens card, with a description and its own thumbnail.
-    templates = requests.get(f"{base}/api/workflow_templates", timeout=10).json()["weightlens"]
-    assert templates[0] == "workflow_weight_visualization_demo", templates
+    # 1. Templates: the demo is the first card; every card has a description and its own thumbnail
+    #    (drawn by scripts/make-pictures), and no workflow is offered twice.
+    catalogue = requests.get(f"{base}/templates/index.json", timeout=10).json()
+    templates = [t for category in catalogue for t in category["templates"]]
+    assert templates[0]["name"] == "workflow_weight_visualization_demo", templates
+    assert templates[1]["name"] == "workflow_weight_visualization_real_demo", templates
+    names = [t["name"] for t in templates]
+    assert len(names) == len(set(names)) >= 6 and "weightlens" not in requests.get(
+        f"{base}/api/workflow_templates", timeout=10).json()
+    thumbnails = set()
+    for t in templates:
+        assert t["description"] and t["title"] != t["name"], t
+        picture = requests.get(f"{base}/templates/{t['name']}-1.{t['mediaSubtype']}", timeout=10)
+        assert picture.status_code == 200 and picture.content[:8] == b"\x89PNG\r\n\x1a\n", t
+        thumbnails.add(picture.content)
+        assert isinstance(requests.get(f"{base}/templates/{t['name']}.json", timeout=10).json().get("nodes"), list)
+    assert len(thumbnails) == len(templates), "two templates share a thumbnail"
+    demo_title = templates[0]["title"]
     browser.wait_for("""return [...document.querySelectorAll('*')].some(e => e.offsetParent !== null
-        && e.children.length === 0 && e.textContent.trim() === 'workflow_weight_visualization_demo')""", 30,
-                     "the demo in the templates browser")
+        && e.children.length === 0 && e.textContent.trim() === arguments[0])""", 30,
+                     "the demo in the templates browser", 0.25, demo_title)
+    # The first card the browser shows is the demo's.
+    first = driver.execute_script("""const titles = new Set(arguments[0]);
+        const shown = [...document.querySelectorAll('*')].filter(e => e.offsetParent !== null
+            && e.children.length === 0 && titles.has(e.textContent.trim()));
+        shown.sort((a, b) => a.getBoundingClientRect().top - b.getBoundingClientRect().top
+                             || a.getBoundingClientRect().left - b.getBoundingClientRect().left);
+        return shown[0]?.textContent.trim() ?? null""", [t["title"] for t in templates])
+    assert first == demo_title, first
     time.sleep(1.5)  # thumbnails
     shot(driver, "1-templates")
     from test_comfyui_frontend import click_text
-    click_text(browser, "workflow_weight_visualization_demo")
+    click_text(browser, demo_title)
     browser.wait_for(f"return {NODES}.length === 4 && !!{VISUALIZER}", 20, "the demo's four nodes")
     browser.wait_for("""const dialog = document.querySelector('[role="dialog"]');
         return !dialog || dialog.offsetParent === null""", 10, "the templates browser to close")
