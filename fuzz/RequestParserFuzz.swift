@@ -1,5 +1,7 @@
 // libFuzzer target: the HTTP/1.1 request parser must never crash, hang or exceed its limits on
 // any input. The input is fed in pieces whose sizes come from the first byte, so split points vary.
+// modules: HTTPWire
+// max_len: 8192
 import HTTPWire
 
 @_cdecl("LLVMFuzzerTestOneInput")

@@ -1,5 +1,7 @@
 // libFuzzer target: the WebSocket frame parser and message assembler must never crash or hang,
 // and every accepted frame must respect the payload limit and the control-frame rules.
+// modules: HTTPWire
+// max_len: 8192
 import HTTPWire
 
 @_cdecl("LLVMFuzzerTestOneInput")

@@ -42,7 +42,12 @@ public final class CheckpointFile: Sendable {
         if path.hasSuffix(".index.json") {
             return try ShardedSafeTensors.open(indexPath: path)
         }
-        let file = try MappedFile(path: path)
+        return try open(path: path, file: MappedFile(path: path))
+    }
+
+    /// Opens the container in `file` (already mapped, or borrowed bytes), sniffed from its bytes;
+    /// `path` names it in errors and picks the safetensors reader for a `.safetensors` name.
+    static func open(path: String, file: MappedFile) throws(CheckpointError) -> CheckpointFile {
         let bytes = file.bytes
         // Sniff the container. A safetensors header length can start with any byte (even 0x80,
         // like a pickle), so its '{' at offset 8 is checked before the pickle signature.

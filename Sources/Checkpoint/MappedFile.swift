@@ -14,6 +14,8 @@ final class MappedFile: @unchecked Sendable {
     let base: UnsafeRawPointer?
     /// File size in bytes.
     let count: Int
+    /// False for a borrowed buffer (`init(borrowing:)`), which is never unmapped.
+    private let owned: Bool
 
     /// Maps `path`; throws `CheckpointError.cannotOpen` / `.notARegularFile`.
     init(path: String) throws(CheckpointError) {
@@ -26,6 +28,7 @@ final class MappedFile: @unchecked Sendable {
         if (st.st_mode & S_IFMT) != S_IFREG { throw .notARegularFile(path: path) }
         let size = Int(st.st_size)
         count = size
+        owned = true
         if size == 0 {
             base = nil
             return
@@ -35,10 +38,19 @@ final class MappedFile: @unchecked Sendable {
         base = UnsafeRawPointer(p!)
     }
 
+    /// Wraps bytes the caller keeps alive and unchanged for as long as this object (and any
+    /// checkpoint opened on it) lives. For the fuzz targets and tests: the readers then see exactly
+    /// the caller's buffer, so AddressSanitizer catches a read one byte past its end.
+    init(borrowing buffer: UnsafeRawBufferPointer) {
+        base = buffer.count == 0 ? nil : buffer.baseAddress
+        count = buffer.count
+        owned = false
+    }
+
     /// The mapped bytes (empty for an empty file).
     var bytes: UnsafeRawBufferPointer { UnsafeRawBufferPointer(start: base, count: count) }
 
     deinit {
-        if let base { munmap(UnsafeMutableRawPointer(mutating: base), count) }
+        if owned, let base { munmap(UnsafeMutableRawPointer(mutating: base), count) }
     }
 }

@@ -22,6 +22,7 @@ public struct WeightLensCommand: ParsableCommand {
             StatsCommand.self,
             OverviewCommand.self,
             DiffCommand.self,
+            TensorsCommand.self,
         ]
     )
     public init() {}
