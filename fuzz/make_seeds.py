@@ -239,6 +239,9 @@ def torch_seeds():
     bad = bytearray(torch_zip(sd, storages))
     bad[-12:-8] = struct.pack("<I", 0xFFFFFF00)        # central directory size past the file
     put(z, "bad-cd-size", bytes(bad))
+    one = Storage("0", "FloatStorage", 1)
+    put(z, "bad-huge-repeated-view", torch_zip({"w": Tensor(one, 0, [1 << 17, 1 << 17], [0, 0])}, [one]))
+    put(z, "repeated-view", torch_zip({"w": Tensor(one, 0, [4, 3], [0, 0])}, [one]))
     compressed = io.BytesIO()
     with zipfile.ZipFile(compressed, "w", compression=zipfile.ZIP_DEFLATED) as zf:
         zf.writestr("archive/data.pkl", torch_pickle(sd))
@@ -252,6 +255,8 @@ def torch_seeds():
     put(l, "state-dict-p4", torch_legacy(legacy_sd, legacy_storages, 4))
     put(l, "bad-negative-count", torch_legacy(legacy_sd, legacy_storages)[:-(24 * 4 + 4 * 2 + 8 + 24)]
         + struct.pack("<q", -5))
+    one = Storage("0", "HalfStorage", 1, legacy=True)
+    put(l, "bad-huge-repeated-view", torch_legacy({"w": Tensor(one, 0, [1 << 13, 1 << 12], [0, 0])}, [one]))
     copy_fixture(l, "Tests/Fixtures/real/lpips_v0.1_alex.pth")
     copy_fixture(l, "Tests/Fixtures/real/lpips_v0.0_alex.pth")
 

@@ -4,6 +4,7 @@
 #   bash fuzz/run.sh                    lists the targets
 #   bash fuzz/run.sh TARGET SECONDS     builds TARGET and fuzzes it for SECONDS
 #   bash fuzz/run.sh all SECONDS        every target in turn
+#   bash fuzz/run.sh build [TARGET...]  only builds (every target by default)
 #   bash fuzz/run.sh smoke [SECONDS]    every target: replay its seeds, then fuzz SECONDS (3) each;
 #                                       the test command's step, so CI keeps the targets building
 #
@@ -155,6 +156,10 @@ run_target() {
 
 status=0
 case "$1" in
+    build)
+        shift
+        for t in "${@:-$(targets)}"; do build_target "$t"; done
+        ;;
     smoke)
         secs="${2:-3}"
         for t in $(targets); do build_target "$t"; done
@@ -170,6 +175,8 @@ case "$1" in
         ;;
     *)
         secs="${2:?usage: bash fuzz/run.sh TARGET SECONDS}"
+        # libFuzzer reads -max_total_time=0 as "no limit".
+        [ "$secs" -gt 0 ] || { echo "SECONDS must be at least 1" >&2; exit 2; }
         build_target "$1"
         run_target "$1" "$secs" || status=1
         ;;

@@ -19,6 +19,10 @@ struct TensorSource: Sendable {
     let strides: [Int]?
 }
 
+/// Most elements a view may have when it has more than its storage (it repeats elements): 16 Mi,
+/// 64 MB once converted to float32.
+let maxRepeatedViewElements = 1 << 24
+
 /// Checks a strided view against its storage and returns nil when it is plain C order.
 ///
 /// - Returns: `strides` when they differ from C order, else nil.
@@ -40,6 +44,13 @@ func validateView(path: String, tensor: String, shape: [Int], strides: [Int], of
         count = c
     }
     if count == 0 { return nil }
+    // A view can have more elements than its storage only by repeating them (stride 0, overlap).
+    // Torch saves such views (an expanded tensor), but a 600-byte file declaring a 2^17 × 2^17 view
+    // of one float would make loadTensor allocate 64 GB; repeated views are capped.
+    guard count <= storageCount || count <= maxRepeatedViewElements else {
+        throw .storageOutOfRange(path: path, tensor: tensor,
+                                 reason: "the view has \(count) elements but its storage only \(storageCount); views that repeat elements are limited to \(maxRepeatedViewElements)")
+    }
     var last = offset
     for (d, s) in zip(shape, strides) {
         guard s >= 0 else {

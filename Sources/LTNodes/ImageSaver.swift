@@ -54,11 +54,12 @@ enum ImageSaver {
                 throw .failed(type: "OSError", message: "Cannot create \(path): \(String(cString: strerror(e))) (errno \(e)).")
             }
             defer { close(fd) }
-            try TempImageWriter.writeAll(png, to: fd, path: path)
+            try TempImageWriter.writeOrRemove(png, to: fd, path: path)
             references.append(.object(JSONObject([("filename", .string(name)), ("subfolder", .string(place.subfolder)),
                                                   ("type", .string(target.type))])))
             counter += 1
         }
+        if target.type == "temp" { TempImageWriter.prune(target.directory) }
         return JSONObject([("images", .array(references))])
     }
 

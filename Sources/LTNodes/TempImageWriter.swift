@@ -40,12 +40,59 @@ enum TempImageWriter {
                     throw .failed(type: "OSError", message: "Cannot create \(path): \(String(cString: strerror(e))) (errno \(e)).")
                 }
                 defer { close(fd) }
-                try writeAll(png, to: fd, path: path)
+                try writeOrRemove(png, to: fd, path: path)
                 files.append(File(filename: name))
                 break
             }
         }
+        prune(directory)
         return files
+    }
+
+    /// Most pictures the temp folder keeps while the server runs, and most bytes; beyond either,
+    /// the oldest files go. ComfyUI keeps every preview until the next start (when the folder is
+    /// emptied, as `ServerDirectories.prepare` does here too), so a long-running server would grow
+    /// it without bound; 1,000 files is far more than a browser tab shows.
+    static let keepFiles = 1000
+    static let keepBytes = 1 << 30
+
+    /// Deletes the oldest regular files at the top of `directory` (by modification time, then
+    /// name) until at most `keepFiles` files and `keepBytes` bytes remain. Subfolders are left
+    /// alone. Failures are ignored: pruning must never fail the node that wrote a picture.
+    static func prune(_ directory: String, keepFiles: Int = keepFiles, keepBytes: Int = keepBytes) {
+        guard let dir = opendir(directory) else { return }
+        var files: [(seconds: Int, nanos: Int, name: String, size: Int)] = []
+        var total = 0
+        while let entry = readdir(dir) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { String(cString: $0.bindMemory(to: CChar.self).baseAddress!) }
+            if name == "." || name == ".." { continue }
+            var st = stat()
+            guard fstatat(dirfd(dir), name, &st, AT_SYMLINK_NOFOLLOW) == 0, (st.st_mode & S_IFMT) == S_IFREG else { continue }
+            files.append((Int(st.st_mtim.tv_sec), Int(st.st_mtim.tv_nsec), name, Int(st.st_size)))
+            total += Int(st.st_size)
+        }
+        let fd = dirfd(dir)
+        defer { closedir(dir) }
+        guard files.count > keepFiles || total > keepBytes else { return }
+        files.sort { ($0.seconds, $0.nanos, $0.name) < ($1.seconds, $1.nanos, $1.name) }
+        var count = files.count
+        for f in files where count > keepFiles || total > keepBytes {
+            if unlinkat(fd, f.name, 0) == 0 {
+                count -= 1
+                total -= f.size
+            }
+        }
+    }
+
+    /// `writeAll`, removing the partly written file when it fails (a full disk leaves no truncated
+    /// picture behind for /view to serve).
+    static func writeOrRemove(_ bytes: [UInt8], to fd: Int32, path: String) throws(NodeFailure) {
+        do {
+            try writeAll(bytes, to: fd, path: path)
+        } catch {
+            unlink(path)
+            throw error
+        }
     }
 
     /// Writes all of `bytes` to `fd` (retrying short writes and EINTR); `path` names it in errors.

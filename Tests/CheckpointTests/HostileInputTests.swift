@@ -123,6 +123,25 @@ import Testing
         }
     }
 
+    /// A view that repeats its storage's elements (stride 0): small ones load, as torch's expanded
+    /// tensors do; a 2^17 × 2^17 view of one float (634 bytes of file) would have made loadTensor
+    /// allocate 64 GB and abort the process. Found while writing the torch fuzz targets; the input
+    /// is kept as fuzz/corpus/TorchZipFuzz/bad-huge-repeated-view.
+    @Test func repeatedView_loadsWhenSmallAndIsRefusedWhenHuge() throws {
+        let small = legacyFile(main: PickleWriter.stateDict([("w", "k0", 1, 0, [4, 3], [0, 0])]),
+                               storages: [("k0", 1, floatBytes([2.5]))])
+        let f = try CheckpointFile.open(path: writeTemporary(small, name: "ok.pt"))
+        #expect(try f.loadTensor("w").values == [Float](repeating: 2.5, count: 12))
+        let huge = legacyFile(main: PickleWriter.stateDict([("w", "k0", 1, 0, [1 << 17, 1 << 17], [0, 0])]),
+                              storages: [("k0", 1, floatBytes([2.5]))])
+        let error = openError(writeTemporary(huge, name: "huge.pt"))
+        #expect(error?.description.contains("views that repeat elements are limited to 16777216") == true, "\(String(describing: error))")
+        // At the cap exactly it still opens.
+        let atCap = legacyFile(main: PickleWriter.stateDict([("w", "k0", 1, 0, [1 << 12, 1 << 12], [0, 0])]),
+                               storages: [("k0", 1, floatBytes([2.5]))])
+        #expect(openError(writeTemporary(atCap, name: "cap.pt")) == nil)
+    }
+
     /// A main pickle that reaches `os.system` through one opcode family.
     static let maliciousPickles: [(String, [UInt8])] = {
         var cases: [(String, [UInt8])] = []
