@@ -39,7 +39,7 @@ let package = Package(
         .target(name: "CKernels", cSettings: [.unsafeFlags(["-O2", "-ffp-contract=off"])]),
         // Swift face of the kernel dispatch: path names, the WEIGHTLENS_KERNELS override, forcing a path.
         .target(name: "Kernels", dependencies: ["CKernels"]),
-        // Checkpoint containers: safetensors, sharded safetensors, torch zip and legacy, restricted unpickler.
+        // Checkpoint containers: safetensors, sharded safetensors, torch zip and legacy, restricted unpickler, GGUF.
         .target(name: "Checkpoint", dependencies: ["TensorCore", "OrderedJSON", "CKernels"]),
         // Layers, model families, U-Net block grammar, name suggestions.
         .target(name: "ModelCatalog", dependencies: ["Checkpoint", "TensorCore", "OrderedJSON"], resources: [.copy("Resources")]),

@@ -1,4 +1,4 @@
-// Checkpoint: reads checkpoint containers (safetensors, sharded safetensors, torch zip and legacy) without loading whole files.
+// Checkpoint: reads checkpoint containers (safetensors, sharded safetensors, torch zip and legacy, GGUF) without loading whole files.
 
 /// The container a checkpoint file was read from.
 public enum CheckpointFormat: String, Sendable {
@@ -10,4 +10,6 @@ public enum CheckpointFormat: String, Sendable {
     case torchZip
     /// PyTorch legacy stream: magic, protocol, sys-info and main pickles, then raw storages.
     case torchLegacy
+    /// GGUF (versions 2 and 3), as llama.cpp's gguf-py and ComfyUI-GGUF write and read it.
+    case gguf
 }

@@ -41,6 +41,16 @@ public enum CheckpointError: Error, CustomStringConvertible, Equatable {
     case tensorNotFound(path: String, name: String)
     /// The pickle holds no tensors in a state dict shape this reader understands.
     case noTensors(path: String)
+    /// The GGUF header is malformed or over a limit (magic, version, counts, lengths, value types, keys).
+    case invalidGGUF(path: String, reason: String)
+    /// A GGUF tensor declares a GGML type number that does not exist.
+    case unknownGGMLType(path: String, tensor: String, typeID: UInt32)
+    /// A GGUF tensor's GGML type exists but this reader cannot dequantize it (raised when it is read).
+    case unsupportedGGMLType(path: String, tensor: String, type: String)
+    /// A GGUF tensor's data offset is not a multiple of the file's alignment.
+    case misalignedTensor(path: String, tensor: String, offset: UInt64, alignment: Int)
+    /// Two GGUF tensors share bytes of the data section.
+    case overlappingTensors(path: String, tensor: String, other: String)
 
     /// The file the error is about.
     public var path: String {
@@ -51,7 +61,8 @@ public enum CheckpointError: Error, CustomStringConvertible, Equatable {
              .offsetsDoNotTile(let p, _, _, _), .dataSectionMismatch(let p, _, _), .sizeOverflow(let p, _),
              .invalidShardIndex(let p, _), .invalidZip(let p, _), .invalidPickle(let p, _, _),
              .forbiddenGlobal(let p, _, _), .storageOutOfRange(let p, _, _), .tensorNotFound(let p, _),
-             .noTensors(let p):
+             .noTensors(let p), .invalidGGUF(let p, _), .unknownGGMLType(let p, _, _), .unsupportedGGMLType(let p, _, _),
+             .misalignedTensor(let p, _, _, _), .overlappingTensors(let p, _, _):
             return p
         }
     }
@@ -64,7 +75,7 @@ public enum CheckpointError: Error, CustomStringConvertible, Equatable {
         case .notARegularFile:
             return "is not a regular file"
         case .unrecognizedFormat(_, let r):
-            return "is not a safetensors or PyTorch checkpoint (\(r))"
+            return "is not a safetensors, GGUF or PyTorch checkpoint (\(r))"
         case .truncated(_, let section, let needed, let available):
             return "is truncated in the \(section) (needs \(needed) bytes, has \(available))"
         case .headerTooLarge(_, let declared, let limit):
@@ -97,6 +108,17 @@ public enum CheckpointError: Error, CustomStringConvertible, Equatable {
             return "has no tensor named '\(n)'"
         case .noTensors:
             return "holds no tensors this reader understands"
+        case .invalidGGUF(_, let r):
+            return "has an invalid GGUF header: \(r)"
+        case .unknownGGMLType(_, let t, let id):
+            return "declares the unknown GGML type \(id) for tensor '\(t)'"
+        case .unsupportedGGMLType(_, let t, let type):
+            let known = GGMLType.dequantizable.map(\.name).joined(separator: ", ")
+            return "stores tensor '\(t)' as \(type), which WeightLens cannot dequantize (it reads F32, F16, BF16, F64, I8-I64, \(known))"
+        case .misalignedTensor(_, let t, let offset, let alignment):
+            return "places tensor '\(t)' at data offset \(offset), not a multiple of the alignment \(alignment)"
+        case .overlappingTensors(_, let t, let other):
+            return "has tensor '\(t)' overlapping the bytes of tensor '\(other)'"
         }
     }
 

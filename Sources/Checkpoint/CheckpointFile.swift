@@ -36,7 +36,7 @@ public final class CheckpointFile: Sendable {
     ///
     /// Supported: safetensors (`.safetensors`, `.sft`, any name), sharded safetensors
     /// (`*.safetensors.index.json`), torch zip and torch legacy (`.pt`, `.pth`, `.ckpt`, `.bin`),
-    /// and diffusers model folders (`DiffusersFolder`).
+    /// GGUF v2/v3 (`GGUFReader`) and diffusers model folders (`DiffusersFolder`).
     public static func open(path: String) throws(CheckpointError) -> CheckpointFile {
         if let weights = DiffusersFolder.weightsFile(in: path) { return try open(path: weights) }
         if path.hasSuffix(".index.json") {
@@ -54,6 +54,10 @@ public final class CheckpointFile: Sendable {
         if bytes.count >= 4, bytes[0] == 0x50, bytes[1] == 0x4B, bytes[2] == 0x03 || bytes[2] == 0x05 {
             return try TorchZipReader.open(path: path, file: file)
         }
+        // Before the safetensors test: a GGUF's byte 8 is its tensor count, 123 reads as '{'.
+        if bytes.count >= 4, bytes[0] == 0x47, bytes[1] == 0x47, bytes[2] == 0x55, bytes[3] == 0x46 {
+            return try GGUFReader.open(path: path, file: file)
+        }
         if bytes.count >= 9, bytes[8] == UInt8(ascii: "{") {
             return try SafeTensorsReader.open(path: path, file: file)
         }
@@ -61,12 +65,13 @@ public final class CheckpointFile: Sendable {
             return try TorchLegacyReader.open(path: path, file: file)
         }
         let lower = path.lowercased()
+        if lower.hasSuffix(".gguf") { return try GGUFReader.open(path: path, file: file) }
         if lower.hasSuffix(".safetensors") || lower.hasSuffix(".sft") {
             // Let the safetensors parser say precisely what is wrong (truncation, header length…).
             return try SafeTensorsReader.open(path: path, file: file)
         }
         if bytes.isEmpty { throw .unrecognizedFormat(path: path, reason: "the file is empty") }
-        throw .unrecognizedFormat(path: path, reason: "it starts with neither a zip signature, a pickle nor a safetensors header")
+        throw .unrecognizedFormat(path: path, reason: "it starts with neither a zip signature, a pickle, a GGUF magic nor a safetensors header")
     }
 
     /// The entry with this exact key, if any.
@@ -76,16 +81,25 @@ public final class CheckpointFile: Sendable {
 
     /// Reads a tensor and converts it to row-major Float32, honouring storage offset and strides.
     ///
-    /// Integer and bool tensors convert to their numeric values.
+    /// Integer and bool tensors convert to their numeric values; GGUF block-quantized tensors are
+    /// dequantized exactly as gguf-py does (`GGMLType.dequantizable`), other GGML types throw
+    /// `.unsupportedGGMLType`.
     public func loadTensor(_ name: String) throws(CheckpointError) -> Tensor {
         guard let i = indexByName[name] else { throw .tensorNotFound(path: path, name: name) }
         let entry = entries[i]
         let source = sources[i]
         let region = regions[source.region]
         let count = entry.parameterCount
+        if let q = source.quantization, !q.isReadable {
+            throw .unsupportedGGMLType(path: path, tensor: name, type: q.name)
+        }
         if count == 0 { return Tensor(shape: entry.shape, values: []) }
         // Validated at open time: the storage lies inside the mapping, the view inside the storage.
         let storage = region.base! + source.storageByteOffset
+        if let q = source.quantization {
+            let values = dequantizeGGML(storage, type: q, count: count)
+            return withExtendedLifetime(region) { Tensor(shape: entry.shape, values: values) }
+        }
         let values = gatherView(storage, dtype: source.dtype, shape: entry.shape, strides: source.strides,
                                 offset: source.elementOffset)
         return withExtendedLifetime(region) { Tensor(shape: entry.shape, values: values) }

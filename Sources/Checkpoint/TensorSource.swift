@@ -17,6 +17,9 @@ struct TensorSource: Sendable {
     let elementOffset: Int
     /// Element strides per dimension; nil when the view is contiguous (C order).
     let strides: [Int]?
+    /// The GGML block quantization of a GGUF tensor (the storage is then blocks, not `dtype`
+    /// elements, and always contiguous); nil for plain elements.
+    var quantization: GGMLType? = nil
 }
 
 /// Most elements a view may have when it has more than its storage (it repeats elements): 16 Mi,

@@ -48,7 +48,7 @@ enum AnalysisNode {
     }
 
     static func info(_ layer: Layer) -> LayerInfo {
-        LayerInfo(name: layer.name, shape: layer.shape, dtype: layer.dtype.torchName, parameters: layer.parameters)
+        LayerInfo(name: layer.name, shape: layer.shape, dtype: layer.typeName, parameters: layer.parameters)
     }
 
     static func cancellation(_ context: NodeContext) -> Cancellation { Cancellation { context.isInterrupted } }

@@ -41,7 +41,7 @@ package enum WeightStatsReport {
             let dead = deadFilters(tensor)
             entries.append(entry(layer, statistics: statistics, dead: dead))
             if drawn.count < maxDrawn {
-                drawn.append(LayerStatistics(info: LayerInfo(name: layer.name, shape: layer.shape, dtype: layer.dtype.torchName,
+                drawn.append(LayerStatistics(info: LayerInfo(name: layer.name, shape: layer.shape, dtype: layer.typeName,
                                                              parameters: layer.parameters),
                                              statistics: statistics, deadFilters: dead, outputChannels: tensor.shape.first ?? 1))
             }
@@ -73,7 +73,7 @@ package enum WeightStatsReport {
         .object(JSONObject([
             ("name", .string(layer.name)),
             ("shape", ReportNumber.shape(layer.shape)),
-            ("dtype", .string(layer.dtype.torchName)),
+            ("dtype", .string(layer.typeName)),
             ("parameters", .int(Int64(layer.parameters))),
             ("mean", ReportNumber.json(s.mean)),
             ("std", ReportNumber.json(s.std)),

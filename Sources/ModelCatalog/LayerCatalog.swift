@@ -59,9 +59,11 @@ public struct Layer: Sendable, Equatable {
     /// Key of the scale a scaled-fp8 weight is multiplied by (ComfyUI's `<module>.scale_weight`, or
     /// `<module>.weight_scale`), nil for ordinary weights. `LayerCatalog.loadWeight` applies it.
     public let scaleKey: String?
+    /// GGUF block quantization of the weight (`Q4_K`), nil for plain elements (see `TensorEntry.quantization`).
+    public let quantization: String?
 
     public init(name: String, weightKey: String, shape: [Int], dtype: DType, parameters: Int, block: String?, part: String,
-                scaleKey: String? = nil) {
+                scaleKey: String? = nil, quantization: String? = nil) {
         self.name = name
         self.weightKey = weightKey
         self.shape = shape
@@ -70,7 +72,13 @@ public struct Layer: Sendable, Equatable {
         self.block = block
         self.part = part
         self.scaleKey = scaleKey
+        self.quantization = quantization
     }
+
+    /// What the file stores: the quantization (`Q4_K`) or the dtype (`BF16`).
+    public var storedType: String { quantization ?? dtype.rawValue }
+    /// The stored type as reports and pictures name it: `Q4_K`, or torch's `bfloat16`.
+    public var typeName: String { quantization ?? dtype.torchName }
 }
 
 /// The layers of a checkpoint, its family, and name lookup / filtering.
@@ -119,10 +127,10 @@ public struct LayerCatalog: Sendable {
                     DiffusionLayout.block(of: name, scheme: $0, naming: identity.naming, layersPerBlock: identity.layersPerBlock)
                 }
                 unet.append(Layer(name: name, weightKey: e.name, shape: e.shape, dtype: e.dtype, parameters: e.parameterCount,
-                                  block: block, part: "unet", scaleKey: scale))
+                                  block: block, part: "unet", scaleKey: scale, quantization: e.quantization))
             } else {
                 rest.append(Layer(name: module, weightKey: e.name, shape: e.shape, dtype: e.dtype, parameters: e.parameterCount,
-                                  block: nil, part: DiffusionLayout.part(of: module), scaleKey: scale))
+                                  block: nil, part: DiffusionLayout.part(of: module), scaleKey: scale, quantization: e.quantization))
             }
         }
         if prefix != nil {
@@ -166,7 +174,7 @@ public struct LayerCatalog: Sendable {
                 DiffusionLayout.block(of: name, scheme: $0, naming: identity.naming, layersPerBlock: identity.layersPerBlock)
             }
             return Layer(name: name, weightKey: e.name, shape: e.shape, dtype: e.dtype, parameters: e.parameterCount,
-                         block: block, part: part)
+                         block: block, part: part, quantization: e.quantization)
         }
         let container = nameOrKey + "."
         if allLayers.contains(where: { $0.name.hasPrefix(container) }) {

@@ -20,7 +20,7 @@ struct ExpandCommand: ParsableCommand {
         See docs/CLI.md.
         """)
 
-    @Argument(help: "Checkpoint: .safetensors/.sft, *.safetensors.index.json, .pt/.pth/.ckpt/.bin.")
+    @Argument(help: "Checkpoint: .safetensors/.sft, *.safetensors.index.json, .pt/.pth/.ckpt/.bin, .gguf.")
     var file: String
 
     @Option(help: "Comma-separated layer names, first applied first.")

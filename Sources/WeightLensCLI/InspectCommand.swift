@@ -19,7 +19,7 @@ struct InspectCommand: ParsableCommand {
         it is null unless --effective-rank is given. See docs/CLI.md and docs/ENGINE.md.
         """)
 
-    @Argument(help: "Checkpoint: .safetensors/.sft, *.safetensors.index.json, .pt/.pth/.ckpt/.bin.")
+    @Argument(help: "Checkpoint: .safetensors/.sft, *.safetensors.index.json, .pt/.pth/.ckpt/.bin, .gguf.")
     var file: String
 
     @Option(help: "Layer name (as `weightlens layers` lists it) or full tensor key.")
@@ -67,7 +67,7 @@ struct InspectCommand: ParsableCommand {
                 ("layer", .string(layer.name)),
                 ("key", .string(layer.weightKey)),
                 ("shape", .array(layer.shape.map { .number($0) })),
-                ("dtype", .string(layer.dtype.rawValue)),
+                ("dtype", .string(layer.storedType)),
                 ("parameters", .number(layer.parameters)),
             ] + (scale.map { s in [("scale", JSON.object(JSONObject([
                 ("key", .string(s.key)),
@@ -94,7 +94,7 @@ struct InspectCommand: ParsableCommand {
         var lines = [
             "layer       \(layer.name)",
             "key         \(layer.weightKey)",
-            "shape       \(layer.shape) \(layer.dtype.rawValue), \(layer.parameters) parameters",
+            "shape       \(layer.shape) \(layer.storedType), \(layer.parameters) parameters",
         ]
         if let scale {
             let shown = scale.values.prefix(4).map { format(Double($0)) }.joined(separator: ", ")

@@ -16,7 +16,7 @@ struct LayersCommand: ParsableCommand {
         (IN04, IN00-M00, OUT00-OUT08(+2), comma lists). See docs/FORMATS.md.
         """)
 
-    @Argument(help: "Checkpoint: .safetensors/.sft, *.safetensors.index.json, .pt/.pth/.ckpt/.bin.")
+    @Argument(help: "Checkpoint: .safetensors/.sft, *.safetensors.index.json, .pt/.pth/.ckpt/.bin, .gguf.")
     var file: String
 
     @Option(help: "Substring, glob (* ?) or block expression (IN00-OUT08(+2)).")
@@ -60,7 +60,7 @@ struct LayersCommand: ParsableCommand {
                 JSON.object(JSONObject([
                     ("name", .string(layer.name)),
                     ("shape", .array(layer.shape.map { .number($0) })),
-                    ("dtype", .string(layer.dtype.rawValue)),
+                    ("dtype", .string(layer.storedType)),
                     ("parameters", .number(layer.parameters)),
                     ("block", layer.block.map { .string($0) } ?? .null),
                 ])).serialized()

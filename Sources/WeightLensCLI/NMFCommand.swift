@@ -19,7 +19,7 @@ struct NMFCommand: ParsableCommand {
         See docs/CLI.md.
         """)
 
-    @Argument(help: "Checkpoint: .safetensors/.sft, *.safetensors.index.json, .pt/.pth/.ckpt/.bin.")
+    @Argument(help: "Checkpoint: .safetensors/.sft, *.safetensors.index.json, .pt/.pth/.ckpt/.bin, .gguf.")
     var file: String
 
     @Option(help: "Layer name (as `weightlens layers` lists it) or full tensor key.")

@@ -19,7 +19,7 @@ struct OverviewCommand: ParsableCommand {
         bar is drawn on stderr when it is a terminal.
         """)
 
-    @Argument(help: "Checkpoint: .safetensors/.sft, *.safetensors.index.json, .pt/.pth/.ckpt/.bin.")
+    @Argument(help: "Checkpoint: .safetensors/.sft, *.safetensors.index.json, .pt/.pth/.ckpt/.bin, .gguf.")
     var file: String
 
     @Option(help: "Layers: substring, glob (*, ?) or block expression (IN04, IN00-M00); default all.")

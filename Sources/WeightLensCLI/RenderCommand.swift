@@ -18,7 +18,7 @@ struct RenderCommand: ParsableCommand {
         (NAME-weights.png, NAME-expanded.png next to --out). See docs/VIEWS.md for what each view shows.
         """)
 
-    @Argument(help: "Checkpoint file (.safetensors, sharded index, .ckpt/.pt/.pth).")
+    @Argument(help: "Checkpoint file (.safetensors, sharded index, .ckpt/.pt/.pth, .gguf).")
     var file: String
 
     @Option(help: "Layer name (module path or full weight key).")
@@ -203,7 +203,7 @@ struct RenderCommand: ParsableCommand {
     }
 
     private func info(_ l: Layer) -> LayerInfo {
-        LayerInfo(name: l.name, shape: l.shape, dtype: l.dtype.torchName, parameters: l.parameters)
+        LayerInfo(name: l.name, shape: l.shape, dtype: l.typeName, parameters: l.parameters)
     }
 
     private func load(_ c: LayerCatalog, _ l: Layer) throws -> Tensor {

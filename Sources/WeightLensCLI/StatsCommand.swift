@@ -16,7 +16,7 @@ struct StatsCommand: ParsableCommand {
         `weightlens render FILE --layers FILTER --view stats`. See docs/CLI.md.
         """)
 
-    @Argument(help: "Checkpoint: .safetensors/.sft, *.safetensors.index.json, .pt/.pth/.ckpt/.bin.")
+    @Argument(help: "Checkpoint: .safetensors/.sft, *.safetensors.index.json, .pt/.pth/.ckpt/.bin, .gguf.")
     var file: String
 
     @Option(help: "Layers: substring, glob (*, ?) or U-Net block expression (IN04, IN00-M00); default all.")

@@ -78,7 +78,7 @@ import Testing
     }
 
     @Test func unknownBytes_andEmptyFile_areNotCheckpoints() {
-        #expect(openError(writeTemporary(Array("hello world, not a model".utf8), name: "x.bin"))?.description.contains("not a safetensors or PyTorch") == true)
+        #expect(openError(writeTemporary(Array("hello world, not a model".utf8), name: "x.bin"))?.description.contains("not a safetensors, GGUF or PyTorch") == true)
         #expect(openError(writeTemporary([], name: "empty.pt")) != nil)
     }
 

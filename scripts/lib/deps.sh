@@ -32,6 +32,11 @@ ensure_test_deps() {
     if ! "$PYTHON" -c "import powerlaw, sys; sys.exit(powerlaw.__version__ != '1.5')" 2>/dev/null; then
         "$PYTHON" -m pip install -q --disable-pip-version-check "powerlaw==1.5"
     fi
+    # llama.cpp's GGUF package: the GGUF e2e test writes its files with it and compares with its
+    # dequantization (pure Python over numpy; pulls pyyaml, requests and tqdm).
+    if ! "$PYTHON" -c "import gguf, importlib.metadata as m, sys; sys.exit(m.version('gguf') != '0.19.0')" 2>/dev/null; then
+        "$PYTHON" -m pip install -q --disable-pip-version-check "gguf==0.19.0"
+    fi
     export PYTHON
 }
 

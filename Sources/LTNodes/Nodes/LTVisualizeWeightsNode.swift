@@ -61,7 +61,7 @@ enum LTVisualizeWeightsNode: NodeImplementation {
         // Pictures of a synthetic checkpoint say so in their title (the demo file's name says it).
         let synthetic = checkpoint.name.lowercased().contains("synthetic")
         let title = synthetic ? "\(layer.name) · synthetic weights" : layer.name
-        let info = LayerInfo(name: title, shape: layer.shape, dtype: layer.dtype.torchName, parameters: layer.parameters)
+        let info = LayerInfo(name: title, shape: layer.shape, dtype: layer.typeName, parameters: layer.parameters)
         let pages = try render(view, weight: weight, info: info, options: options, context: context)
         let shapeText = "[" + layer.shape.map(String.init).joined(separator: ", ") + "]"
         var facts: [String] = []
@@ -72,7 +72,7 @@ enum LTVisualizeWeightsNode: NodeImplementation {
         facts.append("full pages: \(pages.map(\.title).joined(separator: ", ")) (links on the node)")
         let preview = CompactPreview.weights(weight: weight, info: info, options: options, facts: facts)
         let files = try TempImageWriter.writeFiles([preview.png] + pages.map(\.png), environment: context.environment)
-        var summary = "Layer: \(layer.name)\nShape: \(shapeText) | \(groupedThousands(layer.parameters)) parameters | \(layer.dtype.torchName)"
+        var summary = "Layer: \(layer.name)\nShape: \(shapeText) | \(groupedThousands(layer.parameters)) parameters | \(layer.typeName)"
         if synthetic { summary += "\nSynthetic checkpoint: generated patterns, not learned weights" }
         if weightPages > 1 { summary += "\n" + facts[0] }
         summary += "\nOn the node: a compact preview; full pages: " + pages.map(\.title).joined(separator: ", ")
