@@ -18,7 +18,10 @@ generator (no downloaded weights). Files, in gguf/:
                         gguf.quants.dequantize turns each tensor to float32 (little-endian, in
                         the order and shapes of types.expected.json).
 - types.expected.json   name, type, shape, offset and count of each tensor in types.expected.f32,
-                        and the metadata keys with the values gguf-py reads.
+                        and the metadata keys with the values gguf-py reads; for the tensors
+                        gguf-py quantized, source_offset into types.source.f32.
+- types.source.f32      the float32 values gguf-py quantized into the F32..Q8_0 tensors, so
+                        WeightLens's quantizer can be checked byte for byte against gguf-py's.
 - v2_align64.gguf       a GGUF with general.alignment 64 (GGUFWriter.add_custom_alignment) whose
                         version field is rewritten to 2: v2 and v3 share this layout
                         (v3 only added big-endian files), and gguf-py reads both.
@@ -31,7 +34,7 @@ import numpy as np
 import gguf
 from gguf import GGMLQuantizationType as T, GGUFValueType as V
 
-HERE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "gguf")
+HERE = os.environ.get("GGUF_FIXTURES_OUT") or os.path.join(os.path.dirname(os.path.abspath(__file__)), "gguf")
 
 QUANTIZED = [T.BF16, T.Q4_0, T.Q4_1, T.Q5_0, T.Q5_1, T.Q8_0]
 K_QUANTS = [T.Q2_K, T.Q3_K, T.Q4_K, T.Q5_K, T.Q6_K]
@@ -59,7 +62,7 @@ def random_blocks(rng, qtype, rows, cols):
     return raw.reshape(rows, -1)
 
 
-def write_types(path):
+def write_types(path, sources):
     rng = np.random.default_rng(11)
     w = gguf.GGUFWriter(path, arch="flux")
     # One key of every value type (general.architecture is the writer's own string).
@@ -81,10 +84,13 @@ def write_types(path):
     w.add_array("test.array_long", list(range(100)))
 
     shape = (4, 512)
-    w.add_tensor("w.F32", weights(rng, shape))
-    w.add_tensor("w.F16", weights(rng, shape).astype(np.float16))
+    sources["w.F32"] = weights(rng, shape)
+    w.add_tensor("w.F32", sources["w.F32"])
+    sources["w.F16"] = weights(rng, shape)
+    w.add_tensor("w.F16", sources["w.F16"].astype(np.float16))
     for q in QUANTIZED:
-        w.add_tensor(f"w.{q.name}", gguf.quants.quantize(weights(rng, shape), q), raw_dtype=q)
+        sources[f"w.{q.name}"] = weights(rng, shape)
+        w.add_tensor(f"w.{q.name}", gguf.quants.quantize(sources[f"w.{q.name}"], q), raw_dtype=q)
     for q in K_QUANTS:
         w.add_tensor(f"w.{q.name}", random_blocks(rng, q, *shape), raw_dtype=q)
     # A conv weight, stored natively: GGUF dims [3, 3, 4, 8].
@@ -100,9 +106,9 @@ def write_types(path):
     w.close()
 
 
-def write_expected(path, out_values, out_index):
+def write_expected(path, out_values, out_index, sources, out_sources):
     r = gguf.GGUFReader(path)
-    index, blob, offset = [], bytearray(), 0
+    index, blob, offset, source_blob = [], bytearray(), 0, bytearray()
     for t in r.tensors:
         if t.tensor_type == T.IQ4_NL:
             continue
@@ -112,6 +118,9 @@ def write_expected(path, out_values, out_index):
         if field is not None:
             shape = [int(field.parts[i][0]) for i in field.data]
         index.append({"name": t.name, "type": t.tensor_type.name, "shape": shape, "offset": offset, "count": int(values.size)})
+        if t.name in sources:
+            index[-1]["source_offset"] = len(source_blob) // 4
+            source_blob += sources[t.name].astype("<f4").tobytes()
         blob += values.tobytes()
         offset += int(values.size)
     metadata = {}
@@ -130,6 +139,8 @@ def write_expected(path, out_values, out_index):
             metadata[name] = f.parts[f.data[0]][0].item()
     with open(out_values, "wb") as fh:
         fh.write(bytes(blob))
+    with open(out_sources, "wb") as fh:
+        fh.write(bytes(source_blob))
     with open(out_index, "w") as fh:
         json.dump({"tensors": index, "metadata": metadata}, fh, indent=1)
         fh.write("\n")
@@ -157,8 +168,10 @@ def write_v2(path):
 def main():
     os.makedirs(HERE, exist_ok=True)
     types = os.path.join(HERE, "types.gguf")
-    write_types(types)
-    write_expected(types, os.path.join(HERE, "types.expected.f32"), os.path.join(HERE, "types.expected.json"))
+    sources = {}
+    write_types(types, sources)
+    write_expected(types, os.path.join(HERE, "types.expected.f32"), os.path.join(HERE, "types.expected.json"),
+                   sources, os.path.join(HERE, "types.source.f32"))
     write_v2(os.path.join(HERE, "v2_align64.gguf"))
 
 
