@@ -5,6 +5,7 @@
 //   OrderedJSON, TensorCore → Checkpoint → ModelCatalog ─┐
 //   CKernels → Kernels (leaf: per-instruction-set kernels, used by Checkpoint, Analysis, Render)
 //   TensorCore → Analysis → Render ───────────────────────┴→ LTNodes ─┐
+//   Checkpoint, ModelCatalog, Analysis → LoRA ──────────────────→ LTNodes
 //   HTTPWire → SocketServer ───────────────────────────────────────────┴→ NodeServer → WeightLensCLI → weightlens
 import PackageDescription
 
@@ -43,6 +44,8 @@ let package = Package(
         .target(name: "Checkpoint", dependencies: ["TensorCore", "OrderedJSON", "CKernels"]),
         // Layers, model families, U-Net block grammar, name suggestions.
         .target(name: "ModelCatalog", dependencies: ["Checkpoint", "TensorCore", "OrderedJSON"], resources: [.copy("Resources")]),
+        // LoRA / LyCORIS files: formats, mapping onto a model's layers, the lazy W + strength x dW patch.
+        .target(name: "LoRA", dependencies: ["Checkpoint", "ModelCatalog", "TensorCore", "Analysis"]),
         // Numerical engine: matrix products, QR, SVD, NMF, statistics, expanded weights.
         // Optimised even in debug builds: unoptimised kernels run 30-60x slower, which made the
         // accuracy tests (SVD, NMF of real weights) take minutes instead of seconds.
@@ -55,13 +58,13 @@ let package = Package(
         // POSIX sockets + Dispatch event loops, TLS, WebSocket connections.
         .target(name: "SocketServer", dependencies: ["HTTPWire", "CLibSSL", "CLibZ", "CLibEpoll"]),
         // Node catalogue, graph validation, executor and the node implementations.
-        .target(name: "LTNodes", dependencies: ["OrderedJSON", "ModelCatalog", "Checkpoint", "Analysis", "Render", "TensorCore"]),
+        .target(name: "LTNodes", dependencies: ["OrderedJSON", "ModelCatalog", "LoRA", "Checkpoint", "Analysis", "Render", "TensorCore"]),
         // ComfyUI-compatible REST + WebSocket API, folders, queue and history.
         .target(name: "NodeServer", dependencies: ["OrderedJSON", "LTNodes", "Render", "SocketServer", "HTTPWire", "Yams", "Kernels"],
                 resources: [.copy("Resources")]),
         // Command-line interface (serve, layers, inspect, render, nmf, expand).
         .target(name: "WeightLensCLI", dependencies: [
-            "NodeServer", "LTNodes", "ModelCatalog", "Checkpoint", "Analysis", "Render", "SocketServer", "HTTPWire", "Kernels",
+            "NodeServer", "LTNodes", "LoRA", "ModelCatalog", "Checkpoint", "Analysis", "Render", "SocketServer", "HTTPWire", "Kernels",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "weightlens", dependencies: ["WeightLensCLI"]),
@@ -74,6 +77,7 @@ let package = Package(
         .testTarget(name: "CheckpointTests", dependencies: ["Checkpoint", "ModelCatalog", "TensorCore", "Kernels"]),
         .testTarget(name: "AnalysisTests", dependencies: ["Analysis", "TensorCore", "Checkpoint", "Kernels"]),
         .testTarget(name: "RenderTests", dependencies: ["Render", "Analysis", "TensorCore", "CLibPNG", "Kernels"]),
+        .testTarget(name: "LoRATests", dependencies: ["LoRA", "Checkpoint", "ModelCatalog", "TensorCore", "Analysis"]),
         .testTarget(name: "OrderedJSONTests", dependencies: ["OrderedJSON"]),
         .testTarget(name: "HTTPWireTests", dependencies: ["HTTPWire"]),
         .testTarget(name: "SocketServerTests", dependencies: ["SocketServer", "HTTPWire", "CLibZ"]),

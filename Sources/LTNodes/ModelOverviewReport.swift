@@ -100,7 +100,7 @@ package enum ModelOverviewReport {
                 guard let index else { return }
                 let result = Result { () throws(NodeFailure) -> Entry in
                     if cancelled() { throw .interrupted }
-                    return try entry(layers[index], checkpoint: checkpoint, spectrum: metric.needsSpectrum, cancellation: cancellation)
+                    return try entry(layers[index], catalog: catalog, spectrum: metric.needsSpectrum, cancellation: cancellation)
                 }
                 let done: Int? = state.withLock { s in
                     switch result {
@@ -121,9 +121,9 @@ package enum ModelOverviewReport {
         return final.entries.compactMap { $0 }
     }
 
-    static func entry(_ layer: Layer, checkpoint: CheckpointFile, spectrum: Bool, cancellation: Cancellation) throws(NodeFailure) -> Entry {
+    static func entry(_ layer: Layer, catalog: LayerCatalog, spectrum: Bool, cancellation: Cancellation) throws(NodeFailure) -> Entry {
         let tensor: Tensor
-        do { tensor = try LayerCatalog.loadWeight(layer, from: checkpoint) } catch {
+        do { tensor = try catalog.loadWeight(layer) } catch {
             throw .failed(type: "CheckpointError", message: error.description)
         }
         let (l2, std) = moments(tensor.values)

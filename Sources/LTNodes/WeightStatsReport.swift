@@ -34,7 +34,7 @@ package enum WeightStatsReport {
         for (i, layer) in layers.enumerated() {
             if cancelled() { throw .interrupted }
             let tensor: Tensor
-            do { tensor = try LayerCatalog.loadWeight(layer, from: checkpoint) } catch {
+            do { tensor = try catalog.loadWeight(layer) } catch {
                 throw .failed(type: "CheckpointError", message: error.description)
             }
             let statistics = weightStatistics(tensor, bins: bins)

@@ -98,29 +98,48 @@ public struct LayerCatalog: Sendable {
     /// Key prefix of the diffusion model: `model.diffusion_model.`, `""` for a file that holds only a
     /// recognised diffusion model without prefix, nil when the file has none.
     public let diffusionPrefix: String?
+    /// The change `loadWeight` applies (a LoRA), nil for the file as stored.
+    public private(set) var patch: (any WeightPatch)?
 
     private let indexByName: [String: Int]
     private let indexByWeightKey: [String: Int]
 
     public init(checkpoint: CheckpointFile) {
         self.checkpoint = checkpoint
-        let entries = checkpoint.entries
+        let built = Self.build(checkpoint.entries) { module, entry in
+            ScaledWeights.scaleKey(module: module, weight: entry, in: checkpoint)
+        }
+        self.diffusionPrefix = built.prefix
+        self.family = built.identity.family
+        self.identity = built.identity
+        self.layers = built.layers
+        self.allLayers = built.allLayers
+        var byName: [String: Int] = [:]
+        var byKey: [String: Int] = [:]
+        for (i, l) in allLayers.enumerated() {
+            if byName[l.name] == nil { byName[l.name] = i }
+            byKey[l.weightKey] = i
+        }
+        indexByName = byName
+        indexByWeightKey = byKey
+    }
+
+    /// Prefix, identity, listed layers and all layers of a key list (see the type's summary).
+    static func build(_ entries: [TensorEntry], scaleKey: (String, TensorEntry) -> String?)
+        -> (prefix: String?, identity: ModelIdentity, layers: [Layer], allLayers: [Layer]) {
         var prefix = DiffusionLayout.diffusionPrefix(entries)
         let identity = DiffusionLayout.identify(entries, prefix: prefix)
         // A diffusion-model-only file (ComfyUI's models/diffusion_models, keys without a prefix, or a
         // diffusers `diffusion_pytorch_model` file) is the diffusion model as a whole: same names,
         // blocks and order as inside a full checkpoint.
         if prefix == nil && identity.family != .unknown { prefix = "" }
-        self.diffusionPrefix = prefix
-        self.family = identity.family
-        self.identity = identity
 
         var unet: [Layer] = []
         var rest: [Layer] = []
         for e in entries where e.name.hasSuffix(".weight") {
             let module = String(e.name.dropLast(".weight".count))
             if module.isEmpty { continue }
-            let scale = ScaledWeights.scaleKey(module: module, weight: e, in: checkpoint)
+            let scale = scaleKey(module, e)
             if let prefix, module.hasPrefix(prefix) {
                 let name = String(module.dropFirst(prefix.count))
                 let block = identity.blocks.flatMap {
@@ -135,20 +154,9 @@ public struct LayerCatalog: Sendable {
         }
         if prefix != nil {
             unet = ModuleOrder.sorted(unet, rank: ModuleOrder.table(for: identity))
-            self.layers = unet
-            self.allLayers = unet + rest
-        } else {
-            self.layers = rest
-            self.allLayers = rest
+            return (prefix, identity, unet, unet + rest)
         }
-        var byName: [String: Int] = [:]
-        var byKey: [String: Int] = [:]
-        for (i, l) in allLayers.enumerated() {
-            if byName[l.name] == nil { byName[l.name] = i }
-            byKey[l.weightKey] = i
-        }
-        indexByName = byName
-        indexByWeightKey = byKey
+        return (prefix, identity, rest, rest)
     }
 
     /// The layer with this name (as listed) or full weight key; a full module path also works, and
@@ -208,12 +216,25 @@ public struct LayerCatalog: Sendable {
         return layers.filter { $0.name.contains(trimmed) }
     }
 
-    /// The layer's weight as Float32, multiplied by its scale when it is a scaled-fp8 weight.
+    /// The layer's weight as Float32, multiplied by its scale when it is a scaled-fp8 weight, with
+    /// the catalogue's patch (W + strength·ΔW of a LoRA) applied when it touches this layer.
     public func loadWeight(_ layer: Layer) throws(CheckpointError) -> Tensor {
-        try Self.loadWeight(layer, from: checkpoint)
+        let stored = try Self.loadWeight(layer, from: checkpoint)
+        guard let patch, patch.touches(weightKey: layer.weightKey) else { return stored }
+        return try patch.apply(to: stored, layer: layer)
     }
 
-    /// `loadWeight` for code that holds the file but not its catalog.
+    /// Whether `loadWeight` changes this layer's stored weight.
+    public func isPatched(_ layer: Layer) -> Bool { patch?.touches(weightKey: layer.weightKey) ?? false }
+
+    /// The same catalogue whose `loadWeight` also applies `patch` (after any patch it already has).
+    public func patched(with patch: any WeightPatch) -> LayerCatalog {
+        var copy = self
+        copy.patch = self.patch.map { ChainedPatch(patches: [$0, patch]) } ?? patch
+        return copy
+    }
+
+    /// The stored weight (scaled if scaled fp8), without any patch: for code that holds the file but not its catalog.
     public static func loadWeight(_ layer: Layer, from checkpoint: CheckpointFile) throws(CheckpointError) -> Tensor {
         let weight = try checkpoint.loadTensor(layer.weightKey)
         guard let scaleKey = layer.scaleKey else { return weight }
