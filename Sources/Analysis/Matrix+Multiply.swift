@@ -44,9 +44,11 @@ func runJobs(_ count: Int, parallel: Bool, _ body: @Sendable (Int) -> Void) {
     }
 }
 
-/// C (m×n, row stride `ldc`) = A (m×k) · B (k×n), or C += A·B when `accumulate`.
+/// C (m×n, row stride `ldc`) = A (m×k) · B (k×n), or C += A·B when `accumulate`. With `lowerOnly`
+/// (a Gram product, where C is symmetric) the tiles wholly above the diagonal are skipped: only
+/// C's lower triangle is written, at about half the cost.
 func gemm(_ a: StridedOperand, _ b: StridedOperand, _ c: UnsafeMutablePointer<Float>, ldc: Int, accumulate: Bool,
-          parallel: Bool = true, kernels: KernelTable = .current) {
+          parallel: Bool = true, lowerOnly: Bool = false, kernels: KernelTable = .current) {
     let m = a.rows, n = b.cols, k = a.cols
     precondition(b.rows == k, "inner dimensions differ")
     if m == 0 || n == 0 { return }
@@ -77,13 +79,14 @@ func gemm(_ a: StridedOperand, _ b: StridedOperand, _ c: UnsafeMutablePointer<Fl
 
     let rowBlocks = (m + mc - 1) / mc
     // Enough column blocks to keep both cores busy when there are few row blocks.
-    var ncChoice = columnsPerJob
+    var ncChoice = lowerOnly ? 256 : columnsPerJob
     while rowBlocks * ((n + ncChoice - 1) / ncChoice) < 8 && ncChoice > nr * 4 { ncChoice /= 2 }
     let nc = ncChoice
     let colBlocks = (n + nc - 1) / nc
     let out = OutputPointer(base: c)
     runJobs(rowBlocks * colBlocks, parallel: parallel) { job in
         let i0 = (job / colBlocks) * mc, j0 = (job % colBlocks) * nc
+        if lowerOnly && j0 >= i0 + mc { return }
         t.raw.pointee.gemm_tile(a.view, pb.base, panelsB, k, i0, min(mc, m - i0), j0, min(nc, n - j0), n,
                                 out.base, ldc, accumulate ? 1 : 0)
     }
@@ -123,6 +126,26 @@ private func product(_ a: Matrix, _ b: Matrix, _ form: ProductForm) throws(Analy
         }
     }
     return Matrix(rows: m, cols: n, values: c)
+}
+
+/// The lower triangle of the smaller Gram matrix of `a` (A·Aᵀ when rows ≤ cols, else Aᵀ·A),
+/// row-major; the upper triangle is unspecified (tiles above the diagonal are not computed).
+public func gramLowerTriangle(_ a: Matrix) throws(AnalysisError) -> Matrix {
+    let p = min(a.rows, a.cols)
+    let (count, overflow) = p.multipliedReportingOverflow(by: p)
+    guard !overflow, count <= maxElements else {
+        throw .tooLarge(operation: "The Gram matrix", elementCount: overflow ? Int.max : count, limit: maxElements)
+    }
+    var c = [Float](repeating: 0, count: count)
+    a.values.withUnsafeBufferPointer { ap in
+        c.withUnsafeMutableBufferPointer { cp in
+            guard let abase = ap.baseAddress, let cbase = cp.baseAddress else { return }
+            let av = StridedOperand(base: abase, rows: a.rows, cols: a.cols, rowStride: a.cols, colStride: 1)
+            let left = a.rows <= a.cols ? av : av.transposed
+            gemm(left, left.transposed, cbase, ldc: p, accumulate: false, lowerOnly: true)
+        }
+    }
+    return Matrix(rows: p, cols: p, values: c)
 }
 
 /// Largest result (elements) one call may allocate: 1 Gi floats = 4 GiB.

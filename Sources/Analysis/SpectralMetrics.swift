@@ -49,7 +49,7 @@ public func spectralMetrics(_ a: Matrix, exactLimit: Int = 1024, cancellation: C
 /// Every singular value of `a`, largest first, from the eigenvalues of the smaller Gram matrix
 /// (accurate relative to σ₁; values below ~1e-3 σ₁ carry Float32 rounding of the Gram product).
 public func allSingularValues(_ a: Matrix, cancellation: Cancellation? = nil) throws(AnalysisError) -> [Float] {
-    let gram = a.rows <= a.cols ? try matmulTransposedB(a, a) : try matmulTransposedA(a, a)
+    let gram = try gramLowerTriangle(a)
     try cancellation.check()
     let e = try symmetricEigen(gram.values.map(Double.init), n: gram.rows, vectors: false)
     return e.values.map { Float(max(0, $0).squareRoot()) }
@@ -64,7 +64,7 @@ public func gramEigenvalues(_ a: Matrix, cancellation: Cancellation? = nil) thro
     let p = min(a.rows, a.cols)
     if p == 0 { return [] }
     if let bad = a.firstNonFiniteIndex() { throw .nonFiniteValue(index: bad) }
-    let gram = a.rows <= a.cols ? try matmulTransposedB(a, a) : try matmulTransposedA(a, a)
+    let gram = try gramLowerTriangle(a)
     try cancellation.check()
     let e = try symmetricEigen(gram.values.map(Double.init), n: gram.rows, vectors: false)
     let n = Double(max(a.rows, a.cols))

@@ -20,6 +20,7 @@ func symmetricEigen(_ a: [Double], n: Int, vectors wantVectors: Bool) throws(Ana
     let kernels = KernelTable.current
     precondition(a.count == n * n)
     if n == 0 { return SymmetricEigenResult(values: [], vectors: []) }
+    if !wantVectors { return SymmetricEigenResult(values: try symmetricEigenvaluesBlocked(a, n: n), vectors: []) }
     var m = a
     // Symmetrise from the lower triangle so callers may fill only half.
     for i in 0..<n { for j in 0..<i { m[j * n + i] = m[i * n + j] } }
@@ -113,7 +114,7 @@ private func tridiagonalize(_ a: inout [Double], n: Int, d: inout [Double], e: i
 }
 
 /// Implicit QL on the tridiagonal (d, e); accumulates rotations into the rows of `zt`.
-private func tridiagonalQL(d: inout [Double], e: inout [Double], n: Int, zt: inout [Double],
+func tridiagonalQL(d: inout [Double], e: inout [Double], n: Int, zt: inout [Double],
                            kernels: KernelTable) throws(AnalysisError) {
     let wantZ = !zt.isEmpty
     let eps = Double.ulpOfOne

@@ -145,3 +145,35 @@ struct UncheckedPointer<T>: @unchecked Sendable { let base: UnsafeMutablePointer
 extension UncheckedPointer {
     init(base: UnsafePointer<T>?) { self.base = base.map { UnsafeMutablePointer(mutating: $0) } }
 }
+
+/// What the model overview needs from a weight, in one vectorised pass (CKernels' `moments_row`):
+/// ‖w‖₂, the population standard deviation (moments about the first value, in Double), and the
+/// largest |w| of each of `rows` equal rows (the output channels, for the dead fraction).
+public struct WeightMoments: Sendable, Equatable {
+    public let l2Norm: Double
+    public let std: Double
+    public let rowMaxAbs: [Float]
+}
+
+/// `values` as `rows` equal rows (the first dimension of the weight); see `WeightMoments`.
+public func weightMoments(_ values: [Float], rows: Int) -> WeightMoments {
+    guard let first = values.first, rows > 0 else { return WeightMoments(l2Norm: 0, std: 0, rowMaxAbs: []) }
+    let kernels = KernelTable.current.raw
+    let per = values.count / rows
+    var acc = [Double](repeating: 0, count: 3)
+    var rowMax = [Float](repeating: 0, count: rows)
+    values.withUnsafeBufferPointer { v in
+        acc.withUnsafeMutableBufferPointer { a in
+            for r in 0..<rows {
+                rowMax[r] = kernels.pointee.moments_row(v.baseAddress! + r * per, per, Double(first), a.baseAddress!)
+            }
+            let done = rows * per
+            if done < values.count {
+                _ = kernels.pointee.moments_row(v.baseAddress! + done, values.count - done, Double(first), a.baseAddress!)
+            }
+        }
+    }
+    let n = Double(values.count)
+    let mean = acc[0] / n
+    return WeightMoments(l2Norm: acc[2].squareRoot(), std: max(0, acc[1] / n - mean * mean).squareRoot(), rowMaxAbs: rowMax)
+}

@@ -260,6 +260,115 @@ static void k_rot_d(double *x, double *y, double c, double s, long n) {
     }
 }
 
+static float k_moments_row(const float *x, long n, double shift, double *out) {
+    vd s0 = 0, s1 = 0, q0 = 0, q1 = 0, r0 = 0, r1 = 0, sh = shift;
+    vf mx = 0;
+    long i = 0;
+    for (; i + WL_VL <= n; i += WL_VL) {
+        vf v = ldf(x + i);
+        vd a = lo_d(v), b = hi_d(v), da = a - sh, db = b - sh;
+        s0 += da; s1 += db;
+        q0 = MADD(q0, da, da); q1 = MADD(q1, db, db);
+        r0 = MADD(r0, a, a); r1 = MADD(r1, b, b);
+        vf m = __builtin_elementwise_abs(v);
+        mx = self(m > mx, m, mx);
+    }
+    double sum = hsum_d(s0 + s1), squares = hsum_d(q0 + q1), row = hsum_d(r0 + r1);
+    float top = 0;
+    for (int l = 0; l < WL_VL; l++) if (mx[l] > top) top = mx[l];
+    for (; i < n; i++) {
+        double dv = (double)x[i], d = dv - shift;
+        sum += d; squares += d * d; row += dv * dv;
+        float m = __builtin_fabsf(x[i]);
+        if (m > top) top = m;
+    }
+    out[0] += sum; out[1] += squares; out[2] += row;
+    return top;
+}
+
+static void k_symv_lower_d(const double *a, long lda, long len, const double *x, double *y) {
+    enum { VD = WL_VL / 2 };
+    long j = 0;
+    for (; j + 4 <= len; j += 4) {
+        const double *c0 = a + j * lda, *c1 = c0 + lda, *c2 = c1 + lda, *c3 = c2 + lda;
+        const double *col[4] = { c0, c1, c2, c3 };
+        // The 4×4 diagonal block.
+        for (long r = j; r < j + 4; r++) {
+            for (long k = j; k <= r; k++) {
+                double v = col[k - j][r];
+                y[r] += v * x[k];
+                if (r != k) y[k] += v * x[r];
+            }
+        }
+        // Rows below it: y[r] += Σk S[r, j+k]·x[j+k] and y[j+k] += Σr S[r, j+k]·x[r].
+        vd x0 = x[j], x1 = x[j + 1], x2 = x[j + 2], x3 = x[j + 3];
+        vd s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+        long r = j + 4;
+        for (; r + VD <= len; r += VD) {
+            vd a0 = ldd(c0 + r), a1 = ldd(c1 + r), a2 = ldd(c2 + r), a3 = ldd(c3 + r), xr = ldd(x + r);
+            s0 = MADD(s0, a0, xr); s1 = MADD(s1, a1, xr); s2 = MADD(s2, a2, xr); s3 = MADD(s3, a3, xr);
+            vd p = MADD(a0 * x0, a1, x1), q = MADD(a2 * x2, a3, x3);
+            std_(y + r, ldd(y + r) + (p + q));
+        }
+        double t0 = hsum_d(s0), t1 = hsum_d(s1), t2 = hsum_d(s2), t3 = hsum_d(s3);
+        for (; r < len; r++) {
+            double xr = x[r];
+            t0 += c0[r] * xr; t1 += c1[r] * xr; t2 += c2[r] * xr; t3 += c3[r] * xr;
+            y[r] += c0[r] * x[j] + c1[r] * x[j + 1] + c2[r] * x[j + 2] + c3[r] * x[j + 3];
+        }
+        y[j] += t0; y[j + 1] += t1; y[j + 2] += t2; y[j + 3] += t3;
+    }
+    for (; j < len; j++) {
+        const double *c = a + j * lda;
+        double t = c[j] * x[j];
+        for (long r = j + 1; r < len; r++) { t += c[r] * x[r]; y[r] += c[r] * x[j]; }
+        y[j] += t;
+    }
+}
+
+static void k_syr2k_lower_d(double *a, long lda, long len, const double *v, long ldv, const double *w, long ldw,
+                            long nb) {
+    enum { VD = WL_VL / 2 };
+    long j0 = 0;
+    for (; j0 + 4 <= len; j0 += 4) {
+        long i = j0;
+        for (; i + 2 * VD <= len; i += 2 * VD) {
+            vd c00 = 0, c01 = 0, c10 = 0, c11 = 0, c20 = 0, c21 = 0, c30 = 0, c31 = 0;
+            for (long p = 0; p < nb; p++) {
+                const double *vp = v + p * ldv, *wp = w + p * ldw;
+                vd v0 = ldd(vp + i), v1 = ldd(vp + i + VD), w0 = ldd(wp + i), w1 = ldd(wp + i + VD);
+                vd s, t;
+                s = wp[j0]; t = vp[j0];
+                c00 = MADD(MADD(c00, v0, s), w0, t); c01 = MADD(MADD(c01, v1, s), w1, t);
+                s = wp[j0 + 1]; t = vp[j0 + 1];
+                c10 = MADD(MADD(c10, v0, s), w0, t); c11 = MADD(MADD(c11, v1, s), w1, t);
+                s = wp[j0 + 2]; t = vp[j0 + 2];
+                c20 = MADD(MADD(c20, v0, s), w0, t); c21 = MADD(MADD(c21, v1, s), w1, t);
+                s = wp[j0 + 3]; t = vp[j0 + 3];
+                c30 = MADD(MADD(c30, v0, s), w0, t); c31 = MADD(MADD(c31, v1, s), w1, t);
+            }
+#define WL_COL(c, x0, x1) { double *col = a + (j0 + (c)) * lda + i; \
+                std_(col, ldd(col) - x0); std_(col + VD, ldd(col + VD) - x1); }
+            WL_COL(0, c00, c01) WL_COL(1, c10, c11) WL_COL(2, c20, c21) WL_COL(3, c30, c31)
+#undef WL_COL
+        }
+        for (; i < len; i++) {
+            for (long c = 0; c < 4; c++) {
+                double s = 0;
+                for (long p = 0; p < nb; p++) s += v[p * ldv + i] * w[p * ldw + j0 + c] + w[p * ldw + i] * v[p * ldv + j0 + c];
+                a[(j0 + c) * lda + i] -= s;
+            }
+        }
+    }
+    for (long j = j0; j < len; j++) {
+        for (long i = j; i < len; i++) {
+            double s = 0;
+            for (long p = 0; p < nb; p++) s += v[p * ldv + i] * w[p * ldw + j] + w[p * ldw + i] * v[p * ldv + j];
+            a[j * lda + i] -= s;
+        }
+    }
+}
+
 // MARK: - Element conversion
 
 /// IEEE half bits (in 32-bit lanes) → Float32 bits, exact: the 15 magnitude bits shifted into
@@ -461,6 +570,7 @@ const wl_kernels WL_TABLE = {
     .gemm_pack_b = gemm_pack_b, .gemm_tile = gemm_tile,
     .dot = k_dot, .dot_f64acc = k_dot_f64acc, .sqdiff_f64acc = k_sqdiff_f64acc, .axpy = k_axpy,
     .axpy_f32_f64 = k_axpy_f32_f64, .dot_d = k_dot_d, .axpy_d = k_axpy_d, .rank2_d = k_rank2_d, .rot_d = k_rot_d,
+    .symv_lower_d = k_symv_lower_d, .syr2k_lower_d = k_syr2k_lower_d, .moments_row = k_moments_row,
     .f16_to_f32 = k_f16_to_f32, .bf16_to_f32 = k_bf16_to_f32, .e4m3_to_f32 = k_e4m3_to_f32, .e5m2_to_f32 = k_e5m2_to_f32,
     .stats_row = k_stats_row, .fold_maxabs = k_fold_maxabs, .fold_sum = k_fold_sum,
     .colorize = k_colorize, .run_length = k_run_length,

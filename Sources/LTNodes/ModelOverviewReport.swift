@@ -126,9 +126,11 @@ package enum ModelOverviewReport {
         do { tensor = try catalog.loadWeight(layer) } catch {
             throw .failed(type: "CheckpointError", message: error.description)
         }
-        let (l2, std) = moments(tensor.values)
-        let channels = tensor.shape.first ?? 1
-        let dead = Double(WeightStatsReport.deadFilters(tensor).count) / Double(max(channels, 1))
+        let channels = tensor.rank >= 1 ? max(tensor.shape[0], 1) : 1
+        let m = weightMoments(tensor.values, rows: channels)
+        let (l2, std) = (m.l2Norm, m.std)
+        let threshold = (m.rowMaxAbs.max() ?? 0) * 1e-3
+        let dead = Double(m.rowMaxAbs.filter { $0 < threshold }.count) / Double(channels)
         var health: SpectralHealth?
         if spectrum {
             let matrix = Matrix(tensor)
@@ -140,23 +142,6 @@ package enum ModelOverviewReport {
             }
         }
         return Entry(layer: layer, block: block(of: layer), l2Norm: l2, std: std, deadFraction: dead, spectrum: health)
-    }
-
-    /// ‖w‖₂ and the population standard deviation, in Double (shifted by the first value).
-    static func moments(_ v: [Float]) -> (l2: Double, std: Double) {
-        guard let first = v.first else { return (0, 0) }
-        let shift = Double(first)
-        var sum = 0.0, sumSquares = 0.0, squares = 0.0
-        for x in v {
-            let d = Double(x)
-            squares += d * d
-            let c = d - shift
-            sum += c
-            sumSquares += c * c
-        }
-        let n = Double(v.count)
-        let mean = sum / n
-        return (squares.squareRoot(), max(0, sumSquares / n - mean * mean).squareRoot())
     }
 
     package static func report(_ entries: [Entry]) -> JSON { .array(entries.map(\.json)) }

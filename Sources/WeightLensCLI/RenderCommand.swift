@@ -14,6 +14,9 @@ struct RenderCommand: ParsableCommand {
         One layer:   weightlens render model.safetensors --layer input_blocks.1.0.in_layers.2 --view both --out conv.png
         Many layers: weightlens render model.safetensors --layers 'IN04-IN05' --view histogram --out-dir previews/
         Overview:    weightlens render model.safetensors --layers '*.proj_in' --view overview --out overview.png
+        Node views:  --view nmf-factors (--layer, --num-filters, --rank), stats|depth (--layers FILTER), top-inputs (--layer, --output-channel, --top-k),
+                     conv-chain (--layers A,B), attention-qk|attention-ov (--layer …attn1, --head);
+                     the node's own code runs; --report FILE writes its JSON report.
         Without --layer or --layers the list of layer names is drawn. `both` writes two files
         (NAME-weights.png, NAME-expanded.png next to --out). See docs/VIEWS.md for what each view shows.
         """)
@@ -27,8 +30,26 @@ struct RenderCommand: ParsableCommand {
     @Option(help: "Many layers: substring, glob (*, ?) or U-Net block expression (IN04, IN00-OUT02, M00).")
     var layers: String?
 
-    @Option(help: "weights | expanded | both | nmf | histogram | overview")
+    @Option(help: "weights | expanded | both | nmf | histogram | overview | nmf-factors | stats | depth | top-inputs | conv-chain | attention-qk | attention-ov")
     var view: String = "weights"
+
+    @Option(help: "nmf-factors: non-negative factors (1–8).")
+    var rank: Int = 3
+
+    @Option(help: "depth: alpha | alpha_weighted | stable_rank | spectral_norm | l2_norm | std | dead_fraction")
+    var metric: String = "alpha"
+
+    @Option(name: .customLong("output-channel"), help: "top-inputs: the output channel (0-based).")
+    var outputChannel: Int = 0
+
+    @Option(name: .customLong("top-k"), help: "top-inputs: input channels shown (1–64).")
+    var topK: Int = 8
+
+    @Option(help: "attention-qk / attention-ov: head (0-based), -1 for all heads.")
+    var head: Int = -1
+
+    @Option(help: "stats, depth, top-inputs, conv-chain, attention-*: also write the node's JSON report here.")
+    var report: String?
 
     @Option(name: .customLong("num-filters"), help: "Output channels shown by the conv grid and NMF.")
     var numFilters: Int = 16
@@ -48,8 +69,8 @@ struct RenderCommand: ParsableCommand {
     @Option(help: "SVD components drawn by the expanded view.")
     var components: Int = 6
 
-    @Option(help: "Histogram bins.")
-    var bins: Int = 120
+    @Option(help: "Histogram bins (histogram: default 120; stats: default 64, 8–512).")
+    var bins: Int?
 
     @Flag(name: .customLong("log-count"), help: "Histogram with a logarithmic count axis.")
     var logCount = false
@@ -100,7 +121,7 @@ struct RenderCommand: ParsableCommand {
         o.blockReduction = br
         o.clipPercentile = clipPercentile
         o.components = components
-        o.bins = bins
+        o.bins = bins ?? 120
         o.logCount = logCount
         o.maxSide = maxSide
         o.svg = svg
@@ -126,11 +147,13 @@ struct RenderCommand: ParsableCommand {
     }
 
     private func execute() throws {
+        if let nodeView = NodeView(rawValue: view) { return try runNodeView(nodeView) }
         let opts = try options()
         let isOverview = view == "overview"
         let kind = ViewKind(rawValue: view)
         if !isOverview && kind == nil {
-            throw fail("Unknown view \"\(view)\"; use weights, expanded, both, nmf, histogram or overview.")
+            throw fail("Unknown view \"\(view)\"; use weights, expanded, both, nmf, histogram, overview, "
+                       + NodeView.allCases.map(\.rawValue).joined(separator: ", ") + ".")
         }
         let checkpoint: CheckpointFile
         checkpoint = try CheckpointFile.open(path: file)

@@ -8,6 +8,11 @@ import Testing
         ("workflows/workflow_weight_visualization.json", "workflows/workflow_weight_visualization_api.json"),
         ("workflows/workflow_weight_visualization_demo.json", "workflows/workflow_weight_visualization_demo_api.json"),
         ("workflows/visualize_attention_query_demo.json", "workflows/visualize_attention_query_demo_api.json"),
+        ("workflows/weight_nmf_demo.json", "workflows/weight_nmf_demo_api.json"),
+        ("workflows/weight_stats_demo.json", "workflows/weight_stats_demo_api.json"),
+        ("workflows/model_overview_demo.json", "workflows/model_overview_demo_api.json"),
+        ("workflows/expanded_weights_demo.json", "workflows/expanded_weights_demo_api.json"),
+        ("workflows/top_inputs_demo.json", "workflows/top_inputs_demo_api.json"),
     ])
     func uiWorkflow_convertsToItsAPITwin(ui: String, api: String) throws {
         let workflow = try Repo.json(ui)

@@ -66,6 +66,14 @@ typedef struct wl_kernels {
     void (*rank2_d)(double *row, const double *v, const double *w, double vi, double wi, long n);
     /// Plane rotation of two rows: (x, y) ← (c·x − s·y, s·x + c·y).
     void (*rot_d)(double *x, double *y, double c, double s, long n);
+    /// The blocked tridiagonalisation's trailing update A −= V·Wᵀ + W·Vᵀ on the lower triangle of
+    /// the len×len matrix `a` stored by columns (column j at a + j·lda, rows j..<len used; entries
+    /// just above the diagonal in 4-column blocks are updated too, which full symmetric storage
+    /// tolerates). V and W have nb columns: column p of V at v + p·ldv, of W at w + p·ldw.
+    /// y[0..<len] += S·x, S symmetric with its lower triangle stored by columns (column j at
+    /// a + j·lda, rows j..<len): one pass over the triangle, four columns at a time.
+    void (*symv_lower_d)(const double *a, long lda, long len, const double *x, double *y);
+    void (*syr2k_lower_d)(double *a, long lda, long len, const double *v, long ldv, const double *w, long ldw, long nb);
 
     // --- element conversion (contiguous) ---
     void (*f16_to_f32)(const uint16_t *src, float *dst, long n);
@@ -77,6 +85,9 @@ typedef struct wl_kernels {
     /// Adds one row's moments, extremes, near-zero count and histogram counts (`counts`, `bins`
     /// entries) to `acc`; acc->squares receives this row's Σx² (overwritten, not added).
     void (*stats_row)(const float *x, long n, const wl_hist *hist, wl_stats *acc, long *counts);
+    /// One pass over a row for the model overview: out[0] += Σ(x − shift), out[1] += Σ(x − shift)²,
+    /// out[2] += Σx² (Double accumulation); returns max |x| (NaN never wins).
+    float (*moments_row)(const float *x, long n, double shift, double *out);
     /// acc_j = x_j if |x_j| > |acc_j| (NaN never wins), over n values.
     void (*fold_maxabs)(float *acc, const float *x, long n);
     /// acc_j += x_j (Double accumulators).

@@ -1,5 +1,7 @@
 // WeightLens built-in viewer: pick a checkpoint, browse its layers, render one with
-// LTVisualizeWeights and look at the PNG. Everything goes through the public API:
+// LTVisualizeWeights or another analysis node (NMF, top inputs, statistics, conv chain, attention
+// QK/OV), or draw the model overview (LTModelOverview over the filtered layers, whose report rows
+// open their layer on click), and look at the PNG. Everything goes through the public API:
 //   GET  /api/object_info/{class}  checkpoint list and the visualizer's options
 //   POST /api/prompt               CheckpointLoaderSimple → LTListLayers → ShowText|pysssss (layer list)
 //                                  CheckpointLoaderSimple → LTVisualizeWeights (the picture)
@@ -14,6 +16,32 @@ const LOADER = "CheckpointLoaderSimple";
 const VISUALIZER = "LTVisualizeWeights";
 const LISTER = "LTListLayers";
 const SHOW_TEXT = "ShowText|pysssss";
+
+/** The node attention views expand: the attention module of a picked projection (…attn1.to_q → …attn1). */
+function attentionModule(layer) {
+    const m = layer.match(/^(.*\.attn\d*)(\..*)?$/);
+    return m ? m[1] : layer;
+}
+
+/** The layer a conv chain continues with: the next convolution-like layer after `layer` in model order. */
+function nextConv(layer) {
+    const index = state.layers.indexOf(layer);
+    const rest = state.layers.slice(index + 1);
+    return rest.find((l) => /(conv[^.]*|in_layers\.2|out_layers\.3|\.op|proj_in|proj_out)$/.test(l)) ?? rest[0] ?? layer;
+}
+
+// Each view: the node that draws it, the inputs the picked layer gives, inputs set here (not shown).
+const ANALYSES = {
+    visualize: { node: VISUALIZER, inputs: (layer) => ({ layer_name: layer }) },
+    nmf: { node: "LTWeightNMF", inputs: (layer) => ({ layer_name: layer }) },
+    "top-inputs": { node: "LTTopInputs", inputs: (layer) => ({ layer_name: layer }) },
+    stats: { node: "LTWeightStats", inputs: (layer) => ({ filter: layer }) },
+    "conv-chain": { node: "LTExpandedWeights", inputs: (layer) => ({ layer_name: layer.includes(",") ? layer : `${layer}, ${nextConv(layer)}`, mode: "conv_chain" }) },
+    "attention-qk": { node: "LTExpandedWeights", inputs: (layer) => ({ layer_name: attentionModule(layer), mode: "attention_qk" }) },
+    "attention-ov": { node: "LTExpandedWeights", inputs: (layer) => ({ layer_name: attentionModule(layer), mode: "attention_ov" }) },
+    overview: { node: "LTModelOverview", modelWide: true, inputs: () => ({ filter: $("filter").value.trim() }) },
+};
+const HIDDEN_INPUTS = new Set(["model", "layer_name", "filter", "mode"]);
 // Filters the server resolves (block grammar such as IN04, M00, IN00-OUT08(+2), and globs);
 // plain substrings are filtered here, instantly, with the same substring semantics.
 const SERVER_FILTER = /^\s*((IN|OUT)\d|M0)|[*?]/i;
@@ -94,7 +122,7 @@ function setProgress(fraction, done = false) {
 function busy(delta) {
     state.busy += delta;
     $("interrupt").disabled = state.busy === 0;
-    $("render").disabled = state.busy > 0 || !state.selected;
+    $("render").disabled = state.busy > 0 || (!state.selected && !analysis().modelWide);
 }
 
 /** Runs a prompt, reporting progress and node names; errors end up in the status line. */
@@ -153,16 +181,21 @@ async function loadCheckpoints() {
     return values;
 }
 
-/** Builds a control for every visualizer input except the model link and the layer name. */
+function analysis() {
+    return ANALYSES[$("analysis").value] ?? ANALYSES.visualize;
+}
+
+/** Builds a control for every input of the current view's node except the model link, the layer and what the view sets. */
 async function loadOptions() {
-    const info = (await api.getJSON(`/object_info/${VISUALIZER}`))[VISUALIZER];
+    const node = analysis().node;
+    const info = (await api.getJSON(`/object_info/${node}`))[node];
     const order = [...(info.input_order?.required ?? Object.keys(info.input.required ?? {})),
         ...(info.input_order?.optional ?? Object.keys(info.input.optional ?? {}))];
     const specs = { ...(info.input.required ?? {}), ...(info.input.optional ?? {}) };
     const container = $("options");
     container.replaceChildren();
     for (const name of order) {
-        if (name === "model" || name === "layer_name" || !specs[name]) continue;
+        if (HIDDEN_INPUTS.has(name) || !specs[name]) continue;
         const input = describeInput(specs[name]);
         let control;
         if (input.kind === "combo") {
@@ -198,7 +231,7 @@ async function loadOptions() {
         label.append(name.replaceAll("_", " "), control);
         container.appendChild(label);
         control.addEventListener("change", () => {
-            if (state.selected) renderLayer();
+            if (state.selected || analysis().modelWide) renderLayer();
         });
     }
 }
@@ -289,31 +322,113 @@ function updateHash() {
     const params = new URLSearchParams();
     if (state.checkpoint) params.set("ckpt", state.checkpoint);
     if (state.selected) params.set("layer", state.selected);
+    if ($("analysis").value !== "visualize") params.set("view", $("analysis").value);
     history.replaceState(null, "", `#${params}`);
 }
 
 // ---- rendering ---------------------------------------------------------------------------
 
+/** Number cell text: 4 significant digits, integers as they are. */
+function formatNumber(x) {
+    if (!Number.isFinite(x) || Number.isInteger(x)) return String(x);
+    const a = Math.abs(x);
+    return a !== 0 && (a < 1e-3 || a >= 1e5) ? x.toExponential(3) : String(Number(x.toPrecision(4)));
+}
+
+function formatValue(value, key) {
+    if (value === null || value === undefined) return "–";
+    if (typeof value === "number") return formatNumber(value);
+    if (Array.isArray(value) && value.every((v) => typeof v === "number")) {
+        if (key === "shape") return value.join("×");
+        return value.slice(0, 8).map(formatNumber).join(", ") + (value.length > 8 ? ` … (${value.length})` : "");
+    }
+    if (Array.isArray(value) && value.every((v) => typeof v === "string")) return value.join(", ");
+    if (Array.isArray(value) && value.every((v) => Array.isArray(v))) return `${value.length} lists of ${value[0]?.length ?? 0}`;
+    return typeof value === "object" ? JSON.stringify(value) : String(value);
+}
+
+/**
+ * The node's JSON report as a table: one row per layer for arrays of layers (a click on a row
+ * opens that layer in the weights view), else one row per field.
+ */
+function showReport(text) {
+    const container = $("report");
+    container.replaceChildren();
+    let value;
+    try {
+        value = JSON.parse(text);
+    } catch {
+        return false;
+    }
+    const table = document.createElement("table");
+    const cell = (tag, content, numeric) => {
+        const el = document.createElement(tag);
+        el.textContent = content;
+        if (numeric) el.className = "num";
+        return el;
+    };
+    const rowsOf = (items) => {
+        const keys = [...new Set(items.slice(0, 20).flatMap((r) => Object.keys(r)))];
+        const head = document.createElement("tr");
+        head.append(...keys.map((k) => cell("th", k)));
+        table.appendChild(head);
+        for (const item of items) {
+            const tr = document.createElement("tr");
+            tr.append(...keys.map((k) => cell("td", formatValue(item[k], k), typeof item[k] === "number")));
+            if (typeof item.name === "string" && state.layers.includes(item.name)) {
+                tr.className = "layer-row";
+                tr.dataset.layer = item.name;
+                tr.title = `Open ${item.name} in the weights view`;
+                tr.addEventListener("click", () => openLayer(item.name));
+            }
+            table.appendChild(tr);
+        }
+    };
+    if (Array.isArray(value) && value.length > 0 && value.every((v) => v && typeof v === "object")) rowsOf(value);
+    else if (value && typeof value === "object" && !Array.isArray(value)) {
+        for (const [key, field] of Object.entries(value)) {
+            const tr = document.createElement("tr");
+            tr.append(cell("th", key), cell("td", formatValue(field, key), typeof field === "number"));
+            table.appendChild(tr);
+        }
+    } else return false;
+    container.appendChild(table);
+    return true;
+}
+
+/** A layer of the overview opened on click: the weights view of that layer. */
+async function openLayer(layer) {
+    if ($("analysis").value !== "visualize") {
+        $("analysis").value = "visualize";
+        await loadOptions();
+    }
+    pickLayer(layer);
+}
+
 async function renderLayer() {
-    if (!state.selected || !state.checkpoint) return;
-    const layer = state.selected;
+    const chosen = analysis();
+    if (!state.checkpoint || (!state.selected && !chosen.modelWide)) return;
+    const layer = chosen.modelWide ? (chosen.inputs().filter || "all layers") : state.selected;
     // Only the newest request may paint: an older one finishing late must not replace it.
     const token = ++state.renderToken;
     let outputs;
     try {
         outputs = await run(
-            { 1: loaderNode(), 2: { class_type: VISUALIZER, inputs: { model: ["1", 0], layer_name: layer, ...optionValues() } } },
-            `Rendering ${layer}`,
+            { 1: loaderNode(), 2: { class_type: chosen.node, inputs: { model: ["1", 0], ...chosen.inputs(state.selected ?? ""), ...optionValues() } } },
+            `Rendering ${chosen.node} of ${layer}`,
         );
     } catch {
         return;
     }
     if (token !== state.renderToken) return;
     const output = outputs["2"] ?? {};
+    const reportText = (output.text ?? []).join("\n");
+    const isReport = chosen.node !== VISUALIZER && showReport(reportText);
+    if (chosen.node === VISUALIZER) $("report").replaceChildren();
     // The node's `images` hold a compact preview made for the node; its `pages` are the full
     // pictures (with the layout chunk the hover read-out uses): show those when present.
     state.images = output.pages ?? output.images ?? [];
-    $("info").textContent = (output.text ?? []).join("\n");
+    $("info").textContent = isReport ? "" : reportText;
     // `both` returns the weights picture, then the expanded one (the node's documented order).
     const mode = optionValues().visualization_mode;
     const names = mode === "both" && state.images.length === 2 ? ["weights", "expanded"] : [];
@@ -368,6 +483,12 @@ function wireEvents() {
         // Local filtering is instant; server-side filters wait for a pause in typing.
         timer = setTimeout(applyFilter, SERVER_FILTER.test($("filter").value) ? 400 : 0);
     });
+    $("analysis").addEventListener("change", async () => {
+        await loadOptions();
+        $("render").disabled = state.busy > 0 || (!state.selected && !analysis().modelWide);
+        updateHash();
+        if (state.selected || analysis().modelWide) renderLayer();
+    });
     $("controls").addEventListener("submit", (event) => {
         event.preventDefault();
         renderLayer();
@@ -384,12 +505,15 @@ function wireEvents() {
 }
 
 async function start() {
+    const wantedView = linkParams().get("view");
+    if (wantedView && ANALYSES[wantedView]) $("analysis").value = wantedView;
     wireEvents();
     // Without a socket the page still works: runs are then followed through /api/history.
     await Promise.race([api.connect(), new Promise((r) => setTimeout(r, 3000))]);
     try {
         const [checkpoints] = await Promise.all([loadCheckpoints(), loadOptions()]);
         if (checkpoints.length > 0) await selectCheckpoint($("checkpoint").value);
+        if (analysis().modelWide && !state.selected) renderLayer();
     } catch (error) {
         setStatus(`Cannot reach the API: ${error.message}`, true);
     }

@@ -11,6 +11,9 @@
 //   - shows a node's execution error on the node itself, in red, until the next run;
 //   - offers the full-resolution pages of LTVisualizeWeights one click away (the node's preview
 //     is a compact picture): "open" links to each page and to the viewer on the same layer;
+//   - shows the JSON reports of the analysis nodes (LTWeightNMF, LTWeightStats, LTModelOverview,
+//     LTExpandedWeights, LTTopInputs; also a ShowText fed by one) as a table: one row per layer
+//     for arrays of layers, one row per field otherwise, long number lists shortened;
 //   - keeps nodes from overlapping: when a workflow loads or a run makes nodes grow, nodes that
 //     would be covered move down (or right, when side by side) until none overlaps.
 // The widgets never serialize, so saved workflows and queued prompts stay exactly as ComfyUI's.
@@ -18,7 +21,8 @@ import { app } from "../../scripts/app.js";
 import { api } from "../../scripts/api.js";
 
 const EXTENSION_NAME = "weightlens.TextOutputs";
-const TEXT_NODE_TYPES = new Set(["ShowText|pysssss", "LTListLayers", "LTVisualizeWeights"]);
+const REPORT_NODE_TYPES = new Set(["LTWeightNMF", "LTWeightStats", "LTModelOverview", "LTExpandedWeights", "LTTopInputs"]);
+const TEXT_NODE_TYPES = new Set(["ShowText|pysssss", "LTListLayers", "LTVisualizeWeights", ...REPORT_NODE_TYPES]);
 const VISUALIZER_TYPE = "LTVisualizeWeights";
 const LIST_SOURCE_TYPE = "LTListLayers";
 const WIDGET_NAME = "weightlens_text";
@@ -47,6 +51,12 @@ function injectStyle() {
 .weightlens-text .wl-error { color: #ff8a80; white-space: pre-wrap; word-break: break-word; font-weight: bold; }
 .weightlens-text .wl-links { display: flex; flex-wrap: wrap; gap: 4px 10px; }
 .weightlens-text .wl-links a { color: #8ab4ff; }
+.weightlens-text table.wl-report { border-collapse: collapse; white-space: nowrap; }
+.weightlens-text table.wl-report th, .weightlens-text table.wl-report td { padding: 1px 6px;
+  border-bottom: 1px solid var(--border-color, #444); text-align: left; vertical-align: top; }
+.weightlens-text table.wl-report th { position: sticky; top: 0; background: var(--comfy-input-bg, #222); }
+.weightlens-text table.wl-report td.wl-num { text-align: right; font-variant-numeric: tabular-nums; }
+.weightlens-text table.wl-report table.wl-report { margin: 0; }
 `;
     document.head.appendChild(style);
 }
@@ -56,6 +66,95 @@ function textOf(value) {
     if (value == null) return "";
     if (Array.isArray(value)) return value.map(textOf).filter((t) => t !== "").join("\n");
     return String(value);
+}
+
+// ---- JSON reports as tables ----------------------------------------------------------------
+
+/** A number with 4 significant digits (integers as they are). */
+function formatNumber(x) {
+    if (!Number.isFinite(x)) return String(x);
+    if (Number.isInteger(x)) return String(x);
+    const a = Math.abs(x);
+    if (a !== 0 && (a < 1e-3 || a >= 1e5)) return x.toExponential(3);
+    return String(Number(x.toPrecision(4)));
+}
+
+/** Text of a cell: shapes as 320×640×3×3, long number lists shortened, objects as JSON. */
+function formatValue(value, key) {
+    if (value === null || value === undefined) return "–";
+    if (typeof value === "number") return formatNumber(value);
+    if (Array.isArray(value)) {
+        if (value.every((v) => typeof v === "number")) {
+            if (key === "shape" || key === "head_dim") return value.join("×");
+            const head = value.slice(0, 6).map(formatNumber).join(", ");
+            return value.length > 6 ? `${head} … (${value.length})` : head;
+        }
+        if (value.every((v) => Array.isArray(v))) return `${value.length} lists of ${value[0]?.length ?? 0}`;
+        if (value.every((v) => typeof v === "string")) return value.join(", ");
+    }
+    if (typeof value === "object") return JSON.stringify(value);
+    return String(value);
+}
+
+function cell(tag, text, numeric = false) {
+    const el = document.createElement(tag);
+    el.textContent = text;
+    if (numeric) el.className = "wl-num";
+    return el;
+}
+
+/** A table of objects: one column per key of the first rows, one row per object. */
+function objectsTable(rows, maxRows = 500) {
+    const table = document.createElement("table");
+    table.className = "wl-report";
+    const keys = [...new Set(rows.slice(0, 20).flatMap((r) => Object.keys(r)))];
+    const head = document.createElement("tr");
+    for (const key of keys) head.appendChild(cell("th", key));
+    table.appendChild(head);
+    for (const row of rows.slice(0, maxRows)) {
+        const tr = document.createElement("tr");
+        for (const key of keys) tr.appendChild(cell("td", formatValue(row[key], key), typeof row[key] === "number"));
+        table.appendChild(tr);
+    }
+    if (rows.length > maxRows) {
+        const tr = document.createElement("tr");
+        const td = cell("td", `… ${rows.length - maxRows} more rows (the STRING output has all)`);
+        td.colSpan = keys.length;
+        tr.appendChild(td);
+        table.appendChild(tr);
+    }
+    return table;
+}
+
+/** The table for a report's JSON text, or null when the text is not a JSON object or array of objects. */
+export function reportTable(text) {
+    const trimmed = text.trim();
+    if (!(trimmed.startsWith("{") || trimmed.startsWith("["))) return null;
+    let value;
+    try {
+        value = JSON.parse(trimmed);
+    } catch {
+        return null;
+    }
+    const isObject = (v) => v !== null && typeof v === "object" && !Array.isArray(v);
+    if (Array.isArray(value) && value.length > 0 && value.every(isObject)) return objectsTable(value);
+    if (!isObject(value)) return null;
+    // One row per field; a field holding objects (LTTopInputs' inputs) becomes a nested table.
+    const table = document.createElement("table");
+    table.className = "wl-report";
+    for (const [key, field] of Object.entries(value)) {
+        const tr = document.createElement("tr");
+        tr.appendChild(cell("th", key));
+        const td = document.createElement("td");
+        if (Array.isArray(field) && field.length > 0 && field.every(isObject)) td.appendChild(objectsTable(field));
+        else {
+            td.textContent = formatValue(field, key);
+            if (typeof field === "number") td.className = "wl-num";
+        }
+        tr.appendChild(td);
+        table.appendChild(tr);
+    }
+    return table;
 }
 
 function nodeType(node) {
@@ -146,6 +245,7 @@ function createTextView(node) {
     let chosen = "";
     const render = () => {
         body.replaceChildren();
+        root.classList.remove("wl-has-report");
         let lines = text.split("\n").filter((line) => line.length > 0);
         // A heading line above the names ("1050 layers; set layer_name to one of them:").
         let heading = "";
@@ -160,7 +260,10 @@ function createTextView(node) {
         caption.textContent = isList ? heading : "";
         caption.style.display = isList && heading ? "" : "none";
         if (!isList) {
-            body.textContent = text;
+            const table = reportTable(text);
+            if (table) body.appendChild(table);
+            else body.textContent = text;
+            root.classList.toggle("wl-has-report", table !== null);
             return;
         }
         const needle = filter.value.trim().toLowerCase();
@@ -189,6 +292,7 @@ function createTextView(node) {
         preferredHeight() {
             const extra = (error.style.display === "none" ? 0 : 60) + (links.style.display === "none" ? 0 : 22);
             if (head.style.display !== "none") return 240 + extra;
+            if (root.classList.contains("wl-has-report")) return 260 + extra;
             const lines = text === "" ? 0 : text.split("\n").length;
             return Math.min(200 + extra, 24 + 18 * lines + extra);
         },
