@@ -24,6 +24,6 @@ out=docs/images
 "$bin" render "$real" --view stats --bins 64 --out "$out/nodes_stats.png"
 "$bin" render "$real" --view top-inputs --layer conv3 --output-channel 5 --top-k 8 --out "$out/nodes_top_inputs.png"
 "$bin" render "$real" --view conv-chain --layers conv2,conv3 --out "$out/nodes_conv_chain.png"
-"$bin" render "$demo" --view attention-qk --layer input_blocks.4.1.transformer_blocks.0.attn1 --head -1 \
+"$bin" render "$demo" --view attention-qk --layer input_blocks.4.1.transformer_blocks.0.attn1 --head=-1 \
     --out "$out/nodes_attention_qk.png"
 "$bin" render "$demo" --view depth --metric alpha --out "$out/nodes_overview_alpha.png"
