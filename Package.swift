@@ -74,6 +74,9 @@ let package = Package(
         .executableTarget(name: "weightlens-render-bench", dependencies: ["Analysis", "Checkpoint", "Render", "TensorCore", "Kernels"],
                           path: "bench/render/Sources"),
 
+        // GGUF benchmark (bench/gguf/run.sh): dequantization throughput per GGML type.
+        .executableTarget(name: "weightlens-gguf-bench", dependencies: ["Checkpoint", "TensorCore"], path: "bench/gguf/Sources"),
+
         .testTarget(name: "CheckpointTests", dependencies: ["Checkpoint", "ModelCatalog", "TensorCore", "Kernels"]),
         .testTarget(name: "AnalysisTests", dependencies: ["Analysis", "TensorCore", "Checkpoint", "Kernels"]),
         .testTarget(name: "RenderTests", dependencies: ["Render", "Analysis", "TensorCore", "CLibPNG", "Kernels"]),
