@@ -109,12 +109,15 @@ package enum DynamicOptions: Sendable {
     case diffusionModels
     /// The `.gguf` files of those folders (ComfyUI-GGUF's `unet_gguf` list).
     case ggufDiffusionModels
+    /// The files in models/loras (and extra model paths).
+    case loras
 
     package func options(models: any ModelLocator) -> [String] {
         switch self {
         case .checkpoints: return models.checkpointNames()
         case .diffusionModels: return models.modelNames(in: "diffusion_models")
         case .ggufDiffusionModels: return models.modelNames(in: "unet_gguf")
+        case .loras: return models.modelNames(in: "loras")
         }
     }
 }

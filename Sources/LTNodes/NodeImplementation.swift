@@ -169,6 +169,9 @@ package enum NodeRegistry {
         LTModelOverviewNode.self,
         LTExpandedWeightsNode.self,
         LTTopInputsNode.self,
+        LoraLoaderNode.self,
+        LoraLoaderModelOnlyNode.self,
+        LTLoraInspectNode.self,
         LTCompareModelsNode.self,
     ]
 
