@@ -22,6 +22,7 @@ public struct WeightLensCommand: ParsableCommand {
             StatsCommand.self,
             OverviewCommand.self,
             DiffCommand.self,
+            LoraCommand.self,
             TensorsCommand.self,
         ]
     )
