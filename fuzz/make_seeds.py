@@ -244,9 +244,8 @@ def torch_seeds():
     put(z, "repeated-view", torch_zip({"w": Tensor(one, 0, [4, 3], [0, 0])}, [one]))
     compressed = io.BytesIO()
     with zipfile.ZipFile(compressed, "w", compression=zipfile.ZIP_DEFLATED) as zf:
-        zf.writestr("archive/data.pkl", torch_pickle(sd))
-        for s in storages:
-            zf.writestr("archive/data/" + s.key, s.data())
+        for name, data in [("archive/data.pkl", torch_pickle(sd))] + [("archive/data/" + s.key, s.data()) for s in storages]:
+            zf.writestr(zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0)), data, compress_type=zipfile.ZIP_DEFLATED)
     put(z, "bad-deflated", compressed.getvalue())
 
     legacy_sd, legacy_storages = state_dict(legacy=True)

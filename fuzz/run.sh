@@ -140,6 +140,9 @@ run_target() {
     for d in "fuzz/corpus/$t" "fuzz/regressions/$t"; do [ -d "$d" ] && seeds+=("$d"); done
     local log="$OUT/$t.log"
     echo "== $t for ${secs}s"
+    # Swift's own crash handler reads freed memory while it symbolicates, which AddressSanitizer
+    # then reports instead of the real trap: let libFuzzer report the crash.
+    export SWIFT_BACKTRACE=enable=no
     # -malloc_limit_mb: no single allocation over 512 MB (the memory bound per input). The RSS limit
     # is higher: AddressSanitizer alone (shadow memory, quarantine) holds 250-300 MB.
     if ! "$bin" -max_total_time="$secs" -max_len="$(max_len "$t")" -timeout="${FUZZ_TIMEOUT:-10}" \

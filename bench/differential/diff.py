@@ -31,7 +31,8 @@ KINDS = ["values", "dtype", "shape", "keys", "add-drop", "metadata", "header-lay
 
 
 def fnv1a64_f32(array):
-    a = np.ascontiguousarray(array, dtype=np.float32).reshape(-1).copy()
+    with np.errstate(over="ignore", invalid="ignore"):     # F64 beyond float32 becomes inf, as ours does
+        a = np.ascontiguousarray(array, dtype=np.float32).reshape(-1).copy()
     a[np.isnan(a)] = np.frombuffer(struct.pack("<I", 0x7FC00000), dtype=np.float32)[0]
     h = 0xCBF29CE484222325
     for b in a.astype("<f4").tobytes():
