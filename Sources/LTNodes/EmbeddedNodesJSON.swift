@@ -929,6 +929,109 @@ let embeddedNodesJSON = #"""
       "The pictures as an image batch",
       "The report as JSON text"
     ]
+  },
+  "LTVisualizeDelta": {
+    "input": {
+      "required": {
+        "model_a": [
+          "MODEL",
+          {
+            "tooltip": "Model A, the reference (e.g. the base checkpoint)"
+          }
+        ],
+        "model_b": [
+          "MODEL",
+          {
+            "tooltip": "Model B; the pictures show B - A (with a LoRA-patched model B: the LoRA's contribution)"
+          }
+        ],
+        "layer_name": [
+          "STRING",
+          {
+            "default": "",
+            "multiline": false,
+            "tooltip": "Layer whose change is drawn (e.g. 'input_blocks.4.1.proj_in'); empty lists the layers both models have"
+          }
+        ],
+        "num_filters": [
+          "INT",
+          {
+            "default": 16,
+            "min": 1,
+            "max": 256,
+            "tooltip": "Number of filters to visualize"
+          }
+        ],
+        "visualization_mode": [
+          [
+            "weights",
+            "expanded",
+            "both"
+          ],
+          {
+            "default": "both",
+            "tooltip": "Visualization mode: weights, expanded (factorized), or both"
+          }
+        ]
+      },
+      "optional": {
+        "colormap": [
+          [
+            "diverging",
+            "grayscale",
+            "magnitude",
+            "redblue",
+            "viridis"
+          ],
+          {
+            "default": "diverging",
+            "tooltip": "Colour map: diverging (blue-white-red, signed), grayscale, magnitude (|v|), redblue (signed, dark centre) or viridis"
+          }
+        ],
+        "components": [
+          "INT",
+          {
+            "default": 6,
+            "min": 1,
+            "max": 64,
+            "tooltip": "SVD components drawn by the expanded view"
+          }
+        ],
+        "max_side": [
+          "INT",
+          {
+            "default": 2048,
+            "min": 256,
+            "max": 8192,
+            "step": 64,
+            "tooltip": "Longest side of each picture in pixels"
+          }
+        ]
+      }
+    },
+    "input_order": {
+      "required": [
+        "model_a",
+        "model_b",
+        "layer_name",
+        "num_filters",
+        "visualization_mode"
+      ],
+      "optional": [
+        "colormap",
+        "components",
+        "max_side"
+      ]
+    },
+    "output": [],
+    "output_is_list": [],
+    "output_name": [],
+    "name": "LTVisualizeDelta",
+    "display_name": "LTVisualizeDelta",
+    "description": "LTVisualizeWeights' pictures of the change of one layer, B - A: what a fine-tune, a merge or a LoRA did to it",
+    "python_module": "custom_nodes.latent-tools",
+    "category": "LatentTools",
+    "output_node": true
   }
 }
 

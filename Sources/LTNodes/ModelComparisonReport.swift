@@ -81,8 +81,8 @@ package enum ModelComparisonReport {
     /// taken while the elements are converted) and its file pages are released when it is done,
     /// so neither model is ever held in memory; only `delta_spectral_norm` keeps B − A of the
     /// layer in flight for the Lanczos passes (σ₁ is computed only for that metric, so the other
-    /// metrics are one pass over the two files). `progress(done, total)` after each layer from any
-    /// thread; `cancelled` is polled between chunks.
+    /// metrics are one pass over the two files). `progress(done, total)` after each layer, in order,
+    /// from any thread; `cancelled` is polled between chunks.
     package static func compute(_ a: Side, _ b: Side, filter: String, metric: Metric,
                                 cancelled: @escaping @Sendable () -> Bool = { false },
                                 progress: @escaping @Sendable (Int, Int) -> Void = { _, _ in }) throws(NodeFailure) -> [Entry] {
@@ -118,18 +118,17 @@ package enum ModelComparisonReport {
                     if cancelled() { throw .interrupted }
                     return try compare(p, a, b, spectral: metric == .deltaSpectralNorm, buffers: buffers, cancellation: cancellation)
                 }
-                let done: Int? = state.withLock { s in
+                // Reported under the lock so the counts reach the client in order.
+                state.withLock { s in
                     switch result {
                     case .success(let e):
                         s.entries[job] = e
                         s.done += 1
-                        return s.done
+                        progress(s.done, jobs.count)
                     case .failure(let f):
                         if s.failure == nil { s.failure = f }
-                        return nil
                     }
                 }
-                if let done { progress(done, jobs.count) }
             }
         }
         let final = state.withLock { $0 }

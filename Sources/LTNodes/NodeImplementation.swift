@@ -173,6 +173,7 @@ package enum NodeRegistry {
         LoraLoaderModelOnlyNode.self,
         LTLoraInspectNode.self,
         LTCompareModelsNode.self,
+        LTVisualizeDeltaNode.self,
     ]
 
     private static let byName: [String: any NodeImplementation.Type] = {

@@ -106,7 +106,7 @@ enum LTVisualizeWeightsNode: NodeImplementation {
 
     /// Renders the view; `both` draws its two pictures at the same time (the weights view is
     /// mostly drawing and PNG encoding, the expanded view mostly the SVD, so they overlap well).
-    private static func render(_ view: ViewKind, weight: Tensor, info: LayerInfo, options: RenderOptions,
+    static func render(_ view: ViewKind, weight: Tensor, info: LayerInfo, options: RenderOptions,
                                context: NodeContext) throws(NodeFailure) -> [RenderedImage] {
         let cancellation = Cancellation { context.isInterrupted }
         let progress: ProgressHandler = { done, total in context.progress(Double(done), of: Double(total)) }
