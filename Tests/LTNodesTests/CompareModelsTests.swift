@@ -141,3 +141,21 @@ enum CompareFixtures {
         #expect(report.allSatisfy { $0["delta_l2"]?.doubleValue == 0 && $0["status"] == "compared" })
     }
 }
+
+@Suite struct CompareWorkflowTests {
+    /// workflows/lora_compare.json (UI format) converts, validates and runs: the chart on
+    /// LTCompareModels, LTVisualizeDelta's text for its layer.
+    @Test func loraCompareWorkflow_convertsValidatesAndRuns() throws {
+        let prompt = try WorkflowConversion.apiPrompt(fromUIWorkflow: Repo.json("workflows/lora_compare.json"), catalog: catalog())
+        let models = try TestCheckpoints.models()
+        let validated = try PromptValidation.validate(prompt: prompt, catalog: try catalog(), models: models).get()
+        let temp = TempDirectory("ltnodes-compare-workflow")
+        defer { temp.cleanup() }
+        let executor = GraphExecutor(catalog: try catalog(),
+                                     environment: ExecutionEnvironment(models: models, tempDirectory: temp.path, outputDirectory: temp.path))
+        let record = executor.execute(validated, promptID: "w", extraData: [:], send: { _, _ in }, isInterrupted: { false })
+        #expect(record.statusString == "success")
+        #expect(record.outputs["3"]?["images"]?.arrayValue?.count == 1)
+        #expect(record.outputs["4"]?["text"]?[0]?.stringValue?.hasPrefix("Delta of input_blocks.4.1.proj_in") == true)
+    }
+}
