@@ -26,6 +26,13 @@ extension CheckpointFile {
         }
         if count == 0 { return }
         let source = sources[i]
+        if source.quantization != nil {
+            // GGUF blocks do not split at arbitrary elements: dequantize the tensor, copy the range.
+            // Whole-model passes ask `canReadElements` first and load such tensors once instead.
+            let values = try loadTensor(name).values
+            values.withUnsafeBufferPointer { dst.update(from: $0.baseAddress! + start, count: count) }
+            return
+        }
         let region = regions[source.region]
         // Validated at open time: the storage lies inside the mapping, the view inside the storage.
         let storage = region.base! + source.storageByteOffset
@@ -64,10 +71,19 @@ extension CheckpointFile {
         }
     }
 
-    /// The bytes of the mapping that tensor `name`'s elements occupy: (region, first byte, end byte).
+    /// Whether `readElements` converts a range straight from the file (false for GGUF
+    /// block-quantized tensors, which it has to dequantize whole).
+    public func canReadElements(_ name: String) -> Bool {
+        guard let i = indexByName[name] else { return false }
+        return sources[i].quantization == nil
+    }
+
+    /// The bytes of the mapping that tensor `name`'s elements occupy: (region, first byte, end byte);
+    /// nil for GGUF block-quantized tensors (their pages are not released).
     private func byteSpan(_ name: String) -> (MappedFile, Int, Int)? {
         guard let i = indexByName[name] else { return nil }
         let source = sources[i]
+        guard source.quantization == nil else { return nil }
         let size = max(1, source.dtype.byteSize)
         let lo = source.storageByteOffset + source.elementOffset * size
         let count = entries[i].parameterCount

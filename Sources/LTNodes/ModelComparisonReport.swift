@@ -233,7 +233,8 @@ package enum ModelComparisonReport {
     }
 
     /// Reads one layer's weight in element ranges: straight from the file (converted chunk by
-    /// chunk) when the weight is stored as is, else (scaled fp8) from the weight loaded once.
+    /// chunk) when the weight is stored as is, else (scaled fp8, GGUF block-quantized) from the
+    /// weight loaded once.
     struct WeightReader {
         let layer: Layer
         let file: CheckpointFile
@@ -242,7 +243,7 @@ package enum ModelComparisonReport {
         init(_ layer: Layer, _ side: Side) throws(NodeFailure) {
             self.layer = layer
             self.file = side.file
-            if layer.scaleKey != nil {
+            if layer.scaleKey != nil || !side.file.canReadElements(layer.weightKey) {
                 do { loaded = try side.catalog.loadWeight(layer) } catch {
                     throw .failed(type: "CheckpointError", message: error.description)
                 }

@@ -30,6 +30,25 @@ import Testing
         }
     }
 
+    /// GGUF block-quantized tensors cannot be cut at any element: they say so, and a range is
+    /// still the same slice of the dequantized tensor.
+    @Test func ggufQuantizedTensors_readTheSameSlices() throws {
+        let file = try CheckpointFile.open(path: Self.tool("gguf/types.gguf"))
+        var quantized = 0
+        for entry in file.entries {
+            guard let whole = try? file.loadTensor(entry.name).values, whole.count > 2 else { continue }
+            if !file.canReadElements(entry.name) { quantized += 1 }
+            let start = whole.count / 3, count = whole.count - whole.count / 3
+            var out = [Float](repeating: .nan, count: count)
+            try out.withUnsafeMutableBufferPointer { p throws(CheckpointError) in
+                try file.readElements(entry.name, start: start, count: count, into: p.baseAddress!)
+            }
+            #expect(out.elementsEqual(whole[start...]) { $0 == $1 || ($0.isNaN && $1.isNaN) }, "\(entry.name)")
+            file.releasePages(entry.name)
+        }
+        #expect(quantized > 0)
+    }
+
     @Test func outOfRange_andUnknownNames_areErrors() throws {
         let file = try CheckpointFile.open(path: Self.tool("compare_a.safetensors"))
         let entry = try #require(file.entries.first)
