@@ -233,8 +233,8 @@ package enum ModelComparisonReport {
     }
 
     /// Reads one layer's weight in element ranges: straight from the file (converted chunk by
-    /// chunk) when the weight is stored as is, else (scaled fp8, GGUF block-quantized) from the
-    /// weight loaded once.
+    /// chunk) when the weight is stored as is, else (LoRA-patched, scaled fp8, GGUF
+    /// block-quantized) from the weight loaded once through the catalogue.
     struct WeightReader {
         let layer: Layer
         let file: CheckpointFile
@@ -243,7 +243,8 @@ package enum ModelComparisonReport {
         init(_ layer: Layer, _ side: Side) throws(NodeFailure) {
             self.layer = layer
             self.file = side.file
-            if layer.scaleKey != nil || !side.file.canReadElements(layer.weightKey) {
+            // A LoRA-patched MODEL's patched layers are W + strength x dW, computed for the layer.
+            if layer.scaleKey != nil || side.catalog.isPatched(layer) || !side.file.canReadElements(layer.weightKey) {
                 do { loaded = try side.catalog.loadWeight(layer) } catch {
                     throw .failed(type: "CheckpointError", message: error.description)
                 }

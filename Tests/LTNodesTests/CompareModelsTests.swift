@@ -4,6 +4,7 @@ import Checkpoint
 import ModelCatalog
 import OrderedJSON
 import Render
+import TensorCore
 import Testing
 @testable import LTNodes
 
@@ -157,5 +158,36 @@ enum CompareFixtures {
         #expect(record.statusString == "success")
         #expect(record.outputs["3"]?["images"]?.arrayValue?.count == 1)
         #expect(record.outputs["4"]?["text"]?[0]?.stringValue?.hasPrefix("Delta of input_blocks.4.1.proj_in") == true)
+    }
+}
+
+/// Adds `value` to every element of one weight: a stand-in for a LoRA on a patched catalogue.
+private struct AddConstant: WeightPatch {
+    let weightKey: String
+    let value: Float
+    var identity: String { "add \(value) to \(weightKey)" }
+    func touches(weightKey key: String) -> Bool { key == weightKey }
+    func apply(to weight: Tensor, layer: Layer) throws(CheckpointError) -> Tensor {
+        Tensor(shape: weight.shape, values: weight.values.map { $0 + value })
+    }
+}
+
+@Suite struct PatchedModelComparisonTests {
+    /// A model against itself with a patch: the patched layer changes by exactly the patch, every
+    /// other layer is unchanged (the patched weight is read through the catalogue, not the file).
+    @Test func patchedCatalogue_showsExactlyThePatch() throws {
+        let a = try CompareFixtures.side("compare_a.safetensors")
+        let layer = try a.catalog.layer(named: "middle_block.1.proj_out")
+        let b = ModelComparisonReport.Side(file: a.file, catalog: a.catalog.patched(with: AddConstant(weightKey: layer.weightKey, value: 0.5)))
+        let entries = try ModelComparisonReport.compute(a, b, filter: "", metric: .deltaSpectralNorm)
+        for e in entries where e.status == .compared {
+            if e.name == layer.name {
+                #expect(abs((e.value(.deltaL2) ?? 0) - 0.5 * Double(layer.parameters).squareRoot()) < 1e-9)
+                // B - A = 0.5 everywhere: rank one, sigma1 = 0.5 sqrt(rows cols) = delta_l2.
+                #expect(abs((e.value(.deltaSpectralNorm) ?? 0) - (e.value(.deltaL2) ?? -1)) < 1e-6)
+            } else {
+                #expect(e.value(.deltaL2) == 0, "\(e.name)")
+            }
+        }
     }
 }
