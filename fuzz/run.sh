@@ -53,7 +53,8 @@ deps() {
         ModelCatalog) echo "Checkpoint TensorCore OrderedJSON" ;;
         Analysis) echo "TensorCore CKernels Kernels" ;;
         Render) echo "TensorCore Analysis OrderedJSON CKernels" ;;
-        LTNodes) echo "OrderedJSON ModelCatalog Checkpoint Analysis Render TensorCore" ;;
+        LoRA) echo "Checkpoint ModelCatalog TensorCore Analysis" ;;
+        LTNodes) echo "OrderedJSON ModelCatalog LoRA Checkpoint Analysis Render TensorCore" ;;
         *) echo "unknown module $1" >&2; exit 2 ;;
     esac
 }
