@@ -78,7 +78,7 @@ function sliceValues(index) {
     return slices.get(key);
 }
 
-function formatValue(v) {
+function formatWeight(v) {
     if (v === null || v === undefined) return "n/a";
     const a = Math.abs(v);
     return a !== 0 && (a < 1e-3 || a >= 1e4) ? v.toExponential(4) : String(Number(v.toPrecision(5)));
@@ -105,7 +105,7 @@ const view = new ImageCanvas($("image"), (hit) => {
     sliceValues(wanted.index).then((values) => {
         if (token !== hoverToken || !values) return;
         const v = values[wanted.pick];
-        showReadout(`${base} · [${wanted.element.join(", ")}] = ${formatValue(v)}`, hit, v);
+        showReadout(`${base} · [${wanted.element.join(", ")}] = ${formatWeight(v)}`, hit, v);
     });
 });
 
