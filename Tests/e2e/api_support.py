@@ -126,3 +126,16 @@ def visualize_prompt(ckpt, layer, mode="both", num_filters=16, node="2"):
         node: {"class_type": "LTVisualizeWeights",
                "inputs": {"model": ["1", 0], "layer_name": layer, "num_filters": num_filters, "visualization_mode": mode}},
     }
+
+
+def run_prompt(server, prompt):
+    """Queues an API-format prompt on its own WebSocket client, waits for it to finish and
+    returns its history entry."""
+    cid = new_client_id()
+    ws, _ = server.connect(cid)
+    r = server.post("/prompt", {"prompt": prompt, "client_id": cid})
+    assert r.status_code == 200, r.text
+    pid = r.json()["prompt_id"]
+    collect_until_done(ws, pid)
+    ws.close()
+    return server.wait_history(pid)

@@ -5,7 +5,7 @@ import subprocess
 
 import pytest
 
-from api_support import Server, collect_until_done, new_client_id
+from api_support import Server, collect_until_done, new_client_id, run_prompt as run
 
 
 @pytest.fixture(scope="module")
@@ -31,17 +31,6 @@ def server(weightlens_bin, tmp_path_factory):
     s = Server(weightlens_bin, base, ["--extra-model-paths-config", str(config)])
     yield s
     s.stop()
-
-
-def run(server, prompt):
-    cid = new_client_id()
-    ws, _ = server.connect(cid)
-    r = server.post("/prompt", {"prompt": prompt, "client_id": cid})
-    assert r.status_code == 200, r.text
-    pid = r.json()["prompt_id"]
-    collect_until_done(ws, pid)
-    ws.close()
-    return server.wait_history(pid)
 
 
 def test_folders_and_object_info_list_the_right_files(server):

@@ -7,7 +7,7 @@ import gguf
 import numpy as np
 import pytest
 
-from api_support import Server, collect_until_done, new_client_id
+from api_support import Server, collect_until_done, new_client_id, run_prompt as run
 from gguf_support import read_safetensors_f32, write_gguf
 
 Q = gguf.GGMLQuantizationType
@@ -31,17 +31,6 @@ def server(weightlens_bin, tmp_path_factory):
     s.gguf_path = dm / "flux_dev_s32.gguf"
     yield s
     s.stop()
-
-
-def run(server, prompt):
-    cid = new_client_id()
-    ws, _ = server.connect(cid)
-    r = server.post("/prompt", {"prompt": prompt, "client_id": cid})
-    assert r.status_code == 200, r.text
-    pid = r.json()["prompt_id"]
-    collect_until_done(ws, pid)
-    ws.close()
-    return server.wait_history(pid)
 
 
 def list_layers(server, loader, flt):

@@ -8,7 +8,7 @@ import shutil
 import numpy as np
 import pytest
 
-from api_support import Server, collect_until_done, new_client_id
+from api_support import Server, collect_until_done, new_client_id, run_prompt as run
 
 TOOLS = pathlib.Path(__file__).resolve().parents[1] / "Fixtures" / "tools"
 
@@ -37,17 +37,6 @@ def server(weightlens_bin, tmp_path_factory):
     s = Server(weightlens_bin, base, ["--extra-model-paths-config", str(config)])
     yield s
     s.stop()
-
-
-def run(server, prompt):
-    cid = new_client_id()
-    ws, _ = server.connect(cid)
-    r = server.post("/prompt", {"prompt": prompt, "client_id": cid})
-    assert r.status_code == 200, r.text
-    pid = r.json()["prompt_id"]
-    collect_until_done(ws, pid)
-    ws.close()
-    return server.wait_history(pid)
 
 
 def test_object_info_has_comfyuis_lora_loaders(server):
