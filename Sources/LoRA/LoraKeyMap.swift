@@ -108,8 +108,8 @@ public struct LoraKeyMap: Sendable {
             return
         }
         // OpenCLIP layout (SDXL's second encoder in a checkpoint). Its fused q/k/v is stored as
-        // `attn.in_proj_weight`, which is no `.weight` layer of the catalogue, so `lora_te2_…q_proj`
-        // stays unmatched when the catalogue does not list it.
+        // `attn.in_proj_weight`, listed by the catalogue as the layer `attn.in_proj`; the Hugging
+        // Face names of q, k and v patch its first, second and third row band.
         guard layer.part == "text_encoder_2", let r = m.range(of: "model.transformer.resblocks.") else { return }
         let rest = m[r.upperBound...]
         guard let dot = rest.firstIndex(of: "."), let block = Int(rest[..<dot]) else { return }

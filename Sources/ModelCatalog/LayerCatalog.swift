@@ -136,9 +136,8 @@ public struct LayerCatalog: Sendable {
 
         var unet: [Layer] = []
         var rest: [Layer] = []
-        for e in entries where e.name.hasSuffix(".weight") {
-            let module = String(e.name.dropLast(".weight".count))
-            if module.isEmpty { continue }
+        for e in entries {
+            guard let module = Self.moduleName(ofWeightKey: e.name) else { continue }
             let scale = scaleKey(module, e)
             if let prefix, module.hasPrefix(prefix) {
                 let name = String(module.dropFirst(prefix.count))
@@ -157,6 +156,22 @@ public struct LayerCatalog: Sendable {
             return (prefix, identity, unet, unet + rest)
         }
         return (prefix, identity, rest, rest)
+    }
+
+    /// The module a weight tensor belongs to: `X.weight` → `X`, and PyTorch's fused attention
+    /// projection `X.in_proj_weight` (nn.MultiheadAttention, as OpenCLIP stores SDXL's second text
+    /// encoder) → `X.in_proj`, so the q/k/v weights are a layer that LoRAs can patch by row bands.
+    /// nil for every other tensor (biases, norms' running stats, buffers).
+    static func moduleName(ofWeightKey key: String) -> String? {
+        let module: Substring
+        if key.hasSuffix(".in_proj_weight") {
+            module = key.dropLast("_weight".count)
+        } else if key.hasSuffix(".weight") {
+            module = key.dropLast(".weight".count)
+        } else {
+            return nil
+        }
+        return module.isEmpty ? nil : String(module)
     }
 
     /// The layer with this name (as listed) or full weight key; a full module path also works, and

@@ -30,8 +30,11 @@ import Testing
         expect(m, "lora_unet_input_blocks_4_1_transformer_blocks_0_attn2_to_k", "input_blocks.4.1.transformer_blocks.0.attn2.to_k")
         expect(m, "lora_te1_text_model_encoder_layers_0_self_attn_q_proj",
                "conditioner.embedders.0.transformer.text_model.encoder.layers.0.self_attn.q_proj")
-        // OpenCLIP's fused `attn.in_proj_weight` is no `.weight` layer: q/k/v of the second encoder stay unmatched.
-        #expect(m.target("lora_te2_text_model_encoder_layers_3_self_attn_k_proj") == nil)
+        // OpenCLIP's fused `attn.in_proj_weight` is the layer `attn.in_proj`: q/k/v are its row bands.
+        expect(m, "lora_te2_text_model_encoder_layers_3_self_attn_k_proj",
+               "conditioner.embedders.1.model.transformer.resblocks.3.attn.in_proj", offset: 1280, rows: 1280)
+        expect(m, "text_encoder_2.text_model.encoder.layers.0.self_attn.v_proj",
+               "conditioner.embedders.1.model.transformer.resblocks.0.attn.in_proj", offset: 2560, rows: 1280)
         expect(m, "lora_te2_text_model_encoder_layers_3_self_attn_out_proj",
                "conditioner.embedders.1.model.transformer.resblocks.3.attn.out_proj")
         expect(m, "text_encoder_2.text_model.encoder.layers.31.mlp.fc2", "conditioner.embedders.1.model.transformer.resblocks.31.mlp.c_proj")
