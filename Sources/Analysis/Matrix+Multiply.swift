@@ -57,25 +57,9 @@ func gemm(_ a: StridedOperand, _ b: StridedOperand, _ c: UnsafeMutablePointer<Fl
         return
     }
     let t = kernels
-    let nr = t.raw.pointee.nr, kc = t.raw.pointee.kc, mc = t.raw.pointee.mc
-    let panelsB = (n + nr - 1) / nr
-    let packedB = UnsafeMutablePointer<Float>.allocate(capacity: panelsB * nr * k)
-    defer { packedB.deallocate() }
-    let pb = OutputPointer(base: packedB)
-
-    // Pack B: for each KC slice starting at p0 (depth kcb), panel j sits at p0*panelsB*NR + j*kcb*NR.
-    let packJobs = min(panelsB, 64)
-    runJobs(packJobs, parallel: parallel) { job in
-        let jStart = job * panelsB / packJobs, jEnd = (job + 1) * panelsB / packJobs
-        var p0 = 0
-        while p0 < k {
-            let kcb = min(kc, k - p0)
-            for j in jStart..<jEnd {
-                t.raw.pointee.gemm_pack_b(b.view, p0, kcb, j * nr, pb.base + p0 * panelsB * nr + j * kcb * nr)
-            }
-            p0 += kcb
-        }
-    }
+    let nr = t.raw.pointee.nr, mc = t.raw.pointee.mc
+    let (pb, panelsB) = packRight(b, kernels: t, parallel: parallel)
+    defer { pb.base.deallocate() }
 
     let rowBlocks = (m + mc - 1) / mc
     // Enough column blocks to keep both cores busy when there are few row blocks.
@@ -90,6 +74,28 @@ func gemm(_ a: StridedOperand, _ b: StridedOperand, _ c: UnsafeMutablePointer<Fl
         t.raw.pointee.gemm_tile(a.view, pb.base, panelsB, k, i0, min(mc, m - i0), j0, min(nc, n - j0), n,
                                 out.base, ldc, accumulate ? 1 : 0)
     }
+}
+
+/// B (k×n) packed for `gemm_tile`: for each KC slice starting at p0 (depth kcb), NR-wide panel j
+/// sits at p0·panels·NR + j·kcb·NR. The caller deallocates `packed.base`.
+func packRight(_ b: StridedOperand, kernels t: KernelTable, parallel: Bool) -> (packed: OutputPointer, panels: Int) {
+    let k = b.rows, n = b.cols
+    let nr = t.raw.pointee.nr, kc = t.raw.pointee.kc
+    let panelsB = (n + nr - 1) / nr
+    let pb = OutputPointer(base: UnsafeMutablePointer<Float>.allocate(capacity: panelsB * nr * k))
+    let packJobs = min(panelsB, 64)
+    runJobs(packJobs, parallel: parallel) { job in
+        let jStart = job * panelsB / packJobs, jEnd = (job + 1) * panelsB / packJobs
+        var p0 = 0
+        while p0 < k {
+            let kcb = min(kc, k - p0)
+            for j in jStart..<jEnd {
+                t.raw.pointee.gemm_pack_b(b.view, p0, kcb, j * nr, pb.base + p0 * panelsB * nr + j * kcb * nr)
+            }
+            p0 += kcb
+        }
+    }
+    return (pb, panelsB)
 }
 
 // MARK: - Public products

@@ -16,14 +16,8 @@ enum LoraDelta {
         let shape = module.deltaShape
         switch module.kind {
         case .lora:
-            let up = try load(.up), down = try load(.down)
-            let r = down.shape[0]
-            var d = matrix(down, rows: r)
-            if module.keys[.mid] != nil {
-                d = try tuckerDown(mid: try load(.mid), down: d)
-            }
-            let product = try mul(matrix(up, rows: up.shape[0]), d)
-            return Tensor(shape: shape, values: product.values)
+            let (up, down) = try factors(module, in: file)
+            return Tensor(shape: shape, values: try mul(up, down).values)
         case .loha:
             let w1a = try load(.hadaW1a), w1b = try load(.hadaW1b), w2a = try load(.hadaW2a), w2b = try load(.hadaW2b)
             let m1: [Float], m2: [Float]
@@ -63,6 +57,19 @@ enum LoraDelta {
             let d = try load(.diff)
             return Tensor(shape: shape, values: d.values)
         }
+    }
+
+    /// ΔW of a `.lora` module at scale 1 as the two factors whose product it is: up [out, r] and
+    /// down [r, in·kh·kw] (through the Tucker core when there is one), the columns in the layer's order.
+    static func factors(_ module: LoraModule, in file: LoraFile) throws(CheckpointError) -> (up: Matrix, down: Matrix) {
+        precondition(module.kind == .lora, "factors of a \(module.kind) module")
+        let up = try file.load(module, .up), down = try file.load(module, .down)
+        let r = down.shape[0]
+        var d = Matrix(rows: r, cols: down.count / max(r, 1), values: down.values)
+        if module.keys[.mid] != nil {
+            d = try tuckerDown(mid: try file.load(module, .mid), down: d)
+        }
+        return (Matrix(rows: up.shape[0], cols: up.count / max(up.shape[0], 1), values: up.values), d)
     }
 
     /// The 1x1 `down` [r, in] through a Tucker core `mid` [r, r, kh, kw]:

@@ -28,9 +28,11 @@ public struct LoraInspection: Sendable {
     public let unmatchedKeys: [String]
 
     /// Inspects `lora`; with `base` (a model's catalogue) names and relative changes come from it,
-    /// without it from the bundled layout the LoRA fits (module names when none fits).
+    /// without it from the bundled layout the LoRA fits (module names when none fits). Layers are
+    /// measured in parallel (`DeltaMeasure`); `cancelled` is polled before each, and a cancelled
+    /// run returns the layers measured so far.
     public static func run(_ lora: LoraFile, base: LayerCatalog?, modelName: String = "model",
-                           cancelled: () -> Bool = { false }) throws(LoraError) -> LoraInspection {
+                           cancelled: @Sendable () -> Bool = { false }) throws(LoraError) -> LoraInspection {
         let identity: ModelIdentity?
         let binding: LoraBinding?
         if let base {
@@ -43,7 +45,7 @@ public struct LoraInspection: Sendable {
             binding = nil
             identity = nil
         }
-        var entries: [LayerEntry] = []
+        let entries: [LayerEntry]
         if let binding {
             // Group modules by layer, layers in model order.
             var groups: [String: [LoraBinding.Match]] = [:]
@@ -54,34 +56,24 @@ public struct LoraInspection: Sendable {
             }
             let rank = Dictionary(uniqueKeysWithValues: (base?.allLayers ?? []).enumerated().map { ($1.weightKey, $0) })
             if !rank.isEmpty { order.sort { (rank[$0.weightKey] ?? Int.max) < (rank[$1.weightKey] ?? Int.max) } }
-            for layer in order {
-                if cancelled() { break }
-                let matches = groups[layer.weightKey]!
+            let byKey = groups
+            entries = try DeltaMeasure.concurrentMap(order, cancelled: cancelled) { layer throws(LoraError) -> LayerEntry in
+                let matches = byKey[layer.weightKey]!
                 let rows = layer.shape.first ?? 1
                 let cols = max(1, layer.parameters / max(rows, 1))
-                var values = [Float](repeating: 0, count: rows * cols)
-                for m in matches {
-                    let d: Tensor
-                    do { d = try LoraDelta.compute(m.module, in: lora) } catch { throw .unreadable(error) }
-                    let start = m.target.rowOffset * cols
-                    for i in 0..<min(d.count, values.count - start) { values[start + i] += m.module.scale * d.values[i] }
-                }
+                let measure = try DeltaMeasure.of(matches.map { ($0.module, $0.target.rowOffset) }, rows: rows, cols: cols, in: lora)
                 var relative: Double?
-                if let base, base.allLayers.contains(where: { $0.weightKey == layer.weightKey }) {
-                    if let w = try? LayerCatalog.loadWeight(layer, from: base.checkpoint) { relative = norm(values) / max(norm(w.values), 1e-30) }
+                if let base, rank[layer.weightKey] != nil, let norm = DeltaMeasure.baseNorm(layer, in: base) {
+                    relative = measure.l2 / max(norm, 1e-30)
                 }
-                let first = matches[0].module
-                entries.append(entry(name: layer.name, block: layer.block ?? teBlock(layer.part), part: layer.part, module: first,
-                                     values: values, rows: rows, cols: cols, relative: relative))
+                return entry(name: layer.name, block: layer.block ?? teBlock(layer.part), part: layer.part, module: matches[0].module,
+                             measure: measure, relative: relative)
             }
         } else {
-            for m in lora.modules {
-                if cancelled() { break }
-                let d: Tensor
-                do { d = try LoraDelta.compute(m, in: lora) } catch { throw .unreadable(error) }
+            entries = try DeltaMeasure.concurrentMap(lora.modules, cancelled: cancelled) { m throws(LoraError) -> LayerEntry in
                 let rows = m.deltaShape.first ?? 1
-                entries.append(entry(name: m.name, block: nil, part: "other", module: m, values: d.values.map { $0 * m.scale },
-                                     rows: rows, cols: max(1, d.count / max(rows, 1)), relative: nil))
+                let measure = try DeltaMeasure.of([(m, 0)], rows: rows, cols: max(1, m.deltaCount / max(rows, 1)), in: lora)
+                return entry(name: m.name, block: nil, part: "other", module: m, measure: measure, relative: nil)
             }
         }
         return LoraInspection(format: lora.format, family: identity?.variant ?? "unknown", metadata: lora.metadata, layers: entries,
@@ -97,22 +89,9 @@ public struct LoraInspection: Sendable {
         }
     }
 
-    static func norm(_ v: [Float]) -> Double {
-        var s = 0.0
-        for x in v { s += Double(x) * Double(x) }
-        return s.squareRoot()
-    }
-
-    static func entry(name: String, block: String?, part: String, module: LoraModule, values: [Float], rows: Int, cols: Int,
+    static func entry(name: String, block: String?, part: String, module: LoraModule, measure: DeltaMeasure,
                       relative: Double?) -> LayerEntry {
-        var maxAbs: Float = 0
-        for x in values { maxAbs = max(maxAbs, abs(x)) }
-        let k = min(4, rows, cols)
-        var sv: [Float] = []
-        if k > 0, let r = try? truncatedSVD(Matrix(rows: rows, cols: cols, values: values), rank: k, tolerance: 1e-4) {
-            sv = r.singularValues
-        }
-        return LayerEntry(name: name, block: block, part: part, rank: module.rank, alpha: module.alpha, scale: module.scale,
-                          deltaL2: norm(values), deltaMaxAbs: maxAbs, singularValues: sv, relativeChange: relative)
+        LayerEntry(name: name, block: block, part: part, rank: module.rank, alpha: module.alpha, scale: module.scale,
+                   deltaL2: measure.l2, deltaMaxAbs: measure.maxAbs, singularValues: measure.singularValues, relativeChange: relative)
     }
 }

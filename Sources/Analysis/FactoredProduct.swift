@@ -1,0 +1,146 @@
+import Dispatch
+
+// A LoRA's ΔW is a product L·R of an m×r and an r×n factor with r small (a few to a few hundred)
+// and m·n up to 13 M. A report needs its Frobenius norm, largest |entry| and top singular values.
+// The singular values come from the two r×r Gram matrices, O(r²·(m + n)) instead of a Lanczos
+// run on the m×n matrix. The entries are produced one MC-row block at a time by the packed GEMM
+// and folded into Σx² and max |x| at once, so the product is never held: the cost is the GEMM's
+// flops (2·m·n·r), not memory traffic.
+
+/// Σ x² (accumulated in Double) and max |x| over the entries of a product.
+public struct ProductEntryMoments: Sendable, Equatable {
+    public var sumOfSquares: Double
+    public var maxAbs: Float
+
+    public init(sumOfSquares: Double, maxAbs: Float) {
+        self.sumOfSquares = sumOfSquares
+        self.maxAbs = maxAbs
+    }
+
+    /// The moments of two disjoint sets of entries taken together.
+    public func merged(with other: ProductEntryMoments) -> ProductEntryMoments {
+        ProductEntryMoments(sumOfSquares: sumOfSquares + other.sumOfSquares, maxAbs: Swift.max(maxAbs, other.maxAbs))
+    }
+}
+
+/// Σx² and max |x| (NaN never wins) over the entries of `l`·`r`, without forming the product.
+/// `parallel`: false when the caller already runs one product per core.
+public func productEntryMoments(_ l: Matrix, _ r: Matrix, parallel: Bool = true) throws(AnalysisError) -> ProductEntryMoments {
+    guard l.cols == r.rows else { throw .shapeMismatch(operation: "multiply A·B", left: l.shape, right: r.shape) }
+    let m = l.rows, n = r.cols, k = l.cols
+    if m == 0 || n == 0 || k == 0 { return ProductEntryMoments(sumOfSquares: 0, maxAbs: 0) }
+    let t = KernelTable.current
+    let mc = t.raw.pointee.mc
+    let rowBlocks = (m + mc - 1) / mc
+    // A few chunks of consecutive row blocks per core; each owns one MC×n scratch block.
+    let chunks = parallel ? min(rowBlocks, 8) : 1
+    let results = UnsafeMutablePointer<ProductEntryMoments>.allocate(capacity: chunks)
+    defer { results.deallocate() }
+    l.values.withUnsafeBufferPointer { lp in
+        r.values.withUnsafeBufferPointer { rp in
+            let right = StridedOperand(base: rp.baseAddress!, rows: k, cols: n, rowStride: n, colStride: 1)
+            let (packed, panels) = packRight(right, kernels: t, parallel: parallel)
+            defer { packed.base.deallocate() }
+            nonisolated(unsafe) let left = lp.baseAddress!, out = results
+            runJobs(chunks, parallel: parallel) { chunk in
+                let scratch = UnsafeMutablePointer<Float>.allocate(capacity: mc * n)
+                defer { scratch.deallocate() }
+                var sums = (0.0, 0.0, 0.0)
+                var maxAbs: Float = 0
+                for block in (chunk * rowBlocks / chunks)..<((chunk + 1) * rowBlocks / chunks) {
+                    let i0 = block * mc, rows = min(mc, m - i0)
+                    // The block's rows as a matrix of their own, so its product lands at the scratch's origin.
+                    let a = StridedOperand(base: left + i0 * k, rows: rows, cols: k, rowStride: k, colStride: 1)
+                    t.raw.pointee.gemm_tile(a.view, packed.base, panels, k, 0, rows, 0, n, n, scratch, n, 0)
+                    let blockMax = withUnsafeMutableBytes(of: &sums) { raw in
+                        t.raw.pointee.moments_row(scratch, rows * n, 0, raw.baseAddress!.assumingMemoryBound(to: Double.self))
+                    }
+                    if blockMax > maxAbs { maxAbs = blockMax }
+                }
+                out[chunk] = ProductEntryMoments(sumOfSquares: sums.2, maxAbs: maxAbs)
+            }
+        }
+    }
+    var total = ProductEntryMoments(sumOfSquares: 0, maxAbs: 0)
+    for c in 0..<chunks { total = total.merged(with: results[c]) }
+    return total
+}
+
+/// The `top` largest singular values of `l`·`r` (zeros past its rank), from the r×r Gram matrices
+/// G = LᵀL and H = R·Rᵀ: the non-zero eigenvalues of (LR)ᵀ(LR) = Rᵀ G R are those of G·H, hence of
+/// Cᵀ G C with H = C·Cᵀ (Cholesky), a symmetric r×r matrix. When H is singular (Cholesky breaks
+/// down) `singularValuesOfTransposedProduct` takes the eigendecomposition of H instead.
+public func productSingularValues(_ l: Matrix, _ r: Matrix, top: Int, parallel: Bool = true) throws(AnalysisError) -> [Float] {
+    guard l.cols == r.rows else { throw .shapeMismatch(operation: "multiply A·B", left: l.shape, right: r.shape) }
+    let k = l.cols
+    let t = KernelTable.current
+    func padded(_ values: [Double]) -> [Float] {
+        let count = max(0, top)
+        let head = values.prefix(count).map { Float(max($0, 0).squareRoot()) }
+        return head + [Float](repeating: 0, count: count - head.count)
+    }
+    if k == 0 || l.rows == 0 || r.cols == 0 { return padded([]) }
+    // Lower triangles of G = LᵀL and H = R·Rᵀ, in Float through the packed GEMM.
+    var g32 = [Float](repeating: 0, count: k * k), h32 = [Float](repeating: 0, count: k * k)
+    l.values.withUnsafeBufferPointer { lp in
+        r.values.withUnsafeBufferPointer { rp in
+            let lv = StridedOperand(base: lp.baseAddress!, rows: l.rows, cols: k, rowStride: k, colStride: 1)
+            let rv = StridedOperand(base: rp.baseAddress!, rows: k, cols: r.cols, rowStride: r.cols, colStride: 1)
+            g32.withUnsafeMutableBufferPointer { gemm(lv.transposed, lv, $0.baseAddress!, ldc: k, accumulate: false, parallel: parallel, lowerOnly: true, kernels: t) }
+            h32.withUnsafeMutableBufferPointer { gemm(rv, rv.transposed, $0.baseAddress!, ldc: k, accumulate: false, parallel: parallel, lowerOnly: true, kernels: t) }
+        }
+    }
+    if let bad = g32.firstIndex(where: { !$0.isFinite }) ?? h32.firstIndex(where: { !$0.isFinite }) {
+        throw .nonFiniteValue(index: bad)
+    }
+    var g = [Double](repeating: 0, count: k * k), c = [Double](repeating: 0, count: k * k)
+    for i in 0..<k {
+        for j in 0...i {
+            g[i * k + j] = Double(g32[i * k + j])
+            g[j * k + i] = g[i * k + j]
+            c[i * k + j] = Double(h32[i * k + j])
+        }
+    }
+    // In-place Cholesky of H's lower triangle: c becomes C (row-major, zero above the diagonal).
+    for j in 0..<k {
+        var d = c[j * k + j]
+        for p in 0..<j { d -= c[j * k + p] * c[j * k + p] }
+        guard d > 0, d.isFinite else {
+            return padded(try singularValuesOfTransposedProduct(l.transposed(), r).map { $0 * $0 })
+        }
+        let root = d.squareRoot()
+        c[j * k + j] = root
+        for i in (j + 1)..<k {
+            var s = c[i * k + j]
+            for p in 0..<j { s -= c[i * k + p] * c[j * k + p] }
+            c[i * k + j] = s / root
+        }
+    }
+    // T = G·C, then S = Cᵀ·T (row i of S = Σ_p C[p, i]·T[p, :], C[p, i] = 0 for p < i).
+    var tm = [Double](repeating: 0, count: k * k), s = [Double](repeating: 0, count: k * k)
+    let axpy = t.raw.pointee.axpy_d
+    g.withUnsafeBufferPointer { gp in
+        c.withUnsafeBufferPointer { cp in
+            tm.withUnsafeMutableBufferPointer { tp in
+                for i in 0..<k {
+                    for p in 0..<k where gp[i * k + p] != 0 {
+                        axpy(gp[i * k + p], cp.baseAddress! + p * k, tp.baseAddress! + i * k, p + 1)
+                    }
+                }
+            }
+        }
+    }
+    c.withUnsafeBufferPointer { cp in
+        tm.withUnsafeBufferPointer { tp in
+            s.withUnsafeMutableBufferPointer { sp in
+                for p in 0..<k {
+                    for i in 0...p where cp[p * k + i] != 0 {
+                        axpy(cp[p * k + i], tp.baseAddress! + p * k, sp.baseAddress! + i * k, k)
+                    }
+                }
+            }
+        }
+    }
+    for i in 0..<k { for j in 0..<i { let v = 0.5 * (s[i * k + j] + s[j * k + i]); s[i * k + j] = v; s[j * k + i] = v } }
+    return padded(try symmetricEigen(s, n: k, vectors: false).values)
+}

@@ -1,0 +1,148 @@
+import Analysis
+import Checkpoint
+import Dispatch
+import ModelCatalog
+import Synchronization
+import TensorCore
+
+/// What the LoRA report says of one layer's ΔW at strength 1 (the sum of its modules' scale·ΔW,
+/// each on its band of rows): ‖ΔW‖_F, max |ΔW| and the top singular values.
+///
+/// Plain LoRA modules (up·down, the bulk of every file) are measured from their factors: the
+/// singular values from r×r Gram matrices, the norm and the largest entry from the product made one
+/// row block at a time and never kept (`productEntryMoments`). A full-size SDXL rank-128 LoRA so
+/// costs one pass of GEMM flops instead of a 13 M-element ΔW and a Lanczos run per layer.
+/// LoHa, LoKr and full diffs, and ranks too large to gain from the factors, materialise ΔW.
+struct DeltaMeasure: Sendable {
+    let l2: Double
+    let maxAbs: Float
+    let singularValues: [Float]
+
+    /// - Parameters:
+    ///   - parts: the modules of the layer with the first row each one's ΔW covers.
+    ///   - rows, cols: the layer as a matrix (conv kernels flattened into the columns).
+    static func of(_ parts: [(module: LoraModule, rowOffset: Int)], rows: Int, cols: Int, in lora: LoraFile) throws(LoraError) -> DeltaMeasure {
+        let top = min(4, rows, cols)
+        let rank = parts.reduce(0) { $0 + ($1.module.rank ?? 0) }
+        // Factors pay while the r-wide factors are smaller than ΔW itself.
+        if parts.allSatisfy({ $0.module.kind == .lora }), 2 * rank < min(rows, cols),
+           let m = try factored(parts, rows: rows, cols: cols, top: top, in: lora) {
+            return m
+        }
+        return try materialised(parts, rows: rows, cols: cols, top: top, in: lora)
+    }
+
+    /// From the factors; nil when they do not fit the layer as expected (then ΔW is materialised).
+    static func factored(_ parts: [(module: LoraModule, rowOffset: Int)], rows: Int, cols: Int, top: Int,
+                                 in lora: LoraFile) throws(LoraError) -> DeltaMeasure? {
+        var pieces: [(up: Matrix, down: Matrix, offset: Int)] = []
+        for p in parts {
+            var f: (up: Matrix, down: Matrix)
+            do { f = try LoraDelta.factors(p.module, in: lora) } catch { throw .unreadable(error) }
+            guard f.down.cols == cols, f.up.cols == f.down.rows, p.rowOffset >= 0, p.rowOffset + f.up.rows <= rows else { return nil }
+            let s = p.module.scale
+            if s != 1 { for i in f.up.values.indices { f.up.values[i] *= s } }
+            pieces.append((f.up, f.down, p.rowOffset))
+        }
+        // The whole layer as one product L·R: the ups side by side, each on its rows; the downs stacked.
+        let left: Matrix, right: Matrix
+        if pieces.count == 1, pieces[0].offset == 0, pieces[0].up.rows == rows {
+            (left, right) = (pieces[0].up, pieces[0].down)
+        } else {
+            let inner = pieces.reduce(0) { $0 + $1.up.cols }
+            var l = Matrix(zeros: rows, inner), r = [Float]()
+            r.reserveCapacity(inner * cols)
+            var column = 0
+            for p in pieces {
+                for i in 0..<p.up.rows {
+                    for j in 0..<p.up.cols { l.values[(p.offset + i) * inner + column + j] = p.up.values[i * p.up.cols + j] }
+                }
+                column += p.up.cols
+                r += p.down.values
+            }
+            (left, right) = (l, Matrix(rows: inner, cols: cols, values: r))
+        }
+        // Modules on disjoint bands of rows are multiplied band by band (a fused qkv's three
+        // modules cost one product's flops, not three); overlapping ones through the sum.
+        let bands = pieces.map { $0.offset..<($0.offset + $0.up.rows) }.sorted { $0.lowerBound < $1.lowerBound }
+        let disjoint = zip(bands, bands.dropFirst()).allSatisfy { $0.upperBound <= $1.lowerBound }
+        var moments = ProductEntryMoments(sumOfSquares: 0, maxAbs: 0)
+        do {
+            if disjoint {
+                for p in pieces { moments = moments.merged(with: try productEntryMoments(p.up, p.down, parallel: false)) }
+            } else {
+                moments = try productEntryMoments(left, right, parallel: false)
+            }
+        } catch {
+            return nil
+        }
+        let sv = top > 0 ? (try? productSingularValues(left, right, top: top, parallel: false)) ?? [] : []
+        return DeltaMeasure(l2: moments.sumOfSquares.squareRoot(), maxAbs: moments.maxAbs, singularValues: sv)
+    }
+
+    /// ΔW summed into a rows×cols matrix, then measured (LoHa, LoKr, diffs, very large ranks).
+    static func materialised(_ parts: [(module: LoraModule, rowOffset: Int)], rows: Int, cols: Int, top: Int,
+                                     in lora: LoraFile) throws(LoraError) -> DeltaMeasure {
+        var values = [Float](repeating: 0, count: rows * cols)
+        for p in parts {
+            let d: Tensor
+            do { d = try LoraDelta.compute(p.module, in: lora) } catch { throw .unreadable(error) }
+            let start = p.rowOffset * cols, s = p.module.scale
+            for i in 0..<max(0, min(d.count, values.count - start)) { values[start + i] += s * d.values[i] }
+        }
+        let moments = weightMoments(values, rows: 1)
+        var sv: [Float] = []
+        if top > 0, let r = try? truncatedSVD(Matrix(rows: rows, cols: cols, values: values), rank: top, tolerance: 1e-4) {
+            sv = r.singularValues
+        }
+        return DeltaMeasure(l2: moments.l2Norm, maxAbs: moments.rowMaxAbs.first ?? 0, singularValues: sv)
+    }
+
+    /// ‖W‖_F of `layer` as stored in `base`'s file (a LoRA already applied to `base` not counted):
+    /// streamed in L1-sized chunks converted in place when the weight is stored as is (its pages
+    /// released afterwards), else loaded whole (scaled fp8, GGUF blocks). Nil when unreadable.
+    static func baseNorm(_ layer: Layer, in base: LayerCatalog) -> Double? {
+        let file = base.checkpoint
+        guard layer.scaleKey == nil, file.canReadElements(layer.weightKey) else {
+            return (try? LayerCatalog.loadWeight(layer, from: file)).map { weightMoments($0.values, rows: 1).l2Norm }
+        }
+        file.willRead(layer.weightKey)
+        defer { file.releasePages(layer.weightKey) }
+        let chunk = 4096
+        var buffer = [Float](repeating: 0, count: chunk)
+        var sums = PairMoments()
+        var start = 0
+        while start < layer.parameters {
+            let n = min(chunk, layer.parameters - start)
+            let ok = buffer.withUnsafeMutableBufferPointer { p -> Bool in
+                do { try file.readElements(layer.weightKey, start: start, count: n, into: p.baseAddress!) } catch { return false }
+                sums.add(p.baseAddress!, p.baseAddress!, count: n)
+                return true
+            }
+            guard ok else { return nil }
+            start += n
+        }
+        return sums.normA
+    }
+
+    /// `body` over `items` on every core, results in item order. Items not started when `cancelled`
+    /// turns true are skipped (the result is then shorter); the first failure in item order is thrown.
+    static func concurrentMap<T: Sendable, R: Sendable>(_ items: [T], cancelled: @Sendable () -> Bool,
+                                                        _ body: @Sendable (T) throws(LoraError) -> R) throws(LoraError) -> [R] {
+        let results = Mutex<[Result<R, LoraError>?]>(Array(repeating: nil, count: items.count))
+        DispatchQueue.concurrentPerform(iterations: items.count) { i in
+            if cancelled() { return }
+            let r = Result { () throws(LoraError) -> R in try body(items[i]) }
+            results.withLock { $0[i] = r }
+        }
+        var out: [R] = []
+        for r in results.withLock({ $0 }) {
+            switch r {
+            case .success(let v)?: out.append(v)
+            case .failure(let e)?: throw e
+            case nil: continue
+            }
+        }
+        return out
+    }
+}
