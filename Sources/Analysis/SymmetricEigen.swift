@@ -119,13 +119,23 @@ func tridiagonalQL(d: inout [Double], e: inout [Double], n: Int, zt: inout [Doub
     let wantZ = !zt.isEmpty
     let eps = Double.ulpOfOne
     let maxIterations = 60
+    // Deflation: e[m] is negligible when it is below eps times its diagonal neighbours OR below
+    // eps · ‖T‖. The second test (EISPACK tql2's norm-based one) is what lets a rank-deficient
+    // matrix converge: its zero eigenvalues come out of the reduction as a cluster of entries
+    // ~eps · ‖T‖, whose rotations with the large entries leave noise of that size, so the purely
+    // relative test can never be met there (a LoRA's rank-4 dW failed the expanded view with
+    // "did not converge"). Dropping an entry below eps · ‖T‖ perturbs T by no more than the
+    // reduction already has, so the eigenvalues keep their eps · ‖A‖ accuracy.
+    var norm = 0.0
+    for i in 0..<n { norm = max(norm, abs(d[i]) + abs(e[i]) + (i > 0 ? abs(e[i - 1]) : 0)) }
+    let floor = eps * norm
     for l in 0..<n {
         var iterations = 0
         while true {
             var m = l
             while m < n - 1 {
                 let dd = abs(d[m]) + abs(d[m + 1])
-                if abs(e[m]) <= eps * dd { break }
+                if abs(e[m]) <= eps * dd || abs(e[m]) <= floor { break }
                 m += 1
             }
             if m == l { break }

@@ -50,4 +50,36 @@ import Testing
         let scale = unblocked[0]
         for (x, y) in zip(blocked, unblocked) { #expect(abs(x - y) <= 1e-11 * scale) }
     }
+
+    /// A rank-deficient Gram matrix (a LoRA's dW = up · down is rank 4): its zero eigenvalues
+    /// come out of the reduction as noise of size eps · ‖A‖, which a purely relative deflation
+    /// test never accepts ("did not converge" before the norm-based test). Both paths converge,
+    /// the r eigenvalues are right and the rest are zero to eps · ‖A‖.
+    @Test(arguments: [(40, 1), (80, 8), (320, 1), (320, 4), (257, 2)])
+    func rankDeficientGram_converges(n: Int, rank r: Int) throws {
+        let b = (0..<(n * r)).map { TestMatrices.hashUniform(seed: UInt64(n * 31 + r), index: UInt64($0)) }
+        // In Double, so B·Bᵀ is rank r up to rounding; its nonzero eigenvalues are those of Bᵀ·B.
+        var gram = [Double](repeating: 0, count: n * n), small = [Double](repeating: 0, count: r * r)
+        for i in 0..<n { for j in 0..<n { for k in 0..<r { gram[i * n + j] += b[i * r + k] * b[j * r + k] } } }
+        for i in 0..<r { for j in 0..<r { for k in 0..<n { small[i * r + j] += b[k * r + i] * b[k * r + j] } } }
+        let expected = try symmetricEigen(small, n: r, vectors: false).values
+        for vectors in [false, true] {
+            let e = try symmetricEigen(gram, n: n, vectors: vectors)
+            let scale = e.values[0]
+            for i in 0..<r { #expect(abs(e.values[i] - expected[i]) <= 1e-10 * scale, "n \(n) rank \(r): \(e.values[i]) vs \(expected[i])") }
+            for i in r..<n { #expect(abs(e.values[i]) <= 1e-12 * scale, "n \(n) rank \(r): eigenvalue \(i) = \(e.values[i])") }
+        }
+    }
+
+    /// The expanded view's SVD of a rank-4 matrix (what LTVisualizeDelta draws for a LoRA): six
+    /// components asked, four carry all of ‖A‖²_F and the other two are zero.
+    @Test func truncatedSVD_ofALowRankMatrix() throws {
+        let up = TestMatrices.random(rows: 320, cols: 4, seed: 3), down = TestMatrices.random(rows: 4, cols: 320, seed: 4)
+        let a = try matmulTransposedB(up, down.transposed())
+        let svd = try truncatedSVD(a, rank: 6)
+        let frobenius2 = a.values.reduce(0.0) { $0 + Double($1) * Double($1) }
+        let top4 = svd.singularValues.prefix(4).reduce(0.0) { $0 + Double($1) * Double($1) }
+        #expect(abs(top4 - frobenius2) <= 1e-4 * frobenius2)
+        #expect(svd.singularValues.suffix(2).allSatisfy { Double($0) <= 1e-3 * Double(svd.singularValues[0]) }, "\(svd.singularValues)")
+    }
 }

@@ -143,21 +143,37 @@ enum CompareFixtures {
     }
 }
 
-@Suite struct CompareWorkflowTests {
-    /// workflows/lora_compare.json (UI format) converts, validates and runs: the chart on
-    /// LTCompareModels, LTVisualizeDelta's text for its layer.
-    @Test func loraCompareWorkflow_convertsValidatesAndRuns() throws {
+@Suite struct LoraWorkflowTests {
+    /// workflows/lora_compare.json (UI format) converts to Load Checkpoint → LoraLoaderModelOnly →
+    /// LTLoraInspect (model = the base) and LTVisualizeDelta (A = base, B = patched), one LoRA name
+    /// in both LoRA inputs, and validates once that name is a listed LoRA.
+    @Test func loraCompareWorkflow_convertsToTheLoraGraphAndValidates() throws {
         let prompt = try WorkflowConversion.apiPrompt(fromUIWorkflow: Repo.json("workflows/lora_compare.json"), catalog: catalog())
-        let models = try TestCheckpoints.models()
-        let validated = try PromptValidation.validate(prompt: prompt, catalog: try catalog(), models: models).get()
-        let temp = TempDirectory("ltnodes-compare-workflow")
-        defer { temp.cleanup() }
-        let executor = GraphExecutor(catalog: try catalog(),
-                                     environment: ExecutionEnvironment(models: models, tempDirectory: temp.path, outputDirectory: temp.path))
-        let record = executor.execute(validated, promptID: "w", extraData: [:], send: { _, _ in }, isInterrupted: { false })
-        #expect(record.statusString == "success")
-        #expect(record.outputs["3"]?["images"]?.arrayValue?.count == 1)
-        #expect(record.outputs["4"]?["text"]?[0]?.stringValue?.hasPrefix("Delta of input_blocks.4.1.proj_in") == true)
+        #expect(prompt.objectValue?.keys.sorted() == ["1", "2", "3", "4"])
+        #expect(prompt["1"]?["class_type"] == "CheckpointLoaderSimple" && prompt["2"]?["class_type"] == "LoraLoaderModelOnly")
+        #expect(prompt["3"]?["class_type"] == "LTLoraInspect" && prompt["4"]?["class_type"] == "LTVisualizeDelta")
+        let base: JSON = ["1", 0], patched: JSON = ["2", 0]
+        #expect(prompt["2"]?["inputs"]?["model"] == base && prompt["3"]?["inputs"]?["model"] == base)
+        #expect(prompt["4"]?["inputs"]?["model_a"] == base && prompt["4"]?["inputs"]?["model_b"] == patched)
+        let lora = try #require(prompt["2"]?["inputs"]?["lora_name"]?.stringValue)
+        #expect(prompt["3"]?["inputs"]?["lora_name"]?.stringValue == lora)
+        #expect(prompt["2"]?["inputs"]?["strength_model"]?.doubleValue == 1)
+        // The layer drawn is one SDXL LoRAs adapt, present in the demo checkpoint.
+        let layer = try #require(prompt["4"]?["inputs"]?["layer_name"]?.stringValue)
+        let demo = try TestCheckpoints.models().checkpointPath(named: "weightlens_demo_sdxl_synthetic.safetensors")
+        #expect(prompt["1"]?["inputs"]?["ckpt_name"] == "weightlens_demo_sdxl_synthetic.safetensors")
+        let catalogue = LayerCatalog(checkpoint: try CheckpointFile.open(path: try #require(demo)))
+        #expect((try? catalogue.layer(named: layer)) != nil, "\(layer)")
+        let models = ListedModels(models: try TestCheckpoints.models(), extra: ["loras": [lora]])
+        if case .failure(let f) = PromptValidation.validate(prompt: prompt, catalog: try catalog(), models: models) {
+            Issue.record("\(f.body.serialized())")
+        }
+        // Without that LoRA in the folder, ComfyUI's "value not in list" names the input.
+        let missing = ListedModels(models: try TestCheckpoints.models(), extra: ["loras": ["other.safetensors"]])
+        guard case .failure(let f) = PromptValidation.validate(prompt: prompt, catalog: try catalog(), models: missing) else {
+            Issue.record("validated with the LoRA missing"); return
+        }
+        #expect(f.body.serialized().contains("lora_name"))
     }
 }
 

@@ -37,6 +37,17 @@ struct DirectoryModels: ModelLocator {
     }
 }
 
+/// The demo checkpoints plus names listed in other model folders (`loras`, `unet_gguf`), as a
+/// server with the user's files there lists them: validation checks names, not the files.
+struct ListedModels: ModelLocator {
+    let models: DirectoryModels
+    let extra: [String: [String]]
+    func checkpointNames() -> [String] { models.checkpointNames() }
+    func checkpointPath(named name: String) -> String? { models.checkpointPath(named: name) }
+    func modelNames(in folder: String) -> [String] { extra[folder] ?? models.modelNames(in: folder) }
+    func modelPath(named name: String, in folder: String) -> String? { models.modelPath(named: name, in: folder) }
+}
+
 /// A fresh temporary directory, removed by the caller with `cleanup()`.
 struct TempDirectory {
     let path: String

@@ -46,6 +46,24 @@ import Testing
         }
     }
 
+    /// workflows/gguf_visualize.json: UnetLoaderGGUF feeds LTVisualizeWeights (a Flux layer) and
+    /// LTListLayers (block D00) → ShowText; it validates once its file is a listed GGUF
+    /// (Tests/browser runs it with a file written by gguf-py).
+    @Test func ggufWorkflow_convertsAndValidatesWithItsFileListed() throws {
+        let prompt = try WorkflowConversion.apiPrompt(fromUIWorkflow: Repo.json("workflows/gguf_visualize.json"), catalog: catalog())
+        let loader: JSON = ["1", 0]
+        #expect(prompt["1"]?["class_type"] == "UnetLoaderGGUF")
+        #expect(prompt["2"]?["class_type"] == "LTVisualizeWeights" && prompt["2"]?["inputs"]?["model"] == loader)
+        #expect(prompt["2"]?["inputs"]?["layer_name"] == "double_blocks.0.img_mlp.0")
+        #expect(prompt["3"]?["class_type"] == "LTListLayers" && prompt["3"]?["inputs"]?["model"] == loader)
+        #expect(prompt["3"]?["inputs"]?["filter"] == "D00" && prompt["4"]?["class_type"] == "ShowText|pysssss")
+        let file = try #require(prompt["1"]?["inputs"]?["unet_name"]?.stringValue)
+        let models = ListedModels(models: try TestCheckpoints.models(), extra: ["unet_gguf": [file]])
+        if case .failure(let f) = PromptValidation.validate(prompt: prompt, catalog: try catalog(), models: models) {
+            Issue.record("\(f.body.serialized())")
+        }
+    }
+
     @Test func reroutesPrimitivesMutedAndBypassedNodes_followTheFrontendRules() throws {
         let workflow = try JSON.text(#"""
             {"nodes": [

@@ -28,7 +28,8 @@ class Server:
 
     def __init__(self, front_end_root=None):
         self.base = tempfile.mkdtemp(prefix="weightlens-browser-")
-        args = [weightlens_binary(), "serve", "--port", "0", "--base-directory", self.base]
+        self.binary = weightlens_binary()
+        args = [self.binary, "serve", "--port", "0", "--base-directory", self.base]
         if front_end_root:
             args += ["--front-end-root", front_end_root]
         self.process = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
@@ -142,6 +143,30 @@ class Browser:
 
     def quit(self):
         self.driver.quit()
+
+
+# The first picture on the node of type arguments[0], once loaded and not arguments[1] (an earlier
+# src, or null): its src, size, how many colours a sample of its pixels has (blank: one or two)
+# and the share of sampled pixels not of the top-left pixel's colour (the background).
+NODE_PICTURE = """
+const node = (window.app.graph._nodes ?? window.app.graph.nodes).find(n => n.type === arguments[0]);
+const img = node?.imgs?.[0];
+if (!img || img.src === arguments[1] || !img.complete || img.naturalWidth === 0) return null;
+const canvas = document.createElement('canvas');
+canvas.width = img.naturalWidth; canvas.height = img.naturalHeight;
+const ctx = canvas.getContext('2d');
+ctx.drawImage(img, 0, 0);
+const data = ctx.getImageData(0, 0, canvas.width, canvas.height).data;
+const colours = new Set();
+const background = (data[0] << 16) | (data[1] << 8) | data[2];
+let samples = 0, inked = 0;
+for (let i = 0; i < data.length; i += 4 * 7) {
+    const colour = (data[i] << 16) | (data[i + 1] << 8) | data[i + 2];
+    colours.add(colour);
+    samples += 1;
+    if (colour !== background) inked += 1;
+}
+return {src: img.src, width: img.naturalWidth, height: img.naturalHeight, colours: colours.size, inked: inked / samples};"""
 
 
 def post_json(url, value):

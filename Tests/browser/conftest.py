@@ -15,6 +15,7 @@ import os
 import pytest
 
 from browserkit import Browser, Server
+from model_files import ModelFiles
 
 
 # Servers started for this session, by fixture name, so a test can be failed with a dead
@@ -22,14 +23,21 @@ from browserkit import Browser, Server
 _STARTED = {}
 
 
-def _server(front_end_root, name):
-    """Yields the base URL of a fresh `weightlens serve` (or of WEIGHTLENS_URL when set)."""
+def _server(front_end_root, name, stock=False):
+    """Yields the base URL of a fresh `weightlens serve` (or of WEIGHTLENS_URL when set).
+    With `stock`, a LoRA and a GGUF are put in its model folders first (model_files.py)."""
     url = os.environ.get("WEIGHTLENS_URL")
     if url:
         yield url.rstrip("/")
         return
     server = Server(front_end_root)
     _STARTED[name] = server
+    if stock:
+        try:
+            server.models = ModelFiles(server.base, server.binary)
+        except BaseException:
+            server.stop()
+            raise
     try:
         yield server.url
     finally:
@@ -57,7 +65,8 @@ def frontend_root():
 
 @pytest.fixture(scope="session")
 def frontend_server(frontend_root):
-    yield from _server(frontend_root, "frontend")
+    # Every shipped workflow runs on this server (test_first_minutes), the LoRA and GGUF ones too.
+    yield from _server(frontend_root, "frontend", stock=True)
 
 
 @pytest.fixture(scope="session")
@@ -78,6 +87,15 @@ def frontend_base(frontend_server):
     """The base directory of the frontend server, None for WEIGHTLENS_URL."""
     server = _STARTED.get("frontend")
     return server.base if server else None
+
+
+@pytest.fixture(scope="session")
+def frontend_models(frontend_server):
+    """The model files put into the frontend server's folders (ModelFiles); skips for WEIGHTLENS_URL."""
+    server = _STARTED.get("frontend")
+    if server is None:
+        pytest.skip("WEIGHTLENS_URL: the tests cannot put model files into that server's folders")
+    return server.models
 
 
 @pytest.hookimpl(tryfirst=True, hookwrapper=True)

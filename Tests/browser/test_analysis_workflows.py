@@ -9,7 +9,7 @@ import zlib
 import requests
 from selenium.webdriver.common.by import By
 
-from browserkit import ROOT, our_console_errors, post_json, same_origin_problems
+from browserkit import NODE_PICTURE, ROOT, our_console_errors, post_json, same_origin_problems
 from test_comfyui_frontend import APP_READY, DROP_FILE
 
 WORKFLOW = ROOT / "workflows" / "weight_nmf_demo.json"
@@ -56,19 +56,7 @@ def test_nmf_workflow_runs_saves_and_shows_its_report(frontend_server, browser):
     driver.find_element(By.XPATH, "//button[normalize-space(.)='Run']").click()
 
     # The saved picture on the SaveImage node, loaded from /view with type=output, draws data.
-    saved = browser.wait_for(f"""
-        const node = {NODE};
-        const img = node?.imgs?.[0];
-        if (!img || !img.complete || img.naturalWidth === 0) return null;
-        const canvas = document.createElement('canvas');
-        canvas.width = img.naturalWidth; canvas.height = img.naturalHeight;
-        const ctx = canvas.getContext('2d');
-        ctx.drawImage(img, 0, 0);
-        const data = ctx.getImageData(0, 0, canvas.width, canvas.height).data;
-        const colours = new Set();
-        for (let i = 0; i < data.length; i += 4 * 7) colours.add((data[i] << 16) | (data[i + 1] << 8) | data[i + 2]);
-        return {{src: img.src, width: img.naturalWidth, height: img.naturalHeight, colours: colours.size}};""",
-                             120, "the saved NMF picture on SaveImage", 0.5, "SaveImage")
+    saved = browser.wait_for(NODE_PICTURE, 120, "the saved NMF picture on SaveImage", 0.5, "SaveImage", None)
     assert "type=output" in saved["src"] and "nmf_" in saved["src"], saved
     assert saved["width"] > 200 and saved["height"] > 200 and saved["colours"] > 20, saved
 

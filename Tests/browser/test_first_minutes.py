@@ -254,10 +254,13 @@ def test_no_workflow_has_overlapping_nodes_before_or_after_run(frontend_server, 
                          len(workflow["nodes"]))
         settle(browser)
         assert_no_overlap(driver, f"in {path.name} as loaded")
-        # A file may name a checkpoint this server lacks (the original names SDXL base): pick a listed one.
-        driver.execute_script(f"""for (const n of {NODES}.filter(n => n.type === 'CheckpointLoaderSimple')) {{
-            const w = n.widgets.find(w => w.name === 'ckpt_name');
-            if (!w.options.values.includes(w.value)) {{ w.value = w.options.values[0]; w.callback?.(w.value); }}
+        # A file may name a model this server lacks (the original names SDXL base, the LoRA and
+        # GGUF templates name files of the user's): pick a listed one in every such combo.
+        driver.execute_script(f"""for (const n of {NODES}) for (const w of n.widgets ?? []) {{
+            const values = w.options?.values;
+            if (Array.isArray(values) && values.length > 0 && !values.includes(w.value)) {{
+                w.value = values[0]; w.callback?.(w.value);
+            }}
         }}""")
         browser.collect_logs()
         finished = ("execution_success", "execution_error")

@@ -37,6 +37,11 @@ ensure_test_deps() {
     if ! "$PYTHON" -c "import gguf, importlib.metadata as m, sys; sys.exit(m.version('gguf') != '0.19.0')" 2>/dev/null; then
         "$PYTHON" -m pip install -q --disable-pip-version-check "gguf==0.19.0"
     fi
+    # The safetensors package (numpy API): the browser tests and scripts/make-pictures write a
+    # kohya-named LoRA with it (Tests/pysupport/lora_support.py) and read checkpoints back.
+    if ! "$PYTHON" -c "import safetensors, sys; sys.exit(safetensors.__version__ != '0.8.0')" 2>/dev/null; then
+        "$PYTHON" -m pip install -q --disable-pip-version-check "safetensors==0.8.0"
+    fi
     export PYTHON
 }
 

@@ -3,17 +3,21 @@
 // The stock frontend stores `ui.text` results but draws nothing for them, so without this file
 // the layer list of LTListLayers → ShowText|pysssss and the layer information of
 // LTVisualizeWeights would be invisible. This extension:
-//   - shows text outputs on ShowText|pysssss, LTListLayers and LTVisualizeWeights nodes in a
-//     DOM widget (the saved text of ShowText nodes too, as the original extension does);
+//   - shows text outputs on ShowText|pysssss, LTListLayers, LTVisualizeWeights and
+//     LTVisualizeDelta nodes in a DOM widget (the saved text of ShowText nodes too, as the
+//     original extension does);
 //   - turns a layer list into clickable rows: a click sets `layer_name` on the LTVisualizeWeights
 //     node that is selected, else on the ones fed by the same checkpoint, else on the only one;
-//     the list LTVisualizeWeights itself shows for an empty layer_name sets its own layer_name.
+//     the list LTVisualizeWeights or LTVisualizeDelta itself shows for an empty layer_name sets
+//     its own layer_name.
 //   - shows a node's execution error on the node itself, in red, until the next run;
-//   - offers the full-resolution pages of LTVisualizeWeights one click away (the node's preview
-//     is a compact picture): "open" links to each page and to the viewer on the same layer;
+//   - offers the full-resolution pages of LTVisualizeWeights and LTVisualizeDelta one click away
+//     (the node's preview is a compact picture): "open" links to each page and to the viewer;
 //   - shows the JSON reports of the analysis nodes (LTWeightNMF, LTWeightStats, LTModelOverview,
-//     LTExpandedWeights, LTTopInputs; also a ShowText fed by one) as a table: one row per layer
-//     for arrays of layers, one row per field otherwise, long number lists shortened;
+//     LTExpandedWeights, LTTopInputs, LTCompareModels, LTLoraInspect; also a ShowText fed by one)
+//     as a table: one row per layer for arrays of layers, one row per field otherwise (a field
+//     holding an object, such as a LoRA's training metadata, as a nested table), long number
+//     lists shortened;
 //   - keeps nodes from overlapping: when a workflow loads or a run makes nodes grow, nodes that
 //     would be covered move down (or right, when side by side) until none overlaps.
 // The widgets never serialize, so saved workflows and queued prompts stay exactly as ComfyUI's.
@@ -21,9 +25,12 @@ import { app } from "../../scripts/app.js";
 import { api } from "../../scripts/api.js";
 
 const EXTENSION_NAME = "weightlens.TextOutputs";
-const REPORT_NODE_TYPES = new Set(["LTWeightNMF", "LTWeightStats", "LTModelOverview", "LTExpandedWeights", "LTTopInputs"]);
-const TEXT_NODE_TYPES = new Set(["ShowText|pysssss", "LTListLayers", "LTVisualizeWeights", ...REPORT_NODE_TYPES]);
+const REPORT_NODE_TYPES = new Set(["LTWeightNMF", "LTWeightStats", "LTModelOverview", "LTExpandedWeights", "LTTopInputs",
+                                   "LTCompareModels", "LTLoraInspect"]);
 const VISUALIZER_TYPE = "LTVisualizeWeights";
+// Nodes that draw one layer (a compact preview, full pages) and list the layers for an empty layer_name.
+const LAYER_PICTURE_TYPES = new Set([VISUALIZER_TYPE, "LTVisualizeDelta"]);
+const TEXT_NODE_TYPES = new Set(["ShowText|pysssss", "LTListLayers", ...LAYER_PICTURE_TYPES, ...REPORT_NODE_TYPES]);
 const LIST_SOURCE_TYPE = "LTListLayers";
 const WIDGET_NAME = "weightlens_text";
 // A layer name: dotted identifiers as in state dicts (`input_blocks.4.1.proj_in`), no spaces.
@@ -126,6 +133,9 @@ function objectsTable(rows, maxRows = 500) {
     return table;
 }
 
+/** A JSON object (not an array, not null). */
+const isObject = (v) => v !== null && typeof v === "object" && !Array.isArray(v);
+
 /** The table for a report's JSON text, or null when the text is not a JSON object or array of objects. */
 export function reportTable(text) {
     const trimmed = text.trim();
@@ -136,10 +146,14 @@ export function reportTable(text) {
     } catch {
         return null;
     }
-    const isObject = (v) => v !== null && typeof v === "object" && !Array.isArray(v);
     if (Array.isArray(value) && value.length > 0 && value.every(isObject)) return objectsTable(value);
     if (!isObject(value)) return null;
-    // One row per field; a field holding objects (LTTopInputs' inputs) becomes a nested table.
+    return fieldsTable(value);
+}
+
+/** One row per field; a field holding objects (LTTopInputs' inputs, LTLoraInspect's layers and
+ *  metadata) becomes a nested table. */
+function fieldsTable(value) {
     const table = document.createElement("table");
     table.className = "wl-report";
     for (const [key, field] of Object.entries(value)) {
@@ -147,6 +161,7 @@ export function reportTable(text) {
         tr.appendChild(cell("th", key));
         const td = document.createElement("td");
         if (Array.isArray(field) && field.length > 0 && field.every(isObject)) td.appendChild(objectsTable(field));
+        else if (isObject(field) && Object.keys(field).length > 0) td.appendChild(fieldsTable(field));
         else {
             td.textContent = formatValue(field, key);
             if (typeof field === "number") td.className = "wl-num";
@@ -201,7 +216,7 @@ function targetVisualizers(listNode) {
 }
 
 function setLayerName(listNode, layer) {
-    const targets = nodeType(listNode) === VISUALIZER_TYPE ? [listNode] : targetVisualizers(listNode);
+    const targets = LAYER_PICTURE_TYPES.has(nodeType(listNode)) ? [listNode] : targetVisualizers(listNode);
     for (const target of targets) {
         const widget = target.widgets?.find((w) => w.name === "layer_name");
         if (!widget) continue;
@@ -254,7 +269,7 @@ function createTextView(node) {
             lines = lines.slice(1);
         }
         const fromLister = showsLayerList(node) && heading === "";
-        const fromVisualizer = nodeType(node) === VISUALIZER_TYPE && heading !== "";
+        const fromVisualizer = LAYER_PICTURE_TYPES.has(nodeType(node)) && heading !== "";
         const isList = (fromLister || fromVisualizer) && lines.length > 0 && lines.every((l) => LAYER_NAME_PATTERN.test(l));
         head.style.display = isList ? "" : "none";
         caption.textContent = isList ? heading : "";
@@ -274,7 +289,7 @@ function createTextView(node) {
             row.className = "wl-row" + (layer === chosen ? " wl-chosen" : "");
             row.textContent = layer;
             row.dataset.layer = layer;
-            row.title = "Set layer_name of LTVisualizeWeights to " + layer;
+            row.title = "Set layer_name to " + layer;
             row.addEventListener("click", () => {
                 if (setLayerName(node, layer) > 0) {
                     chosen = layer;
@@ -485,7 +500,7 @@ app.registerExtension({
                 fitNode(this);
                 app.graph?.setDirtyCanvas?.(true, true);
             }
-            if (nodeData.name === VISUALIZER_TYPE && output?.images?.length) {
+            if (LAYER_PICTURE_TYPES.has(nodeData.name) && output?.images?.length) {
                 // The frontend loads the preview after this call: size the node when it has.
                 const check = (tries) => {
                     const img = this.imgs?.[0];
