@@ -47,13 +47,18 @@ public struct ExecutionEnvironment: Sendable {
     public var outputDirectory: String
     /// Milliseconds since the Unix epoch, for message timestamps. Replaceable in tests.
     public var clock: @Sendable () -> Int64
+    /// Writes one line to the server log (`/internal/logs`, the console), as ComfyUI's nodes log
+    /// warnings such as "lora key not loaded: KEY". A no-op outside a server.
+    public var log: @Sendable (String) -> Void
 
     public init(models: any ModelLocator, tempDirectory: String, outputDirectory: String,
-                clock: @escaping @Sendable () -> Int64 = ExecutionEnvironment.systemMilliseconds) {
+                clock: @escaping @Sendable () -> Int64 = ExecutionEnvironment.systemMilliseconds,
+                log: @escaping @Sendable (String) -> Void = { _ in }) {
         self.models = models
         self.tempDirectory = tempDirectory
         self.outputDirectory = outputDirectory
         self.clock = clock
+        self.log = log
     }
 }
 

@@ -52,8 +52,10 @@ public final class NodeServerApp: HTTPService, @unchecked Sendable {
         } catch {
             throw .catalogMismatch(problems: ["\(error)"])
         }
+        let buffer = log
         let environment = ExecutionEnvironment(models: FolderModelLocator(folders: dirs.models),
-                                               tempDirectory: dirs.temp, outputDirectory: dirs.output)
+                                               tempDirectory: dirs.temp, outputDirectory: dirs.output,
+                                               log: { buffer.append($0) })
         self.executor = GraphExecutor(catalog: catalog, environment: environment)
         try ensureDemoCheckpoint()
         installExampleWorkflows()

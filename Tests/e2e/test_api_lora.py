@@ -90,3 +90,53 @@ def test_lora_for_another_model_is_an_execution_error(server):
     assert h["status"]["status_str"] == "error"
     err = [m for m in h["status"]["messages"] if m[0] == "execution_error"][0][1]
     assert err["exception_type"] == "LoraError" and "Flux" in err["exception_message"]
+
+
+def write_safetensors(path, arrays):
+    """float32 arrays in the safetensors layout: 8-byte header length, JSON header, data."""
+    header, blobs, offset = {}, [], 0
+    for key, a in arrays.items():
+        b = np.ascontiguousarray(a, dtype=np.float32).tobytes()
+        header[key] = {"dtype": "F32", "shape": list(np.shape(a)), "data_offsets": [offset, offset + len(b)]}
+        offset += len(b)
+        blobs.append(b)
+    raw = json.dumps(header).encode()
+    raw += b" " * (-len(raw) % 8)
+    pathlib.Path(path).write_bytes(len(raw).to_bytes(8, "little") + raw + b"".join(blobs))
+
+
+def test_lora_keys_that_load_nowhere_are_logged_as_comfyui_does(server):
+    loras = pathlib.Path(server.base_dir) / "models" / "loras"
+    loras.mkdir(parents=True, exist_ok=True)
+    good = "lora_unet_conv_in"
+    arrays = {good + s: read(TOOLS / "lora" / "lycoris_lora.safetensors", good + s)
+              for s in (".lora_down.weight", ".lora_up.weight", ".alpha")}
+    stray = ["lora_unet_no_such_block.lora_down.weight", "lora_unet_no_such_block.lora_up.weight", "lora_unet_no_such_block.alpha"]
+    arrays[stray[0]], arrays[stray[1]], arrays[stray[2]] = np.ones((2, 8)), np.ones((8, 2)), np.array(1.0)
+    # A text-encoder module: the tiny U-Net checkpoint has no text encoder to take it.
+    te = ["lora_te_text_model_encoder_layers_0_mlp_fc1.lora_down.weight", "lora_te_text_model_encoder_layers_0_mlp_fc1.lora_up.weight"]
+    arrays[te[0]], arrays[te[1]] = np.ones((2, 8)), np.ones((8, 2))
+    write_safetensors(loras / "stray_keys.safetensors", arrays)
+
+    def logged():
+        lines = [e["m"] for e in server.get("/internal/logs/raw").json()["entries"]]
+        return [l for l in lines if l.startswith("lora key not loaded: ")]
+
+    before = len(logged())
+    for loader in ({"class_type": "LoraLoaderModelOnly", "inputs": {"model": ["1", 0], "lora_name": "stray_keys.safetensors",
+                                                                    "strength_model": 1.0}},
+                   {"class_type": "LoraLoader", "inputs": {"model": ["1", 0], "clip": ["1", 1], "lora_name": "stray_keys.safetensors",
+                                                           "strength_model": 1.0, "strength_clip": 1.0}}):
+        prompt = {
+            "1": {"class_type": "CheckpointLoaderSimple", "inputs": {"ckpt_name": "tiny_unet.safetensors"}},
+            "2": loader,
+            "3": {"class_type": "LTWeightStats", "inputs": {"model": ["2", 0], "filter": "conv_in", "bins": 16}},
+        }
+        h = run(server, prompt)
+        assert h["status"]["status_str"] == "success", h["status"]
+        stats = json.loads(h["outputs"]["3"]["text"][0])
+        assert stats[0]["name"] == "conv_in"
+        new = logged()[before:]
+        # One line per key that changes nothing, in key order; the conv_in module loads.
+        assert new == [f"lora key not loaded: {k}\n" for k in sorted(stray + te)], new
+        before += len(new)

@@ -32,8 +32,14 @@ enum LoraLoaderNode: NodeImplementation {
             return NodeResult(outputs: [[.checkpoint(model, part: .model)], [.checkpoint(clip, part: .clip)]])
         }
         let (name, lora, stamp) = try LoraLoading.open(call)
-        let patchedModel = try LoraLoading.apply(lora, name: name, stamp: stamp, to: model, strength: strengthModel, parts: LoraLoading.modelParts)
-        let patchedClip = try LoraLoading.apply(lora, name: name, stamp: stamp, to: clip, strength: strengthClip, parts: LoraLoading.clipParts)
+        let modelBinding = try LoraLoading.bind(lora, name: name, to: model)
+        let clipBinding = try clip === model ? modelBinding : LoraLoading.bind(lora, name: name, to: clip)
+        // ComfyUI matches the keys against MODEL and CLIP together: a key is "not loaded" when neither takes it.
+        let notLoaded = Set(LoraLoading.keysNotLoaded(modelBinding, parts: LoraLoading.modelParts))
+            .intersection(LoraLoading.keysNotLoaded(clipBinding, parts: LoraLoading.clipParts))
+        LoraLoading.log(notLoaded, call.context.environment)
+        let patchedModel = LoraLoading.apply(modelBinding, name: name, stamp: stamp, to: model, strength: strengthModel, parts: LoraLoading.modelParts)
+        let patchedClip = LoraLoading.apply(clipBinding, name: name, stamp: stamp, to: clip, strength: strengthClip, parts: LoraLoading.clipParts)
         return NodeResult(outputs: [[.checkpoint(patchedModel, part: .model)], [.checkpoint(patchedClip, part: .clip)]])
     }
 }
@@ -57,7 +63,10 @@ enum LoraLoaderModelOnlyNode: NodeImplementation {
         let strength = LoraLoading.strength(call, "strength_model")
         if strength == 0 { return NodeResult(outputs: [[.checkpoint(model, part: .model)]]) }
         let (name, lora, stamp) = try LoraLoading.open(call)
-        let patched = try LoraLoading.apply(lora, name: name, stamp: stamp, to: model, strength: strength, parts: LoraLoading.modelParts)
+        let binding = try LoraLoading.bind(lora, name: name, to: model)
+        // Without a CLIP, ComfyUI does not load the text-encoder keys either: they are logged too.
+        LoraLoading.log(LoraLoading.keysNotLoaded(binding, parts: LoraLoading.modelParts), call.context.environment)
+        let patched = LoraLoading.apply(binding, name: name, stamp: stamp, to: model, strength: strength, parts: LoraLoading.modelParts)
         return NodeResult(outputs: [[.checkpoint(patched, part: .model)]])
     }
 }
@@ -100,16 +109,32 @@ enum LoraLoading {
         }
     }
 
-    /// `handle` with the LoRA's modules for `parts` applied at `strength`.
-    static func apply(_ lora: LoraFile, name: String, stamp: String, to handle: LoadedCheckpoint, strength: Double,
-                      parts: Set<String>) throws(NodeFailure) -> LoadedCheckpoint {
-        if strength == 0 { return handle }
-        let binding: LoraBinding
+    /// The LoRA's modules matched against the layers of `handle`'s model.
+    static func bind(_ lora: LoraFile, name: String, to handle: LoadedCheckpoint) throws(NodeFailure) -> LoraBinding {
         do {
-            binding = try LoraBinding.bind(lora, identity: handle.catalog.identity, layers: handle.catalog.allLayers, modelName: handle.name)
+            return try LoraBinding.bind(lora, identity: handle.catalog.identity, layers: handle.catalog.allLayers, modelName: handle.name)
         } catch {
             throw .failed(type: "LoraError", message: "Cannot apply LoRA '\(name)': \(error.description)")
         }
+    }
+
+    /// Keys of the file that change no layer of `parts`: those matching no layer of the model at
+    /// all, and those of modules for other parts.
+    static func keysNotLoaded(_ binding: LoraBinding, parts: Set<String>) -> [String] {
+        var keys = binding.unmatchedKeys
+        for m in binding.matches where !parts.contains(m.target.layer.part) { keys += m.module.keys.values }
+        return keys
+    }
+
+    /// ComfyUI's warning, one line per key, in key order.
+    static func log<S: Sequence<String>>(_ keys: S, _ environment: ExecutionEnvironment) {
+        for key in Set(keys).sorted() { environment.log("lora key not loaded: \(key)") }
+    }
+
+    /// `handle` with the LoRA's modules for `parts` applied at `strength`.
+    static func apply(_ binding: LoraBinding, name: String, stamp: String, to handle: LoadedCheckpoint, strength: Double,
+                      parts: Set<String>) -> LoadedCheckpoint {
+        if strength == 0 { return handle }
         let patch = LoraPatch(binding: binding, strength: Float(strength), parts: parts, name: name, stamp: stamp)
         if patch.layerCount == 0 { return handle }
         return handle.patched(with: patch, record: AppliedLora(loraName: name, strength: strength, layers: patch.layerCount))
