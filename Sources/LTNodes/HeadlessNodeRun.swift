@@ -25,9 +25,9 @@ package enum HeadlessNodeRun {
         func checkpointPath(named: String) -> String? { nil }
     }
 
-    /// Runs `className` with `inputs` (without `model`) on the checkpoint at `path`.
-    /// `progress(done, total)` receives the node's progress reports.
-    package static func run(_ className: String, checkpoint file: CheckpointFile, name: String, inputs: [String: NodeValue],
+    /// Runs `className` with `inputs` (without `model`) on `model` (a checkpoint, possibly with
+    /// LoRAs applied). `progress(done, total)` receives the node's progress reports.
+    package static func run(_ className: String, model: LoadedCheckpoint, inputs: [String: NodeValue],
                             progress: @escaping @Sendable (Double, Double) -> Void = { _, _ in }) throws(NodeFailure) -> Output {
         guard let node = NodeRegistry.implementation(for: className) else {
             throw .failed(type: "KeyError", message: "No node class \(className).")
@@ -43,7 +43,7 @@ package enum HeadlessNodeRun {
         let context = NodeContext(environment: environment, promptID: "cli", nodeID: "1", reportProgress: progress,
                                   interrupted: { false })
         var all = inputs.mapValues { [$0] }
-        all["model"] = [.checkpoint(LoadedCheckpoint(name: name, file: file), part: .model)]
+        all["model"] = [.checkpoint(model, part: .model)]
         let result = try node.run(NodeCall(nodeID: "1", inputs: all, context: context))
         var report = ""
         if result.outputs.count > 1, case .string(let s)? = result.outputs[1].first { report = s }

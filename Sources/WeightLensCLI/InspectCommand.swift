@@ -2,6 +2,7 @@ import Analysis
 import ArgumentParser
 import Checkpoint
 import Foundation
+import LTNodes
 import ModelCatalog
 import OrderedJSON
 import TensorCore
@@ -16,7 +17,8 @@ struct InspectCommand: ParsableCommand {
         layer, key, shape, dtype, parameters, stats {mean, std, min, max, near_zero_fraction,
         l2_norm}, singular_values and spectral {spectral_norm, stable_rank, effective_rank}.
         effective_rank needs the whole spectrum, which costs several times the rest of the command:
-        it is null unless --effective-rank is given. See docs/CLI.md and docs/ENGINE.md.
+        it is null unless --effective-rank is given. With --lora the layer is read as W + strength·dW
+        and the JSON gains `loras` [{file, strength, changes_layer}]. See docs/CLI.md and docs/ENGINE.md.
         """)
 
     @Argument(help: "Checkpoint: .safetensors/.sft, *.safetensors.index.json, .pt/.pth/.ckpt/.bin, .gguf.")
@@ -35,18 +37,23 @@ struct InspectCommand: ParsableCommand {
           help: "Also compute the effective rank, which needs the whole singular value spectrum (several times slower).")
     var effectiveRank = false
 
+    @Option(name: .customLong("lora"), parsing: .singleValue, help: ArgumentHelp(LoraOption.help, valueName: "file[:strength]"))
+    var loras: [String] = []
+
     func run() throws {
         try CLIError.run(file: file) {
             FileHandle.standardOutput.write(Data(try Self.output(file: file, layer: layer, topK: topK, json: json,
-                                                                 effectiveRank: effectiveRank).utf8))
+                                                                 effectiveRank: effectiveRank, loras: loras).utf8))
         }
     }
 
     /// The text the command prints (separate so tests can call it in-process).
-    static func output(file: String, layer name: String, topK: Int, json: Bool, effectiveRank: Bool = false) throws -> String {
+    static func output(file: String, layer name: String, topK: Int, json: Bool, effectiveRank: Bool = false,
+                       loras: [String] = []) throws -> String {
         guard topK >= 1 else { throw CLIError.failure(file: nil, "--top-k must be at least 1, got \(topK).") }
         let checkpoint = try CheckpointFile.open(path: file)
-        let catalog = LayerCatalog(checkpoint: checkpoint)
+        let (model, applied) = try LoraOption.model(checkpoint, name: (file as NSString).lastPathComponent, specs: loras)
+        let catalog = model.catalog
         let layer = try catalog.layer(named: name)
         let tensor = try catalog.loadWeight(layer)
         // A scaled-fp8 weight: the stored fp8 values are multiplied by this scale before any analysis.
@@ -69,7 +76,9 @@ struct InspectCommand: ParsableCommand {
                 ("shape", .array(layer.shape.map { .number($0) })),
                 ("dtype", .string(layer.storedType)),
                 ("parameters", .number(layer.parameters)),
-            ] + (scale.map { s in [("scale", JSON.object(JSONObject([
+            ] + (loras.isEmpty ? [] : [("loras", JSON.array(applied.map { a in .object(JSONObject([
+                ("file", .string(a.file)), ("strength", .double(a.strength)), ("changes_layer", .bool(a.alone.isPatched(layer))),
+            ])) }))]) + (scale.map { s in [("scale", JSON.object(JSONObject([
                 ("key", .string(s.key)),
                 ("values", .array(s.values.prefix(64).map { jsonNumber($0) })),
                 ("count", .number(s.values.count)),
@@ -96,6 +105,9 @@ struct InspectCommand: ParsableCommand {
             "key         \(layer.weightKey)",
             "shape       \(layer.shape) \(layer.storedType), \(layer.parameters) parameters",
         ]
+        for a in applied {
+            lines.append("lora        \(a.file) x \(format(a.strength)): \(a.alone.isPatched(layer) ? "changes this layer (values below are W + strength x dW)" : "does not change this layer")")
+        }
         if let scale {
             let shown = scale.values.prefix(4).map { format(Double($0)) }.joined(separator: ", ")
             let more = scale.values.count > 4 ? ", … (\(scale.values.count) values, one per output channel)" : ""

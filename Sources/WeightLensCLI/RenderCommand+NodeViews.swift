@@ -53,12 +53,11 @@ extension RenderCommand {
             inputs["mode"] = .string(nodeView == .attentionQK ? "attention_qk" : "attention_ov")
             inputs["head"] = .int(Int64(head))
         }
-        let checkpoint = try CheckpointFile.open(path: file)
+        let model = try self.model()
         let bar = Mutex(ProgressLine(total: 100))
         let output: HeadlessNodeRun.Output
         do {
-            output = try HeadlessNodeRun.run(nodeView.className, checkpoint: checkpoint, name: (file as NSString).lastPathComponent,
-                                             inputs: inputs, progress: { done, total in
+            output = try HeadlessNodeRun.run(nodeView.className, model: model, inputs: inputs, progress: { done, total in
                                                  if total > 0 { bar.withLock { $0.update(Int(100 * done / total), "") } }
                                              })
         } catch {

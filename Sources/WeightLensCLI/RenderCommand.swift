@@ -1,6 +1,7 @@
 import ArgumentParser
 import Checkpoint
 import Foundation
+import LTNodes
 import ModelCatalog
 import Render
 import TensorCore
@@ -17,6 +18,7 @@ struct RenderCommand: ParsableCommand {
         Node views:  --view nmf-factors (--layer, --num-filters, --rank), stats|depth (--layers FILTER), top-inputs (--layer, --output-channel, --top-k),
                      conv-chain (--layers A,B), attention-qk|attention-ov (--layer …attn1, --head);
                      the node's own code runs; --report FILE writes its JSON report.
+        --lora FILE[:STRENGTH] (repeatable) draws W + strength·dW for the layers the LoRA changes.
         Without --layer or --layers the list of layer names is drawn. `both` writes two files
         (NAME-weights.png, NAME-expanded.png next to --out). See docs/VIEWS.md for what each view shows.
         """)
@@ -93,6 +95,14 @@ struct RenderCommand: ParsableCommand {
     @Option(name: .customLong("out-dir"), help: "Output folder for --layers (default: render-out).")
     var outDir: String = "render-out"
 
+    @Option(name: .customLong("lora"), parsing: .singleValue, help: ArgumentHelp(LoraOption.help, valueName: "file[:strength]"))
+    var loras: [String] = []
+
+    /// The checkpoint with the --lora files applied (the file as stored without them).
+    func model() throws -> LoadedCheckpoint {
+        try LoraOption.model(try CheckpointFile.open(path: file), name: (file as NSString).lastPathComponent, specs: loras).model
+    }
+
     func run() throws {
         try CLIError.run(file: file) { try execute() }
     }
@@ -155,9 +165,7 @@ struct RenderCommand: ParsableCommand {
             throw fail("Unknown view \"\(view)\"; use weights, expanded, both, nmf, histogram, overview, "
                        + NodeView.allCases.map(\.rawValue).joined(separator: ", ") + ".")
         }
-        let checkpoint: CheckpointFile
-        checkpoint = try CheckpointFile.open(path: file)
-        let catalog = LayerCatalog(checkpoint: checkpoint)
+        let catalog = try model().catalog
 
         if let name = layer {
             let l: Layer

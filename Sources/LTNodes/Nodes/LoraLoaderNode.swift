@@ -72,7 +72,7 @@ enum LoraLoaderModelOnlyNode: NodeImplementation {
 }
 
 /// What the LoRA nodes share: the file by name, its change stamp, binding it to a handle.
-enum LoraLoading {
+package enum LoraLoading {
     static let modelParts: Set<String> = ["unet"]
     static let clipParts: Set<String> = ["text_encoder", "text_encoder_2", "text_encoder_3"]
 
@@ -107,6 +107,20 @@ enum LoraLoading {
         } catch {
             throw .failed(type: "LoraError", message: "Cannot load LoRA '\(name)': \(error.description)")
         }
+    }
+
+    /// The LoRA file at `path` (the CLI's `--lora FILE[:STRENGTH]`) applied at `strength` to every
+    /// part of `handle` it changes, diffusion model and text encoders; errors worded as the loader
+    /// nodes word them.
+    package static func apply(path: String, strength: Double, to handle: LoadedCheckpoint) throws(NodeFailure) -> LoadedCheckpoint {
+        let name = path.split(separator: "/").last.map(String.init) ?? path
+        let lora: LoraFile
+        do { lora = try LoraFile.open(path: path) } catch {
+            throw .failed(type: "LoraError", message: "Cannot load LoRA '\(name)': \(error.description)")
+        }
+        if strength == 0 { return handle }
+        return apply(try bind(lora, name: name, to: handle), name: name, stamp: "cli", to: handle, strength: strength,
+                     parts: modelParts.union(clipParts))
     }
 
     /// The LoRA's modules matched against the layers of `handle`'s model.
