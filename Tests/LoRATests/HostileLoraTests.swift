@@ -67,6 +67,20 @@ import Testing
         }
     }
 
+    /// A `.pt` LoRA goes through the restricted unpickler: a pickle that names a code global
+    /// (legacy torch layout: magic, protocol, sys info, then the state dict's pickle) is refused.
+    @Test func aPickledLoraNamingCodeIsRefused() throws {
+        var bytes: [UInt8] = [0x80, 0x02, 0x8A, 0x0A, 0x6C, 0xFC, 0x9C, 0x46, 0xF9, 0x20, 0x6A, 0xA8, 0x50, 0x19, 0x2E]
+        bytes += [0x80, 0x02, 0x4D, 0xE9, 0x03, 0x2E, 0x80, 0x02, 0x7D, 0x2E]
+        bytes += [0x80, 0x02, 0x63] + Array("os\nsystem\n".utf8) + [0x2E]
+        let path = temporaryFolder() + "/evil_lora.pt"
+        try Data(bytes).write(to: URL(fileURLWithPath: path))
+        do { _ = try LoraFile.open(path: path); Issue.record("opened a pickle that names os.system") } catch {
+            guard case .unreadable(let c) = error else { Issue.record("got \(error)"); return }
+            #expect(c.description.contains("os.system"), "\(c)")
+        }
+    }
+
     @Test func aLoraForAnotherModelSaysWhichModel() throws {
         let base = LayerCatalog(checkpoint: try CheckpointFile.open(path: toolFixture("diffusers_unet/unet")))
         let flux = try LoraFile.open(path: toolFixture("lora/peft_flux.safetensors"))
