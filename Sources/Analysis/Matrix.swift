@@ -1,3 +1,4 @@
+import Dispatch
 import TensorCore
 
 /// A dense row-major Float32 matrix: the operand type of every kernel in this module.
@@ -87,26 +88,41 @@ public struct Matrix: Sendable, Equatable {
         return Matrix(rows: rows, cols: range.count, values: out)
     }
 
-    /// Index of the first NaN or infinity, if any.
+    /// Index of the first NaN or infinity, if any. Large matrices are scanned in parallel chunks
+    /// (the first chunk with a hit gives the answer).
     func firstNonFiniteIndex() -> Int? {
         values.withUnsafeBufferPointer { p in
             guard let base = p.baseAddress else { return nil }
-            // A Float is NaN or infinite exactly when its exponent bits are all ones; checking
-            // that on integer lanes vectorises, unlike a floating-point reduction.
-            let raw = UnsafeRawPointer(base)
-            let mask = SIMD16<UInt32>(repeating: 0x7F80_0000)
-            var i = 0
-            let n = p.count
-            while i + 16 <= n {
-                let bits = raw.loadUnaligned(fromByteOffset: i * 4, as: SIMD16<UInt32>.self)
-                if any((bits & mask) .== mask) { break }
-                i += 16
+            let n = p.count, chunk = 1 << 20
+            let chunks = (n + chunk - 1) / chunk
+            if chunks <= 1 { return firstNonFinite(base, 0..<n) }
+            let hits = UnsafeMutablePointer<Int>.allocate(capacity: chunks)
+            defer { hits.deallocate() }
+            nonisolated(unsafe) let src = base, out = hits
+            DispatchQueue.concurrentPerform(iterations: chunks) { c in
+                out[c] = firstNonFinite(src, (c * chunk)..<min(n, (c + 1) * chunk)) ?? -1
             }
-            while i < n {
-                if !p[i].isFinite { return i }
-                i += 1
-            }
-            return nil
+            return (0..<chunks).first { hits[$0] >= 0 }.map { hits[$0] }
         }
     }
+}
+
+/// Index of the first NaN or infinity in `range` of `base`.
+private func firstNonFinite(_ base: UnsafePointer<Float>, _ range: Range<Int>) -> Int? {
+    // A Float is NaN or infinite exactly when its exponent bits are all ones; checking
+    // that on integer lanes vectorises, unlike a floating-point reduction.
+    let raw = UnsafeRawPointer(base)
+    let mask = SIMD16<UInt32>(repeating: 0x7F80_0000)
+    var i = range.lowerBound
+    let n = range.upperBound
+    while i + 16 <= n {
+        let bits = raw.loadUnaligned(fromByteOffset: i * 4, as: SIMD16<UInt32>.self)
+        if any((bits & mask) .== mask) { break }
+        i += 16
+    }
+    while i < n {
+        if !base[i].isFinite { return i }
+        i += 1
+    }
+    return nil
 }

@@ -107,6 +107,9 @@ struct KrylovSVD {
         var basis = [Float](repeating: 0, count: p * ld)    // p × kMax, columns = basis vectors
         var images = [Float](repeating: 0, count: q * ld)   // q × kMax, column i = opᵀ · basis_i
         var gram = [Double](repeating: 0, count: ld * ld)   // Gram of images (= projected AAᵀ)
+        // p × kMax, column i = op · images_i: the next Krylov block before orthogonalisation,
+        // computed in the same pass over op as the images (see `normalApply`).
+        var applied = [Float](repeating: 0, count: isExact ? 0 : p * ld)
         var size = 0
         var iterations = 0
         var converged = false
@@ -114,50 +117,54 @@ struct KrylovSVD {
 
         try basis.withUnsafeMutableBufferPointer { (qb: inout UnsafeMutableBufferPointer<Float>) throws(AnalysisError) in
             try images.withUnsafeMutableBufferPointer { (zb: inout UnsafeMutableBufferPointer<Float>) throws(AnalysisError) in
-                let Q = qb.baseAddress!, Z = zb.baseAddress!
-                if isExact {
-                    for i in 0..<p { Q[i * ld + i] = 1 }
-                    for t in 0..<q { for i in 0..<p { Z[t * ld + i] = op.base[i * op.rowStride + t * op.colStride] } }
-                    size = p
-                    updateGram(&gram, Z, ld: ld, newColumns: 0..<p)
-                    converged = true
-                    return
-                }
-                // Random start block, orthonormalised.
-                for i in 0..<p { for j in 0..<block { Q[i * ld + j] = rng.nextSigned() } }
-                orthonormalizeColumns(Q, rows: p, cols: block, ld: ld)
-                applyTransposed(Q, Z, ld: ld, columns: 0..<block)
-                updateGram(&gram, Z, ld: ld, newColumns: 0..<block)
-                size = block
-                var previous = [Double](repeating: -1, count: k)
-                while iterations < maxIterations {
-                    try cancellation.check()
-                    var source = size - block
-                    if size + block > kMax {
-                        let keep = try restart(Q, Z, &gram, ld: ld, size: size)
-                        size = keep
-                        source = 0
+                try applied.withUnsafeMutableBufferPointer { (ab: inout UnsafeMutableBufferPointer<Float>) throws(AnalysisError) in
+                    let Q = qb.baseAddress!, Z = zb.baseAddress!
+                    if isExact {
+                        for i in 0..<p { Q[i * ld + i] = 1 }
+                        for t in 0..<q { for i in 0..<p { Z[t * ld + i] = op.base[i * op.rowStride + t * op.colStride] } }
+                        size = p
+                        updateGram(&gram, Z, ld: ld, newColumns: 0..<p)
+                        converged = true
+                        return
                     }
-                    let width = min(block, p - size)
-                    if width <= 0 { converged = true; break }
-                    // New block: op · (images of the source block), then orthonormalise.
-                    apply(Z, sourceColumns: source..<(source + width), into: Q, ld: ld, at: size)
-                    orthogonalizeBlock(Q, ld: ld, existing: size, width: width, rng: &rng)
-                    applyTransposed(Q, Z, ld: ld, columns: size..<(size + width))
-                    updateGram(&gram, Z, ld: ld, newColumns: size..<(size + width))
-                    size += width
-                    iterations += 1
-                    progress?(iterations, maxIterations)
-                    if size >= p { converged = true; break }
-                    let values = try ritzValues(gram, ld: ld, size: size)
-                    var worst = 0.0
-                    let floor = max(values[0], Double.leastNormalMagnitude) * 1e-9
-                    for i in 0..<k {
-                        let change = abs(values[i] - previous[i]) / max(values[i], floor)
-                        worst = max(worst, change)
+                    // Random start block, orthonormalised.
+                    for i in 0..<p { for j in 0..<block { Q[i * ld + j] = rng.nextSigned() } }
+                    let AZ = ab.baseAddress!
+                    orthonormalizeColumns(Q, rows: p, cols: block, ld: ld)
+                    normalApply(Q, Z, AZ, ld: ld, columns: 0..<block)
+                    updateGram(&gram, Z, ld: ld, newColumns: 0..<block)
+                    size = block
+                    var previous = [Double](repeating: -1, count: k)
+                    while iterations < maxIterations {
+                        try cancellation.check()
+                        var source = size - block
+                        if size + block > kMax {
+                            let keep = try restart(Q, Z, AZ, &gram, ld: ld, size: size)
+                            size = keep
+                            source = 0
+                        }
+                        let width = min(block, p - size)
+                        if width <= 0 { converged = true; break }
+                        // New block: op · (images of the source block), computed with those images;
+                        // orthonormalise it, then its images and their op-products in one pass.
+                        for i in 0..<p { (Q + i * ld + size).update(from: AZ + i * ld + source, count: width) }
+                        orthogonalizeBlock(Q, ld: ld, existing: size, width: width, rng: &rng)
+                        normalApply(Q, Z, AZ, ld: ld, columns: size..<(size + width))
+                        updateGram(&gram, Z, ld: ld, newColumns: size..<(size + width))
+                        size += width
+                        iterations += 1
+                        progress?(iterations, maxIterations)
+                        if size >= p { converged = true; break }
+                        let values = try ritzValues(gram, ld: ld, size: size)
+                        var worst = 0.0
+                        let floor = max(values[0], Double.leastNormalMagnitude) * 1e-9
+                        for i in 0..<k {
+                            let change = abs(values[i] - previous[i]) / max(values[i], floor)
+                            worst = max(worst, change)
+                        }
+                        previous = values
+                        if worst <= tolerance { converged = true; break }
                     }
-                    previous = values
-                    if worst <= tolerance { converged = true; break }
                 }
             }
         }
@@ -165,16 +172,34 @@ struct KrylovSVD {
         return try extract(basis: basis, images: images, gram: gram, ld: ld, size: size, iterations: iterations, converged: converged)
     }
 
-    /// images[:, columns] = opᵀ · basis[:, columns]   (q × w).
-    func applyTransposed(_ Q: UnsafeMutablePointer<Float>, _ Z: UnsafeMutablePointer<Float>, ld: Int, columns: Range<Int>) {
-        let qv = StridedOperand(base: Q + columns.lowerBound, rows: p, cols: columns.count, rowStride: ld, colStride: 1)
-        gemm(op.transposed, qv, Z + columns.lowerBound, ldc: ld, accumulate: false)
-    }
-
-    /// basis[:, at..<at+w] = op · images[:, sourceColumns].
-    func apply(_ Z: UnsafeMutablePointer<Float>, sourceColumns: Range<Int>, into Q: UnsafeMutablePointer<Float>, ld: Int, at: Int) {
-        let zv = StridedOperand(base: Z + sourceColumns.lowerBound, rows: q, cols: sourceColumns.count, rowStride: ld, colStride: 1)
-        gemm(op, zv, Q + at, ldc: ld, accumulate: false)
+    /// images[:, columns] = opᵀ · basis[:, columns] (q × w) and applied[:, columns] = op · those
+    /// images (p × w), in one pass over op (CKernels `normal_apply`): the step's two products share
+    /// each read of the matrix, which is what a Krylov step on a large layer is bound by. The long
+    /// side is split into a fixed number of jobs, each summing its share of op · images into its
+    /// own buffer; the buffers are added in job order, so the result does not depend on timing.
+    func normalApply(_ Q: UnsafeMutablePointer<Float>, _ Z: UnsafeMutablePointer<Float>, _ AZ: UnsafeMutablePointer<Float>,
+                     ld: Int, columns: Range<Int>) {
+        let w = columns.count
+        guard w > 0 else { return }
+        let bp = (w + 15) / 16 * 16   // the kernel's width: whole 16-float slices, zero-padded
+        let jobs = max(1, min(16, q / 256))
+        let x = UnsafeMutablePointer<Float>.allocate(capacity: p * bp)
+        let y = UnsafeMutablePointer<Float>.allocate(capacity: q * bp)
+        let partial = UnsafeMutablePointer<Float>.allocate(capacity: jobs * p * bp)
+        defer { x.deallocate(); y.deallocate(); partial.deallocate() }
+        x.initialize(repeating: 0, count: p * bp)
+        partial.initialize(repeating: 0, count: jobs * p * bp)
+        for i in 0..<p { (x + i * bp).update(from: Q + i * ld + columns.lowerBound, count: w) }
+        let kernels = KernelTable.current
+        let xp = OutputPointer(base: x), yp = OutputPointer(base: y), pp = OutputPointer(base: partial)
+        let operand = op, short = p, long = q
+        DispatchQueue.concurrentPerform(iterations: jobs) { j in
+            let t0 = j * long / jobs, t1 = (j + 1) * long / jobs
+            kernels.raw.pointee.normal_apply(operand.view, t0, t1, xp.base, bp, bp, yp.base + t0 * bp, bp, pp.base + j * short * bp, bp)
+        }
+        for j in 1..<jobs { kernels.raw.pointee.axpy(1, partial + j * p * bp, partial, p * bp) }
+        for t in 0..<q { (Z + t * ld + columns.lowerBound).update(from: y + t * bp, count: w) }
+        for i in 0..<p { (AZ + i * ld + columns.lowerBound).update(from: partial + i * bp, count: w) }
     }
 
     /// Makes basis[:, existing..<existing+width] orthonormal and orthogonal to the first
@@ -267,16 +292,18 @@ struct KrylovSVD {
         return g
     }
 
-    /// Thick restart: replaces the basis by its top `keep` Ritz vectors (and their images),
+    /// Thick restart: replaces the basis by its top `keep` Ritz vectors (and their images and applied images),
     /// so the next block continues from the best current directions. Returns `keep`.
-    func restart(_ Q: UnsafeMutablePointer<Float>, _ Z: UnsafeMutablePointer<Float>, _ gram: inout [Double], ld: Int, size: Int) throws(AnalysisError) -> Int {
+    func restart(_ Q: UnsafeMutablePointer<Float>, _ Z: UnsafeMutablePointer<Float>, _ AZ: UnsafeMutablePointer<Float>,
+                 _ gram: inout [Double], ld: Int, size: Int) throws(AnalysisError) -> Int {
         let keep = max(block, min(size - block, (kMax / 2 / block) * block))
         let e = try symmetricEigen(compact(gram, ld: ld, size: size), n: size, vectors: true)
         var w = [Float](repeating: 0, count: size * keep)
         for i in 0..<size { for j in 0..<keep { w[i * keep + j] = Float(e.vectors[i * size + j]) } }
         w.withUnsafeBufferPointer { wb in
             let wv = StridedOperand(base: wb.baseAddress!, rows: size, cols: keep, rowStride: keep, colStride: 1)
-            for (buffer, rows) in [(Q, p), (Z, q)] {
+            // op · (Z·W) = (op · Z)·W: the applied block follows the images without a pass over op.
+            for (buffer, rows) in [(Q, p), (Z, q), (AZ, p)] {
                 let tmp = UnsafeMutablePointer<Float>.allocate(capacity: rows * keep)
                 defer { tmp.deallocate() }
                 let src = StridedOperand(base: buffer, rows: rows, cols: size, rowStride: ld, colStride: 1)

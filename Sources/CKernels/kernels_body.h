@@ -565,9 +565,11 @@ static long k_run_length(const uint32_t *p, long n, uint32_t value) {
     return i;
 }
 
+#include "kernels_normal.h"
+
 const wl_kernels WL_TABLE = {
     .name = WL_NAME, .mr = MR, .nr = NR, .kc = KC, .mc = MC,
-    .gemm_pack_b = gemm_pack_b, .gemm_tile = gemm_tile,
+    .gemm_pack_b = gemm_pack_b, .gemm_tile = gemm_tile, .normal_apply = k_normal_apply,
     .dot = k_dot, .dot_f64acc = k_dot_f64acc, .sqdiff_f64acc = k_sqdiff_f64acc, .axpy = k_axpy,
     .axpy_f32_f64 = k_axpy_f32_f64, .dot_d = k_dot_d, .axpy_d = k_axpy_d, .rank2_d = k_rank2_d, .rot_d = k_rot_d,
     .symv_lower_d = k_symv_lower_d, .syr2k_lower_d = k_syr2k_lower_d, .moments_row = k_moments_row,

@@ -1,3 +1,4 @@
+import Dispatch
 import TensorCore
 
 /// Pictures made for a node in ComfyUI's canvas rather than for a page: 512 px wide, so the
@@ -85,18 +86,8 @@ public enum CompactPreview {
                            caption: "\(options.colormap.rawValue) · \(scale.transformLabel) · \(g.kh)×\(g.kw) kernels")
         }
         let m = weight.matrixShape
-        let limit = 128
-        let rs = (m.rows + limit - 1) / limit, cs = (m.cols + limit - 1) / limit
-        let rows = (m.rows + rs - 1) / rs, cols = (m.cols + cs - 1) / cs
-        var reduced = [Float](repeating: 0, count: rows * cols)
-        weight.values.withUnsafeBufferPointer { w in
-            for r in 0..<m.rows {
-                for c in 0..<m.cols {
-                    let v = w[r * m.cols + c]
-                    let k = (r / rs) * cols + c / cs
-                    if !(abs(reduced[k]) >= abs(v)) { reduced[k] = v }
-                }
-            }
+        let (reduced, rows, cols, rs, cs) = weight.values.withUnsafeBufferPointer {
+            blockMaxAbs($0, rows: m.rows, cols: m.cols, limit: 128)
         }
         let scale = ValueScale.make(values: reduced, transform: options.transform, map: options.colormap,
                                     clipPercentile: options.clipPercentile)
@@ -104,6 +95,39 @@ public enum CompactPreview {
         let what = rs * cs > 1 ? "\(m.rows) × \(m.cols) matrix, each cell the largest |v| of \(rs)×\(cs)" : "\(m.rows) × \(m.cols) matrix"
         return compose(title: info.name, facts: [meta, what] + facts, cells: cells, rows: rows, cols: cols,
                        caption: "\(options.colormap.rawValue) · \(scale.transformLabel)")
+    }
+
+    /// `rows × cols` values shrunk by whole block factors `rs × cs` to at most `limit` per side. Each
+    /// block keeps the first value (in row-major order) of largest |v|; a NaN replaces what came
+    /// before it. Rows of blocks are independent, so they run in parallel, in a fixed number of
+    /// jobs: on a 12288 × 3072 layer this is a full pass over 37.7 M values.
+    static func blockMaxAbs(_ values: UnsafeBufferPointer<Float>, rows height: Int, cols width: Int,
+                            limit: Int) -> (values: [Float], rows: Int, cols: Int, rs: Int, cs: Int) {
+        let rs = (height + limit - 1) / limit, cs = (width + limit - 1) / limit
+        let rows = (height + rs - 1) / rs, cols = (width + cs - 1) / cs
+        var reduced = [Float](repeating: 0, count: rows * cols)
+        let jobs = min(rows, max(1, height * width / (1 << 20)), 16)
+        guard let base = values.baseAddress, !reduced.isEmpty else { return (reduced, rows, cols, rs, cs) }
+        reduced.withUnsafeMutableBufferPointer { out in
+            nonisolated(unsafe) let src = base, dst = out.baseAddress!
+            DispatchQueue.concurrentPerform(iterations: jobs) { job in
+                for br in (job * rows / jobs)..<((job + 1) * rows / jobs) {
+                    let o = dst + br * cols
+                    for r in (br * rs)..<min(height, (br + 1) * rs) {
+                        let row = src + r * width
+                        for bc in 0..<cols {
+                            var best = o[bc]
+                            for c in (bc * cs)..<min(width, (bc + 1) * cs) {
+                                let v = row[c]
+                                if !(abs(best) >= abs(v)) { best = v }
+                            }
+                            o[bc] = best
+                        }
+                    }
+                }
+            }
+        }
+        return (reduced, rows, cols, rs, cs)
     }
 
     private static func put(_ colors: [RGBA], kh: Int, kw: Int, row: Int, tile: Int, cols: Int, into cells: inout [RGBA]) {

@@ -1,4 +1,5 @@
 import CKernels
+import Dispatch
 import Foundation
 import Analysis
 import TensorCore
@@ -281,8 +282,20 @@ enum ExpandedView {
 }
 
 /// Σ v² in Double, by the Double-accumulating dot kernel of the run-time instruction-set path
-/// (a plain Double loop is one long chain of dependent adds: about 15 ms on 13 M values).
+/// (a plain Double loop is one long chain of dependent adds: about 15 ms on 13 M values), over
+/// fixed 1 M-value chunks in parallel whose sums are added in order (same result on every run).
 func sumOfSquares(_ p: UnsafeBufferPointer<Float>) -> Double {
     guard let base = p.baseAddress else { return 0 }
-    return wl_current().pointee.dot_f64acc(base, base, p.count)
+    let kernels = wl_current()
+    let n = p.count, chunk = 1 << 20
+    let chunks = (n + chunk - 1) / chunk
+    if chunks <= 1 { return kernels.pointee.dot_f64acc(base, base, n) }
+    let sums = UnsafeMutablePointer<Double>.allocate(capacity: chunks)
+    defer { sums.deallocate() }
+    nonisolated(unsafe) let src = base, out = sums, table = kernels
+    DispatchQueue.concurrentPerform(iterations: chunks) { c in
+        let start = c * chunk, count = min(n, start + chunk) - start
+        out[c] = table.pointee.dot_f64acc(src + start, src + start, count)
+    }
+    return (0..<chunks).reduce(0.0) { $0 + sums[$1] }
 }

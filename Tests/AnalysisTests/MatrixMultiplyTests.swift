@@ -40,6 +40,43 @@ import Testing
         #expect(TestMatrices.nmse(c, ref) < 1e-11)
     }
 
+    /// The SVD's fused Krylov pass (CKernels `normal_apply`): images Z = opᵀ·Q and op·Z from one
+    /// pass, against two naive products in Double. Tall (op a transposed view) and wide operators;
+    /// long sides that split into several jobs with partial 8-index groups; block widths that fill
+    /// whole 16-float slices or are padded to them; columns that start inside the basis.
+    @Test(arguments: [(29, 1030, true), (29, 1030, false), (70, 300, true), (5, 2049, false)], KernelPath.supported)
+    func normalApply_matchesTwoProducts(shape: (Int, Int, Bool), path: KernelPath) throws {
+        let (p, q, tall) = shape
+        let ld = 40
+        // The matrix as stored: q × p (tall, op = Aᵀ) or p × q (wide, op = A).
+        let a = TestMatrices.random(rows: tall ? q : p, cols: tall ? p : q, seed: 5)
+        let basis = TestMatrices.random(rows: p, cols: ld, seed: 6)
+        for columns in [0..<16, 3..<8, 7..<(7 + min(20, ld - 7))] {
+            var z = [Float](repeating: 0, count: q * ld), az = [Float](repeating: 0, count: p * ld)
+            var qv = basis.values
+            try path.run {
+                a.values.withUnsafeBufferPointer { ap in
+                    let view = StridedOperand(base: ap.baseAddress!, rows: a.rows, cols: a.cols, rowStride: a.cols, colStride: 1)
+                    let solver = KrylovSVD(op: tall ? view.transposed : view, k: 1, tolerance: 1e-5, maxIterations: 1,
+                                           cancellation: nil, progress: nil)
+                    solver.normalApply(&qv, &z, &az, ld: ld, columns: columns)
+                }
+            }
+            // References: images[t][c] = Σ_i op[i, t]·Q[i, c]; applied[i][c] = Σ_t op[i, t]·images[t][c].
+            func op(_ i: Int, _ t: Int) -> Double { Double(tall ? a[t, i] : a[i, t]) }
+            var images = [Double](repeating: 0, count: q * columns.count), applied = [Double](repeating: 0, count: p * columns.count)
+            for t in 0..<q { for (c, col) in columns.enumerated() { for i in 0..<p { images[t * columns.count + c] += op(i, t) * Double(basis[i, col]) } } }
+            for i in 0..<p { for c in 0..<columns.count { for t in 0..<q { applied[i * columns.count + c] += op(i, t) * images[t * columns.count + c] } } }
+            let gotZ = (0..<q).flatMap { t in columns.map { z[t * ld + $0] } }
+            let gotAZ = (0..<p).flatMap { i in columns.map { az[i * ld + $0] } }
+            #expect(TestMatrices.nmse(gotZ, images) < 1e-11, "images, columns \(columns)")
+            #expect(TestMatrices.nmse(gotAZ, applied) < 1e-11, "applied, columns \(columns)")
+            // Columns outside the range are left alone.
+            #expect((0..<q).allSatisfy { t in (0..<ld).allSatisfy { columns.contains($0) || z[t * ld + $0] == 0 } })
+            #expect(qv == basis.values)
+        }
+    }
+
     @Test func mismatchedInnerDimensions_throwShapeMismatch() {
         let a = Matrix(zeros: 3, 4), b = Matrix(zeros: 5, 2)
         #expect(throws: AnalysisError.shapeMismatch(operation: "multiply A·B", left: [3, 4], right: [5, 2])) { try matmul(a, b) }

@@ -38,6 +38,18 @@ import Testing
         #expect(throws: AnalysisError.nonFiniteValue(index: 34)) { try truncatedSVD(a, rank: 2) }
     }
 
+    /// Large matrices are checked in parallel chunks: the answer is still the first bad index.
+    @Test func nonFiniteInput_inALargeMatrix_reportsTheFirstIndex() {
+        var a = Matrix(zeros: 2000, 1500)
+        a.values[2_500_000] = .nan
+        a.values[1_200_001] = -.infinity
+        #expect(a.firstNonFiniteIndex() == 1_200_001)
+        a.values[1_200_001] = 0
+        #expect(a.firstNonFiniteIndex() == 2_500_000)
+        a.values[2_500_000] = 0
+        #expect(a.firstNonFiniteIndex() == nil)
+    }
+
     @Test func progress_isReportedOncePerKrylovStep() throws {
         final class Calls: @unchecked Sendable {
             let lock = NSLock()

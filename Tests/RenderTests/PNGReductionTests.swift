@@ -51,6 +51,45 @@ import TensorCore
         #expect(pic.distinctColors(limit: 400) > 200)
     }
 
+    /// Large enough (2.4 M values) for the reduction to run in several parallel jobs; the result
+    /// must be exactly the blocks computed directly.
+    @Test func largeHeatmapReduction_inParallelJobs_matchesDirectBlocks() {
+        let (rows, cols) = (1601, 1499)
+        var v = pseudoRandom(rows * cols, seed: 21)
+        v[777_777] = .nan
+        let r = MatrixHeatmap.reduce(v, rows: rows, cols: cols, maxRows: 100, maxCols: 90, mode: .maxAbs)
+        #expect(r.bh == 17 && r.bw == 17)
+        for br in 0..<r.rows {
+            for bc in 0..<r.cols {
+                var best: Float = 0
+                for i in (br * 17)..<min(rows, br * 17 + 17) {
+                    for j in (bc * 17)..<min(cols, bc * 17 + 17) where abs(v[i * cols + j]) > abs(best) { best = v[i * cols + j] }
+                }
+                if abs(r.values[br * r.cols + bc]) != abs(best) { Issue.record("block \(br), \(bc)"); return }
+            }
+        }
+    }
+
+    /// The node preview's reduction: the first value of largest |v| in row-major order of each
+    /// block (ties of opposite sign, as quantized weights have, keep the first), a NaN replacing
+    /// what came before it — the same as one sequential scan, also when run in parallel jobs.
+    @Test(arguments: [(300, 500), (1600, 1500), (5, 7)])
+    func previewReduction_matchesASequentialScan(shape: (Int, Int)) {
+        let (rows, cols) = shape
+        var v = pseudoRandom(rows * cols, seed: 22).map { ($0 * 8).rounded() / 8 }   // many ties
+        v[rows * cols / 3] = .nan
+        let r = v.withUnsafeBufferPointer { CompactPreview.blockMaxAbs($0, rows: rows, cols: cols, limit: 128) }
+        var expected = [Float](repeating: 0, count: r.rows * r.cols)
+        for i in 0..<rows {
+            for j in 0..<cols {
+                let k = (i / r.rs) * r.cols + j / r.cs
+                if !(abs(expected[k]) >= abs(v[i * cols + j])) { expected[k] = v[i * cols + j] }
+            }
+        }
+        #expect(r.rows <= 128 && r.cols <= 128)
+        #expect(zip(r.values, expected).allSatisfy { $0.bitPattern == $1.bitPattern || ($0.isNaN && $1.isNaN) })
+    }
+
     @Test func colourMapCentre_isItsOwnLevel() {
         let m = ColorMap(.diverging)
         let distinct = Set(m.table).count
@@ -81,7 +120,8 @@ import TensorCore
     }
 
     @Test func sumOfSquares_matchesDouble() {
-        for n in [0, 1, 15, 16, 17, 4096 + 33, 100_003] {
+        // 3,000,017 values: several 1 M-value chunks summed in parallel, then in order.
+        for n in [0, 1, 15, 16, 17, 4096 + 33, 100_003, 3_000_017] {
             let v = pseudoRandom(n, seed: UInt64(n))
             let exact = v.reduce(0.0) { $0 + Double($1) * Double($1) }
             let got = v.withUnsafeBufferPointer { sumOfSquares($0) }

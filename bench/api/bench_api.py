@@ -6,6 +6,8 @@ Measures, over HTTP + WebSocket exactly as a ComfyUI client does (POST /prompt, 
   1. the first prompt CheckpointLoaderSimple -> LTListLayers -> ShowText, load included (target < 100 ms);
   2. LTVisualizeWeights `both` on four layers, each a fresh prompt (target < 400 ms each);
   3. the server's resident memory afterwards (target < 300 MB).
+Each LTVisualizeWeights prompt also reports the server's CPU time (user + system, all threads): on a
+loaded machine wall time is mostly waiting for a core, CPU time is the work itself.
 Reference measured in the same run: the round trip of GET /prompt on the same connection pool,
 so the ratio column shows how much of each figure is work beyond plain HTTP.
 
@@ -38,6 +40,13 @@ LAYERS = [
     "output_blocks.0.1.transformer_blocks.0.ff.net.0.proj",
     "middle_block.1.proj_in",
 ]
+
+
+def cpu_ms(pid):
+    """User + system CPU time of process `pid` so far, all threads (10 ms ticks on Linux)."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) * 1000 / os.sysconf("SC_CLK_TCK")
 
 
 def rss_mb(pid):
@@ -83,6 +92,7 @@ def main():
     print(f"checkpoint: {os.path.basename(ckpt)} ({size_gb:.2f} GB)")
 
     list_ms, viz_ms, http_ms, rss = [], {l: [] for l in LAYERS}, [], []
+    viz_cpu = {l: [] for l in LAYERS}  # server CPU (user + system, all threads) per prompt
     overhead = []  # wall time minus the executor's own execution_start -> end span
     for run in range(args.runs):
         base = tempfile.mkdtemp(prefix="wl-bench-api-")
@@ -110,12 +120,14 @@ def main():
             overhead.append(ms - execution_span(record))
             count = len(record["outputs"]["4"]["text"][0].split("\n"))
             for layer in LAYERS:
+                cpu0 = cpu_ms(server.proc.pid)
                 ms, rec = run_prompt(server, ws, cid, {
                     "1": {"class_type": "CheckpointLoaderSimple", "inputs": {"ckpt_name": name}},
                     "2": {"class_type": "LTVisualizeWeights", "inputs": {
                         "model": ["1", 0], "layer_name": layer, "num_filters": 16, "visualization_mode": "both"}},
                 })
                 viz_ms[layer].append(ms)
+                viz_cpu[layer].append(cpu_ms(server.proc.pid) - cpu0)
                 overhead.append(ms - execution_span(rec))
             rss.append(rss_mb(server.proc.pid))
             ws.close()
@@ -135,6 +147,8 @@ def main():
         best, med = min(values), statistics.median(values)
         ok &= med < target
         print(f"{label:72s} {best:8.1f}ms {med:8.1f}ms {target:7.0f}ms {med / ref:7.1f}")
+    for layer in LAYERS:
+        print(f"  server CPU for {layer}: best {min(viz_cpu[layer]):.0f} ms, median {statistics.median(viz_cpu[layer]):.0f} ms")
     print(f"{'server RSS after all prompts (max over runs)':72s} {max(rss):8.0f}MB {statistics.median(rss):8.0f}MB {300:7.0f}MB")
     ok &= max(rss) < 300
     print(f"server overhead per prompt (wall minus executor span): median {statistics.median(overhead):.1f} ms, "

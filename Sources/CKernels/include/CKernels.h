@@ -49,6 +49,11 @@ typedef struct wl_kernels {
     /// gemm_pack_b wrote them: slice p0 (depth kcb) at p0·panels_b·NR, panel j at j·kcb·NR.
     void (*gemm_tile)(wl_view a, const float *packed_b, long panels_b, long k, long i0, long mcb,
                       long j0, long ncb, long n, float *c, long ldc, int accumulate);
+    /// One pass over the long-side indices t0..<t1 of the p×q operator `op` for both products of a
+    /// Krylov step: row t − t0 of y (stride ldy) = Σ_i op[i, t]·x_i, then w_i += Σ_t op[i, t]·y_t.
+    /// x and w are p rows of b floats (strides ldx, ldw); b is a multiple of 16.
+    void (*normal_apply)(wl_view op, long t0, long t1, const float *x, long ldx, long b,
+                         float *y, long ldy, float *w, long ldw);
 
     // --- vectors ---
     float (*dot)(const float *a, const float *b, long n);

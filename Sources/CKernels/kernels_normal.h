@@ -1,0 +1,70 @@
+// The truncated SVD's one product per Krylov step (included by kernels_body.h, so it is compiled
+// once per instruction set like every other kernel).
+//
+// A step needs y = opᵀ·x (the new images) and then op·y (the next block). Done as two matrix
+// products that is two passes over op, which for a 12288×3072 weight is 151 MB read twice, plus
+// packing, plus — on the AVX-512 path — a 32-wide register tile of which a 16-column block uses
+// half. Here both products share one pass: for a few long-side indices t at a time, y_t is
+// accumulated over the short side while op's columns t stream in, and op[:, t]·y_t is added to w
+// while those same columns are still in cache.
+
+/// Long-side indices handled together: the number of accumulators in phase 1 and the number of
+/// op columns re-read (from cache) in phase 2. Eight independent FMA chains cover the latency.
+#define NA_R 8
+
+static void k_normal_apply(wl_view op, long t0, long t1, const float *x, long ldx, long b,
+                           float *restrict y, long ldy, float *restrict w, long ldw) {
+    const long p = op.rows, rs = op.rs, cs = op.cs;
+    for (long s = 0; s + WL_VL <= b; s += WL_VL) {
+        long t = t0;
+        for (; t + NA_R <= t1; t += NA_R) {
+            const float *c = op.base + t * cs;
+            // Phase 1: y_t = Σ_i op[i, t] · x_i for NA_R consecutive t.
+            vf a0 = 0, a1 = 0, a2 = 0, a3 = 0, a4 = 0, a5 = 0, a6 = 0, a7 = 0, e;
+            for (long i = 0; i < p; i++) {
+                const float *o = c + i * rs;
+                vf xv = ldf(x + i * ldx + s);
+                e = o[0];      a0 = MADD(a0, e, xv);
+                e = o[cs];     a1 = MADD(a1, e, xv);
+                e = o[2 * cs]; a2 = MADD(a2, e, xv);
+                e = o[3 * cs]; a3 = MADD(a3, e, xv);
+                e = o[4 * cs]; a4 = MADD(a4, e, xv);
+                e = o[5 * cs]; a5 = MADD(a5, e, xv);
+                e = o[6 * cs]; a6 = MADD(a6, e, xv);
+                e = o[7 * cs]; a7 = MADD(a7, e, xv);
+            }
+            float *yt = y + (t - t0) * ldy + s;
+            stf(yt, a0); stf(yt + ldy, a1); stf(yt + 2 * ldy, a2); stf(yt + 3 * ldy, a3);
+            stf(yt + 4 * ldy, a4); stf(yt + 5 * ldy, a5); stf(yt + 6 * ldy, a6); stf(yt + 7 * ldy, a7);
+            // Phase 2: w_i += Σ_t op[i, t] · y_t, the same columns of op, now from cache.
+            for (long i = 0; i < p; i++) {
+                const float *o = c + i * rs;
+                float *wi = w + i * ldw + s;
+                vf acc = ldf(wi);
+                e = o[0];      acc = MADD(acc, e, a0);
+                e = o[cs];     acc = MADD(acc, e, a1);
+                e = o[2 * cs]; acc = MADD(acc, e, a2);
+                e = o[3 * cs]; acc = MADD(acc, e, a3);
+                e = o[4 * cs]; acc = MADD(acc, e, a4);
+                e = o[5 * cs]; acc = MADD(acc, e, a5);
+                e = o[6 * cs]; acc = MADD(acc, e, a6);
+                e = o[7 * cs]; acc = MADD(acc, e, a7);
+                stf(wi, acc);
+            }
+        }
+        // The last few t one at a time.
+        for (; t < t1; t++) {
+            const float *c = op.base + t * cs;
+            vf a = 0, e;
+            for (long i = 0; i < p; i++) { e = c[i * rs]; a = MADD(a, e, ldf(x + i * ldx + s)); }
+            stf(y + (t - t0) * ldy + s, a);
+            for (long i = 0; i < p; i++) {
+                float *wi = w + i * ldw + s;
+                e = c[i * rs];
+                stf(wi, MADD(ldf(wi), e, a));
+            }
+        }
+    }
+}
+
+#undef NA_R
