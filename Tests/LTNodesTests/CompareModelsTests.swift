@@ -178,7 +178,7 @@ enum CompareFixtures {
 }
 
 /// Adds `value` to every element of one weight: a stand-in for a LoRA on a patched catalogue.
-private struct AddConstant: WeightPatch {
+struct AddConstant: WeightPatch {
     let weightKey: String
     let value: Float
     var identity: String { "add \(value) to \(weightKey)" }

@@ -69,4 +69,28 @@ import Testing
         #expect(typo.record.statusString == "error")
         #expect(typo.log.all.last?.1["exception_message"]?.stringValue?.contains(Self.conv) == true)
     }
+
+    /// A model against itself through a LoRA loader: only the layers the patch changes are
+    /// listed (the others cannot differ), named with the LoRA.
+    @Test func emptyLayerName_withAPatchedModel_listsOnlyThePatchedLayers() throws {
+        let path = try #require(try TestCheckpoints.models().checkpointPath(named: "weightlens_demo_sdxl_synthetic.safetensors"))
+        let base = LoadedCheckpoint(name: "demo", file: try CheckpointFile.open(path: path))
+        let layer = try base.catalog.layer(named: Self.conv)
+        let patched = base.patched(with: AddConstant(weightKey: layer.weightKey, value: 0.5),
+                                   record: AppliedLora(loraName: "my_lora.safetensors", strength: 1, layers: 1))
+        let temp = TempDirectory("ltnodes-delta-list")
+        defer { temp.cleanup() }
+        let env = ExecutionEnvironment(models: try TestCheckpoints.models(), tempDirectory: temp.path, outputDirectory: temp.path)
+        let context = NodeContext(environment: env, promptID: "p", nodeID: "2", reportProgress: { _, _ in }, interrupted: { false })
+        let out = try LTVisualizeDeltaNode.run(NodeCall(nodeID: "2", inputs: [
+            "model_a": [.checkpoint(base, part: .model)], "model_b": [.checkpoint(patched, part: .model)],
+            "layer_name": [.string("")], "num_filters": [.int(16)], "visualization_mode": [.string("both")]], context: context))
+        #expect(out.ui?["text"]?[0]?.stringValue == "1 layers changed by my_lora.safetensors (the others are the same in both models); "
+                + "set layer_name to one of them:\n" + Self.conv)
+        // The model against itself unpatched: every common layer, as before.
+        let same = try LTVisualizeDeltaNode.run(NodeCall(nodeID: "2", inputs: [
+            "model_a": [.checkpoint(base, part: .model)], "model_b": [.checkpoint(base, part: .model)],
+            "layer_name": [.string("")], "num_filters": [.int(16)], "visualization_mode": [.string("both")]], context: context))
+        #expect(same.ui?["text"]?[0]?.stringValue?.hasPrefix("\(base.catalog.layers.count) layers in both models") == true)
+    }
 }

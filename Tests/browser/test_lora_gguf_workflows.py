@@ -6,7 +6,8 @@
   written by the `safetensors` package: model_files.py), picks it in both LoRA combos and runs:
   LTLoraInspect shows its chart and a table naming exactly the layers the LoRA touches, with |dW|
   and |dW|/|W| as numpy computes them from the file's factors; LTVisualizeDelta shows the change of
-  one of them, |B - A| equal to numpy's |dW|; another layer picked from the table renders too.
+  one of them, |B - A| equal to numpy's |dW|; with an empty layer_name it lists exactly the LoRA's
+  layers, and a click on one draws that layer's change on the next Run.
 - workflows/gguf_visualize.json, dropped onto the canvas: UnetLoaderGGUF with a Flux-layout GGUF
   written by llama.cpp's `gguf` package in models/unet → LTListLayers (block D00) → Show Text, and
   → LTVisualizeWeights on a Q4_0 layer, whose picture draws data."""
@@ -130,9 +131,20 @@ def test_lora_template_shows_where_a_lora_acts(frontend_server, frontend_base, f
     want = np.linalg.norm(deltas[delta_layer])
     assert abs(norm - want) <= 1e-4 * want, (text, want)
 
-    # Read where it acts, look at another layer it touches: the 3x3 conv (LoCon), picked from the table.
-    conv = next(row[0] for row in rows[1:] if row[0].endswith("in_layers.2"))
-    set_widget(driver, "LTVisualizeDelta", "layer_name", conv)
+    # LTVisualizeDelta with an empty layer_name lists the layers the LoRA changes, clickable; a
+    # click on the 3x3 conv (LoCon) sets layer_name and Run draws its change.
+    set_widget(driver, "LTVisualizeDelta", "layer_name", "")
+    run(driver)
+    listed = browser.wait_for("""const rows = [...document.querySelectorAll(
+        '.weightlens-text[data-node-type="LTVisualizeDelta"] .wl-row')].map(r => r.dataset.layer);
+        return rows.length > 0 ? rows : null""", 60, "the LoRA's layers listed on LTVisualizeDelta")
+    assert sorted(listed) == sorted(deltas), listed
+    conv = next(layer for layer in listed if layer.endswith("in_layers.2"))
+    driver.execute_script("""const row = document.querySelector(
+        `.weightlens-text[data-node-type="LTVisualizeDelta"] .wl-row[data-layer="${arguments[0]}"]`);
+        row.scrollIntoView({block: 'center'}); row.click();""", conv)
+    assert driver.execute_script(f"""return {NODES}.find(n => n.type === 'LTVisualizeDelta')
+        .widgets.find(w => w.name === 'layer_name').value""") == conv
     run(driver)
     picture(browser, "LTVisualizeDelta", first["src"])
     browser.wait_for(f"""return ({NODES}.find(n => n.type === arguments[0])?.weightlensView?.text ?? '')

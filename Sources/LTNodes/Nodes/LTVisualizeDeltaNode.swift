@@ -92,10 +92,21 @@ enum LTVisualizeDeltaNode: NodeImplementation {
     }
 
     /// No layer chosen: the layers both models have, as text (the extension makes it clickable).
+    /// Two views of one file (a model and the same model through a LoRA loader) can differ only
+    /// in the layers a LoRA patches: then those are listed, which is where the LoRA acts.
     private static func layerList(_ a: LoadedCheckpoint, _ b: LoadedCheckpoint) -> NodeResult {
+        var ui = JSONObject()
+        if a.file.path == b.file.path {
+            let patched = a.catalog.layers.filter { a.catalog.isPatched($0) || b.catalog.isPatched($0) }.map(\.name)
+            if !patched.isEmpty {
+                let loras = (a.loras + b.loras).map(\.loraName)
+                ui["text"] = .array([.string("\(patched.count) layers changed by \(loras.joined(separator: ", ")) (the others are the same "
+                                             + "in both models); set layer_name to one of them:\n" + patched.joined(separator: "\n"))])
+                return NodeResult(outputs: [], ui: ui)
+            }
+        }
         let inB = Set(b.catalog.layers.map(\.name))
         let names = a.catalog.layers.map(\.name).filter(inB.contains)
-        var ui = JSONObject()
         ui["text"] = .array([.string("\(names.count) layers in both models; set layer_name to one of them:\n" + names.joined(separator: "\n"))])
         return NodeResult(outputs: [], ui: ui)
     }
