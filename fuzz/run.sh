@@ -8,8 +8,8 @@
 #   bash fuzz/run.sh smoke [SECONDS]    every target: replay its seeds, then fuzz SECONDS (3) each;
 #                                       the test command's step, so CI keeps the targets building
 #
-# Each harness fuzz/<Target>.swift says which module it needs (`// modules:`) and its largest
-# input (`// max_len:`). The modules are compiled once with swiftc into static libraries, in
+# Each harness fuzz/<Target>.swift says which module it needs (`// modules:`), its largest
+# input (`// max_len:`) and any libFuzzer flags of its own (`// flags:`). The modules are compiled once with swiftc into static libraries, in
 # dependency order, with `-sanitize=fuzzer,address` (Swift has no UBSan on Linux; its own
 # overflow and bounds traps are always on, also in -O) and `-enable-testing`, so harnesses may
 # `@testable import` a reader's internal entry points. The C kernels get clang's
@@ -119,6 +119,9 @@ build_target() {
     for m in $(echo "$mods" | tac); do links+=("-l$m"); done
     case " $(echo $mods) " in *" Render "*) system+=("-lpng16") ;; esac
     local bin="$OUT/$t"
+    # ModelCatalog finds its bundled layouts in a `*_ModelCatalog.resources` folder beside the
+    # executable (Manifest.resourceFolder), as in a SwiftPM build.
+    case " $(echo $mods) " in *" ModelCatalog "*) ln -sfn ../../Sources/ModelCatalog "$OUT/WeightLens_ModelCatalog.resources" ;; esac
     if [ ! -x "$bin" ] || stale "$bin" "$src" $(for m in $mods; do echo "$LIBS/lib$m.a"; done); then
         echo "   linking $t"
         # ld warns about unexported sanitizer symbols; those lines are noise, real errors fail the build.
@@ -148,7 +151,7 @@ run_target() {
     # is higher: AddressSanitizer alone (shadow memory, quarantine) holds 250-300 MB.
     if ! "$bin" -max_total_time="$secs" -max_len="$(max_len "$t")" -timeout="${FUZZ_TIMEOUT:-10}" \
             -rss_limit_mb=1536 -malloc_limit_mb=512 -print_final_stats=1 \
-            "${jobs[@]}" "${dict[@]}" ${FUZZ_FLAGS:-} \
+            "${jobs[@]}" "${dict[@]}" $(sed -n 's|^// flags: ||p' "fuzz/$t.swift") ${FUZZ_FLAGS:-} \
             -artifact_prefix="$OUT/$t-" "$work" "${seeds[@]}" >"$log" 2>&1; then
         echo "!! $t found a problem: see $log and $OUT/$t-*"
         grep -m3 -E "ERROR|Fatal error|panic|==.*==" "$log" || true
@@ -162,7 +165,10 @@ status=0
 case "$1" in
     build)
         shift
-        for t in "${@:-$(targets)}"; do build_target "$t"; done
+        # Every target when none is named (one word each: "${@:-...}" would make the list one word).
+        list=("$@")
+        [ ${#list[@]} -gt 0 ] || read -r -a list <<<"$(targets | tr '\n' ' ')"
+        for t in "${list[@]}"; do build_target "$t"; done
         ;;
     smoke)
         secs="${2:-3}"

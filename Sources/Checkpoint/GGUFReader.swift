@@ -10,8 +10,8 @@ import TensorCore
 /// length and UTF-8 bytes; arrays a u32 element type, u64 count and the elements.
 ///
 /// Validation: every count and length is bounded and checked against the bytes left before
-/// anything is allocated, value and tensor types must be known, dimensions multiply without
-/// overflow, the innermost one is a whole number of blocks, and each tensor's bytes lie inside
+/// anything is allocated, value and tensor types must be known, the non-zero dimensions multiply
+/// without overflow, the innermost one is a whole number of blocks, and each tensor's bytes lie inside
 /// the file, start on the alignment and overlap no other tensor. Big-endian files and version 1
 /// (32-bit counts) are refused with a reason.
 enum GGUFReader {
@@ -203,12 +203,7 @@ enum GGUFReader {
                            fieldIndex: [String: Int], alignment: Int, dataStart: Int, fileSize: Int,
                            path: String) throws(CheckpointError) -> TensorInfo {
         let name = info.name
-        var count = 1
-        for d in info.dims {
-            let (m, o) = count.multipliedReportingOverflow(by: d)
-            if o { throw .sizeOverflow(path: path, tensor: name) }
-            count = m
-        }
+        guard let count = elementCount(info.dims) else { throw .sizeOverflow(path: path, tensor: name) }
         let (block, blockBytes) = info.type.blockGeometry
         let row = info.dims.first ?? 1
         guard row % block == 0 else {
@@ -234,14 +229,11 @@ enum GGUFReader {
                 throw .invalidGGUF(path: path, reason: "\(f.key) is not an array of INT32")
             }
             var original: [Int] = []
-            var product = 1
             for v in values {
                 guard v >= 0 else { throw .invalidGGUF(path: path, reason: "\(f.key) has the negative dimension \(v)") }
-                let (m, o) = product.multipliedReportingOverflow(by: Int(v))
-                if o { throw .sizeOverflow(path: path, tensor: name) }
-                product = m
                 original.append(Int(v))
             }
+            guard let product = elementCount(original) else { throw .sizeOverflow(path: path, tensor: name) }
             guard product == count else {
                 throw .invalidEntry(path: path, tensor: name,
                                     reason: "\(f.key) \(original) holds \(product) elements, the tensor \(count)")
@@ -250,6 +242,23 @@ enum GGUFReader {
         }
         return TensorInfo(name: name, type: info.type, shape: shape, storedDimensions: info.dims,
                           fileOffset: dataStart + Int(info.offset), byteCount: byteCount, elementCount: count)
+    }
+
+    /// The number of elements of `dims`, nil when the product of its non-zero dimensions overflows.
+    ///
+    /// Multiplying in stored order is not enough: the entry's shape is the reverse, and everything
+    /// downstream multiplies that (or a part of it) in its own order. Dimensions [0, 2^32, 2^32]
+    /// give 0 innermost first but overflow outermost first, which trapped `parameterCount` of a
+    /// 100-byte file (found while writing the GGUFFuzz harness). With the non-zero product bounded,
+    /// every order and every sub-product fits.
+    static func elementCount(_ dims: [Int]) -> Int? {
+        var nonZero = 1
+        for d in dims where d != 0 {
+            let (m, o) = nonZero.multipliedReportingOverflow(by: d)
+            if o { return nil }
+            nonZero = m
+        }
+        return dims.contains(0) ? 0 : nonZero
     }
 
     /// A bounds-checked reading position in the file.

@@ -58,17 +58,18 @@ public struct LoraBinding: Sendable {
 
 /// Which bundled model layout a LoRA fits best (for LTLoraInspect without a base model and for errors).
 public enum LoraFamilies {
-    /// SD 1.5, SDXL, Flux.1-dev and SD3.5 large layer lists, loaded once.
-    static let references: [ReferenceLayers] = {
+    /// SD 1.5, SDXL, Flux.1-dev and SD3.5 large layer lists and their key maps, built once: a map
+    /// of SDXL's ~2,500 layers holds ~30,000 names, and every failed bind asks which layout fits.
+    static let references: [(ref: ReferenceLayers, map: LoraKeyMap)] = {
         [SyntheticCheckpoint.Layout.sd15, .sdxl, .flux, .sd35].compactMap { try? ReferenceLayers.load($0) }
+            .map { ($0, LoraKeyMap(identity: $0.identity, layers: $0.allLayers)) }
     }()
 
     /// The layout whose layer names the most modules match (ties: the most with the right size);
     /// nil when no module name matches any.
     public static func bestFit(_ lora: LoraFile) -> (identity: ModelIdentity, layers: [Layer])? {
         var best: (ref: ReferenceLayers, names: Int, sizes: Int)?
-        for ref in references {
-            let map = LoraKeyMap(identity: ref.identity, layers: ref.allLayers)
+        for (ref, map) in references {
             var names = 0, sizes = 0
             for m in lora.modules {
                 guard let t = map.target(m.name) else { continue }

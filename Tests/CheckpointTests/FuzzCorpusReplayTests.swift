@@ -40,7 +40,7 @@ import ModelCatalog
         }
     }
 
-    @Test(arguments: [("SafeTensorsFuzz", "safetensors"), ("TorchZipFuzz", "pt"), ("TorchLegacyFuzz", "pth")])
+    @Test(arguments: [("SafeTensorsFuzz", "safetensors"), ("TorchZipFuzz", "pt"), ("TorchLegacyFuzz", "pth"), ("GGUFFuzz", "gguf")])
     func containerInputs_openOrFailTyped(target: String, ext: String) throws {
         let all = Self.inputs(target)
         #expect(all.count >= 5, "no stored inputs for \(target)")

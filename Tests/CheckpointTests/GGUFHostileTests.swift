@@ -108,6 +108,13 @@ struct GGUFBytes {
         add("unknown tensor type 200", "unknown GGML type 200", { g in g.tensor("t", [32], type: 200, offset: 0); data(&g, 128) })
         add("too many dimensions", "9 dimensions", { g in g.tensor("t", [UInt64](repeating: 1, count: 9), offset: 0); data(&g, 4) })
         add("dims that overflow", "overflows", { g in g.tensor("t", [1 << 32, 1 << 32, 16], offset: 0); data(&g, 4) })
+        // 0 elements innermost first, 2^64 outermost first: the entry's shape (the reverse) trapped
+        // parameterCount before the non-zero dimensions were bounded (fuzz/corpus/GGUFFuzz/bad-zero-dim-overflow).
+        add("zero dimension beside ones that overflow", "overflows", { g in g.tensor("t", [0, 1 << 32, 1 << 32], offset: 0); g.pad(to: 32) })
+        add("orig_shape that overflows beside a zero", "overflows", { g in
+            g.string("comfy.gguf.orig_shape.t"); g.u32(9); g.u32(5); g.u64(4); g.u32(0); g.u32(1 << 30); g.u32(1 << 30); g.u32(1 << 30)
+            g.tensor("t", [0], offset: 0); g.pad(to: 32)
+        }, kvs: 1)
         add("dimension over Int.max", "overflows", { g in g.tensor("t", [UInt64.max], offset: 0); data(&g, 4) })
         add("row not whole blocks", "not whole Q8_0 blocks", { g in g.tensor("t", [48, 2], type: 8, offset: 0); data(&g, 128) })
         add("misaligned offset", "not a multiple of the alignment 32", { g in

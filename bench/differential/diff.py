@@ -165,58 +165,74 @@ def main():
     ap.add_argument("seeds", nargs="+", help="valid safetensors files to start from")
     args = ap.parse_args()
     rng = random.Random(args.seed)
-    work = tempfile.mkdtemp(prefix="wl-diff-")
     bases = []
     for s in args.seeds:
         loaded = load_file(s)
         kept = {k: v for k, v in loaded.items() if v.dtype in NAME_OF}
         if kept:
             bases.append((os.path.basename(s), kept))
-    counts = {k: {"made": 0, "valid": 0, "same": 0, "differ": 0} for k in KINDS}
+
+    def make(i, kind, path):
+        name, tensors = rng.choice(bases)
+        metadata = {"format": "pt"}
+        tensors, metadata = mutate(rng, tensors, metadata, kind if kind != "header-layout" else "values")
+        save_file({k: np.ascontiguousarray(v) for k, v in tensors.items()}, path, metadata=metadata or None)
+        if kind == "header-layout":
+            rewrite_header(rng, path)
+        return name
+
+    sys.exit(run_rounds(args.bin, args.rounds, KINDS, make, theirs, "safetensors", "differential"))
+
+
+def run_rounds(binary, rounds, kinds, make, reference, ext, label):
+    """Makes `rounds` mutated files (kinds in turn) and compares ours with the reference on each.
+
+    make(i, kind, path) writes a file and returns the name of the file it started from; it raises
+    when the reference tool refuses to write the mutation, and `reference(path)` raises when the
+    tool cannot read it back: such files are not valid and are not compared. Prints the counts per
+    kind and the first failures; returns the exit status (1 on any disagreement).
+    """
+    work = tempfile.mkdtemp(prefix="wl-diff-")
+    counts = {k: {"made": 0, "valid": 0, "same": 0, "differ": 0} for k in kinds}
     failures = []
     try:
-        for i in range(args.rounds):
-            kind = KINDS[i % len(KINDS)]
-            name, tensors = rng.choice(bases)
-            metadata = {"format": "pt"}
-            tensors, metadata = mutate(rng, tensors, metadata, kind if kind != "header-layout" else "values")
-            path = os.path.join(work, "m%04d.safetensors" % i)
+        for i in range(rounds):
+            kind = kinds[i % len(kinds)]
+            path = os.path.join(work, "m%04d.%s" % (i, ext))
             counts[kind]["made"] += 1
             try:
-                save_file({k: np.ascontiguousarray(v) for k, v in tensors.items()}, path, metadata=metadata or None)
-                if kind == "header-layout":
-                    rewrite_header(rng, path)
-                reference = theirs(path)
+                name = make(i, kind, path)
+                expected = reference(path)
             except Exception:  # noqa: BLE001 - the reference refused: not a valid file, not compared
                 continue
             counts[kind]["valid"] += 1
-            got, error = ours(args.bin, path)
-            if got == reference:
+            got, error = ours(binary, path)
+            if got == expected:
                 counts[kind]["same"] += 1
                 os.remove(path)
                 continue
             counts[kind]["differ"] += 1
-            keep = os.path.join(work, "differ-%04d.safetensors" % i)
+            keep = os.path.join(work, "differ-%04d.%s" % (i, ext))
             os.rename(path, keep)
             if error:
                 detail = "weightlens refused it: " + error
             else:
-                bad = sorted(set(got) ^ set(reference)) or [k for k in reference if got[k] != reference[k]]
-                detail = f"first difference at {bad[0]!r}: ours {got.get(bad[0])} reference {reference.get(bad[0])}"
+                bad = sorted(set(got) ^ set(expected)) or [k for k in expected if got[k] != expected[k]]
+                detail = f"first difference at {bad[0]!r}: ours {got.get(bad[0])} reference {expected.get(bad[0])}"
             failures.append(f"round {i} ({kind}, from {name}): {detail} [kept {keep}]")
     finally:
         if not failures:
             shutil.rmtree(work, ignore_errors=True)
     print(f"{'mutation':15s} {'made':>6s} {'valid':>6s} {'same':>6s} {'differ':>6s}")
-    for k in KINDS:
+    for k in kinds:
         c = counts[k]
         print(f"{k:15s} {c['made']:6d} {c['valid']:6d} {c['same']:6d} {c['differ']:6d}")
     total = {f: sum(c[f] for c in counts.values()) for f in ("made", "valid", "same", "differ")}
     print(f"{'total':15s} {total['made']:6d} {total['valid']:6d} {total['same']:6d} {total['differ']:6d}")
     for f in failures[:20]:
         print("!! " + f)
-    print(f"differential: {total['valid']} valid mutated files, {total['same']} identical, {total['differ']} differ")
-    sys.exit(1 if failures else 0)
+    print(f"{label}: {total['valid']} valid mutated files, {total['same']} identical, {total['differ']} differ")
+    return 1 if failures else 0
 
 
 if __name__ == "__main__":
