@@ -10,11 +10,20 @@
 // blocked), so half of the 4/3·n³ flops run at matrix-product speed and the other half read half the
 // memory. Same arithmetic as the unblocked reduction up to rounding order; backward stable.
 
+import Dispatch
+
 /// Panel width of the blocked reduction.
 private let panelWidth = 32
 
+/// Shortest trailing matrix whose symmetric product is split between two threads: below it the
+/// hand-off (a few microseconds per column) costs more than half the product saves.
+private let parallelSymvLength = 320
+
 /// Eigenvalues of the symmetric n×n row-major matrix `a` (lower triangle trusted), largest first.
-func symmetricEigenvaluesBlocked(_ a: [Double], n: Int) throws(AnalysisError) -> [Double] {
+/// With `parallel` the reduction's two kernels (the symmetric product of each column and each
+/// panel's trailing update) are split between two threads: for a caller with both cores to itself
+/// (one layer through the API). The whole-model overview analyses two layers at a time instead.
+func symmetricEigenvaluesBlocked(_ a: [Double], n: Int, parallel: Bool = false) throws(AnalysisError) -> [Double] {
     if n == 0 { return [] }
     // Column-major lower triangle: element (i, j), i ≥ j, at m[j·n + i] = a[i·n + j] … which is
     // the row-major upper triangle; fill it from the trusted lower triangle.
@@ -22,7 +31,7 @@ func symmetricEigenvaluesBlocked(_ a: [Double], n: Int) throws(AnalysisError) ->
     for i in 0..<n { for j in 0..<i { m[j * n + i] = a[i * n + j] } }
     var d = [Double](repeating: 0, count: n)
     var e = [Double](repeating: 0, count: n)
-    blockedTridiagonalize(&m, n: n, d: &d, e: &e, kernels: .current)
+    blockedTridiagonalize(&m, n: n, d: &d, e: &e, kernels: .current, parallel: parallel)
     var none = [Double]()
     try tridiagonalQL(d: &d, e: &e, n: n, zt: &none, kernels: .current)
     return d.sorted(by: >)
@@ -30,14 +39,20 @@ func symmetricEigenvaluesBlocked(_ a: [Double], n: Int) throws(AnalysisError) ->
 
 /// Reduces the symmetric matrix held in the lower triangle of column-major `m` to tridiagonal
 /// (d, e), e[i] coupling i and i+1. `m` is overwritten.
-private func blockedTridiagonalize(_ m: inout [Double], n: Int, d: inout [Double], e: inout [Double], kernels: KernelTable) {
+private func blockedTridiagonalize(_ m: inout [Double], n: Int, d: inout [Double], e: inout [Double], kernels: KernelTable,
+                                   parallel: Bool) {
     let k = kernels.raw
     m.withUnsafeMutableBufferPointer { buffer in
         let A = buffer.baseAddress!
         let w = UnsafeMutablePointer<Double>.allocate(capacity: n * 2 * panelWidth)  // the last panel is up to 2·panelWidth wide
         let y = UnsafeMutablePointer<Double>.allocate(capacity: n)
-        defer { w.deallocate(); y.deallocate() }
+        let y2 = UnsafeMutablePointer<Double>.allocate(capacity: n)
+        defer { w.deallocate(); y.deallocate(); y2.deallocate() }
         @inline(__always) func col(_ j: Int) -> UnsafeMutablePointer<Double> { A + j * n }
+        let shared = DoublePointer(base: A), ys = (DoublePointer(base: y), DoublePointer(base: y2))
+        /// Columns [0, c) of a len-column lower triangle hold about half its entries; c is a
+        /// multiple of 4 so both kernels keep their 4-column blocks.
+        func split(_ len: Int) -> Int { min(len, Int(Double(len) * (1 - 0.5.squareRoot())) / 4 * 4) }
         var k0 = 0
         while k0 < n {
             let rows = n - k0                               // W is rows × nb, column p at w + p·rows
@@ -78,7 +93,22 @@ private func blockedTridiagonalize(_ m: inout [Double], n: Int, d: inout [Double
                 }
                 // y = A22·v over the lower triangle of A22 = A[i+1..<n, i+1..<n], read once.
                 for t in 0..<len { y[t] = 0 }
-                k.pointee.symv_lower_d(col(i + 1) + i + 1, n, len, x, y)
+                if parallel && len >= parallelSymvLength {
+                    // Columns [0, c) into y, the trailing triangle from c into y2 (rows c..<len).
+                    let c = split(len), base = i + 1, xs = DoublePointer(base: x)
+                    for t in c..<len { y2[t] = 0 }
+                    DispatchQueue.concurrentPerform(iterations: 2) { part in
+                        let s0 = shared.base + base * n + base
+                        if part == 0 {
+                            kernels.raw.pointee.symv_lower_d(s0, n, len, c, xs.base, ys.0.base)
+                        } else {
+                            kernels.raw.pointee.symv_lower_d(s0 + c * n + c, n, len - c, len - c, xs.base + c, ys.1.base + c)
+                        }
+                    }
+                    for t in c..<len { y[t] += y2[t] }
+                } else {
+                    k.pointee.symv_lower_d(col(i + 1) + i + 1, n, len, len, x, y)
+                }
                 // Deferred updates of A22 by the panel's earlier reflectors: y −= V·(Wᵀv) + W·(Vᵀv).
                 for q in 0..<p {
                     let vq = col(k0 + q) + i + 1, wq = w + q * rows + (i + 1 - k0)
@@ -95,7 +125,20 @@ private func blockedTridiagonalize(_ m: inout [Double], n: Int, d: inout [Double
             let next = k0 + nb
             if next < n {
                 // A[next..<n, next..<n] −= V·Wᵀ + W·Vᵀ (V: the panel's reflectors, rows next..<n).
-                k.pointee.syr2k_lower_d(col(next) + next, n, n - next, col(k0) + next, n, w + nb, rows, nb)
+                let len = n - next, c = parallel ? split(len) : len
+                let v0 = DoublePointer(base: col(k0) + next), w0 = DoublePointer(base: w + nb)
+                let a0 = DoublePointer(base: col(next) + next)
+                if c > 0 && c < len {
+                    DispatchQueue.concurrentPerform(iterations: 2) { part in
+                        if part == 0 {
+                            kernels.raw.pointee.syr2k_lower_d(a0.base, n, len, c, v0.base, n, w0.base, rows, nb)
+                        } else {
+                            kernels.raw.pointee.syr2k_lower_d(a0.base + c * n + c, n, len - c, len - c, v0.base + c, n, w0.base + c, rows, nb)
+                        }
+                    }
+                } else {
+                    k.pointee.syr2k_lower_d(a0.base, n, len, len, v0.base, n, w0.base, rows, nb)
+                }
             }
             k0 = next
         }

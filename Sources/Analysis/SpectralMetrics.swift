@@ -59,16 +59,18 @@ import Foundation
 
 /// Eigenvalues of WᵀW / N (N = the longer side of `a`), largest first: the empirical spectral
 /// density WeightWatcher fits. Only the min(rows, cols) eigenvalues that can be non-zero are
-/// returned, from the smaller Gram matrix (W Wᵀ when rows ≤ cols), in Double.
-public func gramEigenvalues(_ a: Matrix, cancellation: Cancellation? = nil) throws(AnalysisError) -> [Double] {
+/// returned, from the smaller Gram matrix (W Wᵀ when rows ≤ cols), in Double. `parallel` splits
+/// the eigenvalue reduction between two threads too (the Gram product always uses both): for a
+/// caller that analyses one matrix at a time.
+public func gramEigenvalues(_ a: Matrix, cancellation: Cancellation? = nil, parallel: Bool = false) throws(AnalysisError) -> [Double] {
     let p = min(a.rows, a.cols)
     if p == 0 { return [] }
     if let bad = a.firstNonFiniteIndex() { throw .nonFiniteValue(index: bad) }
     let gram = try gramLowerTriangle(a)
     try cancellation.check()
-    let e = try symmetricEigen(gram.values.map(Double.init), n: gram.rows, vectors: false)
+    let values = try symmetricEigenvaluesBlocked(gram.values.map(Double.init), n: gram.rows, parallel: parallel)
     let n = Double(max(a.rows, a.cols))
-    return e.values.map { max(0, $0) / n }
+    return values.map { max(0, $0) / n }
 }
 
 /// The spectral metrics of the model overview, from the eigenvalues λ of WᵀW / N (largest first)

@@ -256,17 +256,10 @@ struct KrylovSVD {
         let zp = OutputPointer(base: Z)
         let pp = DoublePointer(base: partial)
         let kernels = KernelTable.current
+        let r0 = newColumns.lowerBound
         DispatchQueue.concurrentPerform(iterations: chunks) { c in
             let t0 = c * q / chunks, t1 = (c + 1) * q / chunks
-            let acc = pp.base + c * width * cols
-            for t in t0..<t1 {
-                let row = zp.base + t * ld
-                for r in 0..<width {
-                    let zr = Double(row[newColumns.lowerBound + r])
-                    if zr == 0 { continue }
-                    kernels.raw.pointee.axpy_f32_f64(zr, row, acc + r * cols, cols)
-                }
-            }
+            kernels.raw.pointee.gram_rows_d(zp.base + t0 * ld, ld, t1 - t0, r0, width, cols, pp.base + c * width * cols)
         }
         for r in 0..<width {
             for c in 0..<cols {

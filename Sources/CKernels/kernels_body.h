@@ -26,6 +26,7 @@ typedef uint8_t vb __attribute__((ext_vector_type(WL_VL)));
 #define NR (2 * WL_VL)
 #define KC 256
 #define MC 96
+#define SKINNY 64
 
 #if WL_FMA
 #define MADD(acc, a, b) __builtin_elementwise_fma((a), (b), (acc))
@@ -51,18 +52,33 @@ WL_INLINE long minl(long a, long b) { return a < b ? a : b; }
 /// Packs rows i0..<i0+mcb, depth p0..<p0+kcb of `a` into MR-row panels, zero-padded.
 static void pack_a(wl_view a, long i0, long mcb, long p0, long kcb, float *restrict dst) {
     long panels = (mcb + MR - 1) / MR;
+    if (a.rs == 1) {
+        // Transposed operand: the block's mcb values of one depth step are contiguous (a few cache
+        // lines of one row of the stored matrix, rows a.cs apart). Reading them whole, step by
+        // step, with the row eight steps ahead prefetched, keeps the loads in order; panel by
+        // panel, each line was fetched from memory by the first panel and found again by the others.
+        long full = mcb / MR, rest = mcb - full * MR;
+        for (long p = 0; p < kcb; p++) {
+            const float *s = a.base + (p0 + p) * a.cs + i0;
+            if (p + 8 < kcb)
+                for (long o = 0; o < mcb; o += 16) __builtin_prefetch(s + 8 * a.cs + o, 0, 3);
+            for (long panel = 0; panel < full; panel++) {
+                float *d = dst + panel * MR * kcb + p * MR;
+                const float *src = s + panel * MR;
+                for (long r = 0; r < MR; r++) d[r] = src[r];
+            }
+            if (rest) {
+                float *d = dst + full * MR * kcb + p * MR;
+                const float *src = s + full * MR;
+                for (long r = 0; r < MR; r++) d[r] = r < rest ? src[r] : 0;
+            }
+        }
+        return;
+    }
     for (long panel = 0; panel < panels; panel++) {
         float *d = dst + panel * MR * kcb;
         long row = i0 + panel * MR;
         long valid = minl(MR, i0 + mcb - row);
-        if (a.rs == 1 && valid == MR) {
-            // Transposed operand: the MR values of one depth step are contiguous.
-            for (long p = 0; p < kcb; p++) {
-                const float *s = a.base + (p0 + p) * a.cs + row;
-                for (long r = 0; r < MR; r++) d[p * MR + r] = s[r];
-            }
-            continue;
-        }
         for (long r = 0; r < MR; r++) {
             if (r < valid) {
                 const float *s = a.base + (row + r) * a.rs + p0 * a.cs;
@@ -123,8 +139,157 @@ WL_INLINE void micro(long kc, const float *restrict a, const float *restrict b, 
 #undef WL_ROW
 }
 
+/// The micro-kernel of skinny products, reading A in place: rows[r] points at row r of A at the
+/// slice's first depth step (a row past the end repeats a valid row; the caller drops its result).
+/// While it runs it prefetches `next`, the rows the following call reads, one cache line of each
+/// per 16 steps, so a stream of 1 KB row pieces never waits for memory.
+WL_INLINE void micro_rows(long kc, const float *const *rows, const float *const *next, const float *restrict b,
+                          float *c, long ldc, int accumulate) {
+    const float *a0 = rows[0], *a1 = rows[1], *a2 = rows[2], *a3 = rows[3], *a4 = rows[4], *a5 = rows[5];
+    vf c00 = 0, c01 = 0, c10 = 0, c11 = 0, c20 = 0, c21 = 0;
+    vf c30 = 0, c31 = 0, c40 = 0, c41 = 0, c50 = 0, c51 = 0;
+    for (long pc = 0; pc < kc; pc += 16) {
+        for (int r = 0; r < MR; r++) __builtin_prefetch(next[r] + pc, 0, 3);
+        long pe = minl(pc + 16, kc);
+        for (long p = pc; p < pe; p++) {
+            vf b0 = ldf(b), b1 = ldf(b + WL_VL), x;
+            x = a0[p]; c00 = MADD(c00, x, b0); c01 = MADD(c01, x, b1);
+            x = a1[p]; c10 = MADD(c10, x, b0); c11 = MADD(c11, x, b1);
+            x = a2[p]; c20 = MADD(c20, x, b0); c21 = MADD(c21, x, b1);
+            x = a3[p]; c30 = MADD(c30, x, b0); c31 = MADD(c31, x, b1);
+            x = a4[p]; c40 = MADD(c40, x, b0); c41 = MADD(c41, x, b1);
+            x = a5[p]; c50 = MADD(c50, x, b0); c51 = MADD(c51, x, b1);
+            b += NR;
+        }
+    }
+#define WL_ROW(r, v0, v1) { \
+        float *cr = c + (r) * ldc; \
+        if (accumulate) { v0 += ldf(cr); v1 += ldf(cr + WL_VL); } \
+        stf(cr, v0); stf(cr + WL_VL, v1); }
+    WL_ROW(0, c00, c01) WL_ROW(1, c10, c11) WL_ROW(2, c20, c21)
+    WL_ROW(3, c30, c31) WL_ROW(4, c40, c41) WL_ROW(5, c50, c51)
+#undef WL_ROW
+}
+
+/// Skinny products (B at most SKINNY columns wide) with a row-major A: each element of A is used by
+/// only one or two micro-tiles, so packing it would copy the whole matrix once for nothing (and
+/// the copy, 96 row pieces per slice written six floats apart, cost as much as the arithmetic).
+/// A is read where it lies, six row streams per micro-tile, with the next tile's rows prefetched.
+static void gemm_rows(wl_view a, const float *packed_b, long panels_b, long k, long i0, long mcb,
+                      long j0, long ncb, long n, float *c, long ldc, int accumulate) {
+    float tile[MR * NR];
+    long panels = (mcb + MR - 1) / MR;
+    for (long p0 = 0; p0 < k; p0 += KC) {
+        long kcb = minl(KC, k - p0);
+        int acc = accumulate || p0 > 0;
+        for (long jj = 0; jj < ncb; jj += NR) {
+            long j = j0 + jj;
+            const float *bp = packed_b + p0 * panels_b * NR + (j / NR) * kcb * NR;
+            long nrb = minl(NR, n - j);
+            int last_panel = jj + NR >= ncb;
+            for (long panel = 0; panel < panels; panel++) {
+                long ii = panel * MR, mrb = minl(MR, mcb - ii);
+                const float *rows[MR], *next[MR];
+                // The rows the next call reads: the next panel, or the first one of the next slice.
+                long nrow = i0 + ii + MR, np0 = p0;
+                if (panel + 1 == panels) { nrow = i0; np0 = last_panel ? p0 + KC : p0; }
+                if (np0 >= k) np0 = p0;
+                for (int r = 0; r < MR; r++) {
+                    long row = i0 + ii + (r < mrb ? r : 0);
+                    rows[r] = a.base + row * a.rs + p0;
+                    long nr_ = nrow + r < i0 + mcb ? nrow + r : i0;
+                    next[r] = a.base + nr_ * a.rs + np0;
+                }
+                float *ct = c + (i0 + ii) * ldc + j;
+                if (mrb == MR && nrb == NR) {
+                    micro_rows(kcb, rows, next, bp, ct, ldc, acc);
+                } else {
+                    micro_rows(kcb, rows, next, bp, tile, NR, 0);
+                    for (long r = 0; r < mrb; r++)
+                        for (long s = 0; s < nrb; s++)
+                            ct[r * ldc + s] = acc ? ct[r * ldc + s] + tile[r * NR + s] : tile[r * NR + s];
+                }
+            }
+        }
+    }
+}
+
+/// The micro-kernel of skinny products with a transposed A, read in place: the MR values of one
+/// depth step are contiguous at s, the next step's cs floats further on. Each step prefetches the
+/// values eight steps ahead; the tiles that follow find the same cache lines in L1.
+WL_INLINE void micro_cols(long kc, const float *s, long cs, const float *restrict b, float *c, long ldc, int accumulate) {
+    vf c00 = 0, c01 = 0, c10 = 0, c11 = 0, c20 = 0, c21 = 0;
+    vf c30 = 0, c31 = 0, c40 = 0, c41 = 0, c50 = 0, c51 = 0;
+    for (long p = 0; p < kc; p++) {
+        __builtin_prefetch(s + 8 * cs, 0, 3);
+        vf b0 = ldf(b), b1 = ldf(b + WL_VL), x;
+        x = s[0]; c00 = MADD(c00, x, b0); c01 = MADD(c01, x, b1);
+        x = s[1]; c10 = MADD(c10, x, b0); c11 = MADD(c11, x, b1);
+        x = s[2]; c20 = MADD(c20, x, b0); c21 = MADD(c21, x, b1);
+        x = s[3]; c30 = MADD(c30, x, b0); c31 = MADD(c31, x, b1);
+        x = s[4]; c40 = MADD(c40, x, b0); c41 = MADD(c41, x, b1);
+        x = s[5]; c50 = MADD(c50, x, b0); c51 = MADD(c51, x, b1);
+        s += cs;
+        b += NR;
+    }
+#define WL_ROW(r, v0, v1) { \
+        float *cr = c + (r) * ldc; \
+        if (accumulate) { v0 += ldf(cr); v1 += ldf(cr + WL_VL); } \
+        stf(cr, v0); stf(cr + WL_VL, v1); }
+    WL_ROW(0, c00, c01) WL_ROW(1, c10, c11) WL_ROW(2, c20, c21)
+    WL_ROW(3, c30, c31) WL_ROW(4, c40, c41) WL_ROW(5, c50, c51)
+#undef WL_ROW
+}
+
+/// Skinny products with a transposed A (a.rs == 1): read in place like gemm_rows, for the same
+/// reason. A last panel of fewer than MR rows is packed (reading MR values there could run past
+/// the end of the matrix).
+static void gemm_cols(wl_view a, const float *packed_b, long panels_b, long k, long i0, long mcb,
+                      long j0, long ncb, long n, float *c, long ldc, int accumulate) {
+    float tile[MR * NR];
+    float *partial = NULL;
+    long full = mcb / MR;
+    if (full * MR < mcb) {
+        partial = malloc(sizeof(float) * (size_t)(MR * KC));
+        if (!partial) abort();
+    }
+    for (long p0 = 0; p0 < k; p0 += KC) {
+        long kcb = minl(KC, k - p0);
+        int acc = accumulate || p0 > 0;
+        if (partial) pack_a(a, i0 + full * MR, mcb - full * MR, p0, kcb, partial);
+        for (long jj = 0; jj < ncb; jj += NR) {
+            long j = j0 + jj;
+            const float *bp = packed_b + p0 * panels_b * NR + (j / NR) * kcb * NR;
+            long nrb = minl(NR, n - j);
+            for (long panel = 0; panel * MR < mcb; panel++) {
+                long ii = panel * MR, mrb = minl(MR, mcb - ii);
+                float *ct = c + (i0 + ii) * ldc + j;
+                if (mrb == MR && nrb == NR) {
+                    micro_cols(kcb, a.base + p0 * a.cs + i0 + ii, a.cs, bp, ct, ldc, acc);
+                    continue;
+                }
+                if (mrb == MR) micro_cols(kcb, a.base + p0 * a.cs + i0 + ii, a.cs, bp, tile, NR, 0);
+                else micro(kcb, partial, bp, tile, NR, 0);
+                for (long r = 0; r < mrb; r++)
+                    for (long s = 0; s < nrb; s++)
+                        ct[r * ldc + s] = acc ? ct[r * ldc + s] + tile[r * NR + s] : tile[r * NR + s];
+            }
+        }
+    }
+    free(partial);
+}
+
 static void gemm_tile(wl_view a, const float *packed_b, long panels_b, long k, long i0, long mcb,
                       long j0, long ncb, long n, float *c, long ldc, int accumulate) {
+    // Skinny: at most 64 columns (two AVX-512 panels, eight SSE2 ones).
+    if (a.rs == 1 && a.cs != 1 && ncb <= SKINNY) {
+        gemm_cols(a, packed_b, panels_b, k, i0, mcb, j0, ncb, n, c, ldc, accumulate);
+        return;
+    }
+    if (a.cs == 1 && ncb <= SKINNY) {
+        gemm_rows(a, packed_b, panels_b, k, i0, mcb, j0, ncb, n, c, ldc, accumulate);
+        return;
+    }
     long panels_a = (mcb + MR - 1) / MR;
     float *packed_a = malloc(sizeof(float) * (size_t)(panels_a * MR * KC));
     if (!packed_a) abort();
@@ -219,6 +384,54 @@ static void k_axpy_f32_f64(double alpha, const float *x, double *y, long n) {
     for (; i < n; i++) y[i] += alpha * (double)x[i];
 }
 
+static void k_gram_rows_d(const float *z, long ldz, long rows, long r0, long width, long cols, double *out) {
+    enum { VD = WL_VL / 2, TB = 24 };
+    // Rows are taken TB at a time (TB·ldz floats: in L1 for the SVD's ldz ≤ 384), and every
+    // 4 × WL_VL tile of the result runs over them in 8 Double registers, so each row is fetched
+    // from memory once, not once per tile.
+    for (long t0 = 0; t0 < rows; t0 += TB) {
+        long tb = minl(TB, rows - t0);
+        const float *zb = z + t0 * ldz;
+        long r = 0;
+        for (; r + 4 <= width; r += 4) {
+            long c = 0;
+            for (; c + WL_VL <= cols; c += WL_VL) {
+                double *o0 = out + r * cols + c, *o1 = o0 + cols, *o2 = o1 + cols, *o3 = o2 + cols;
+                vd a00 = ldd(o0), a01 = ldd(o0 + VD), a10 = ldd(o1), a11 = ldd(o1 + VD);
+                vd a20 = ldd(o2), a21 = ldd(o2 + VD), a30 = ldd(o3), a31 = ldd(o3 + VD);
+                const float *zt = zb;
+                for (long t = 0; t < tb; t++, zt += ldz) {
+                    vf x = ldf(zt + c);
+                    vd x0 = lo_d(x), x1 = hi_d(x), s;
+                    const float *zr = zt + r0 + r;
+                    s = (double)zr[0]; a00 = MADD(a00, s, x0); a01 = MADD(a01, s, x1);
+                    s = (double)zr[1]; a10 = MADD(a10, s, x0); a11 = MADD(a11, s, x1);
+                    s = (double)zr[2]; a20 = MADD(a20, s, x0); a21 = MADD(a21, s, x1);
+                    s = (double)zr[3]; a30 = MADD(a30, s, x0); a31 = MADD(a31, s, x1);
+                }
+                std_(o0, a00); std_(o0 + VD, a01); std_(o1, a10); std_(o1 + VD, a11);
+                std_(o2, a20); std_(o2 + VD, a21); std_(o3, a30); std_(o3 + VD, a31);
+            }
+            for (; c < cols; c++) {
+                double s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+                const float *zt = zb;
+                for (long t = 0; t < tb; t++, zt += ldz) {
+                    double x = (double)zt[c];
+                    const float *zr = zt + r0 + r;
+                    s0 += (double)zr[0] * x; s1 += (double)zr[1] * x; s2 += (double)zr[2] * x; s3 += (double)zr[3] * x;
+                }
+                out[r * cols + c] += s0; out[(r + 1) * cols + c] += s1;
+                out[(r + 2) * cols + c] += s2; out[(r + 3) * cols + c] += s3;
+            }
+        }
+        for (; r < width; r++) {
+            double *o = out + r * cols;
+            const float *zt = zb;
+            for (long t = 0; t < tb; t++, zt += ldz) k_axpy_f32_f64((double)zt[r0 + r], zt, o, cols);
+        }
+    }
+}
+
 static double k_dot_d(const double *a, const double *b, long n) {
     vd s0 = 0, s1 = 0;
     long i = 0;
@@ -286,10 +499,10 @@ static float k_moments_row(const float *x, long n, double shift, double *out) {
     return top;
 }
 
-static void k_symv_lower_d(const double *a, long lda, long len, const double *x, double *y) {
+static void k_symv_lower_d(const double *a, long lda, long len, long cols, const double *x, double *y) {
     enum { VD = WL_VL / 2 };
     long j = 0;
-    for (; j + 4 <= len; j += 4) {
+    for (; j + 4 <= cols; j += 4) {
         const double *c0 = a + j * lda, *c1 = c0 + lda, *c2 = c1 + lda, *c3 = c2 + lda;
         const double *col[4] = { c0, c1, c2, c3 };
         // The 4×4 diagonal block.
@@ -318,7 +531,7 @@ static void k_symv_lower_d(const double *a, long lda, long len, const double *x,
         }
         y[j] += t0; y[j + 1] += t1; y[j + 2] += t2; y[j + 3] += t3;
     }
-    for (; j < len; j++) {
+    for (; j < cols; j++) {
         const double *c = a + j * lda;
         double t = c[j] * x[j];
         for (long r = j + 1; r < len; r++) { t += c[r] * x[r]; y[r] += c[r] * x[j]; }
@@ -326,11 +539,11 @@ static void k_symv_lower_d(const double *a, long lda, long len, const double *x,
     }
 }
 
-static void k_syr2k_lower_d(double *a, long lda, long len, const double *v, long ldv, const double *w, long ldw,
+static void k_syr2k_lower_d(double *a, long lda, long len, long cols, const double *v, long ldv, const double *w, long ldw,
                             long nb) {
     enum { VD = WL_VL / 2 };
     long j0 = 0;
-    for (; j0 + 4 <= len; j0 += 4) {
+    for (; j0 + 4 <= cols; j0 += 4) {
         long i = j0;
         for (; i + 2 * VD <= len; i += 2 * VD) {
             vd c00 = 0, c01 = 0, c10 = 0, c11 = 0, c20 = 0, c21 = 0, c30 = 0, c31 = 0;
@@ -360,7 +573,7 @@ static void k_syr2k_lower_d(double *a, long lda, long len, const double *v, long
             }
         }
     }
-    for (long j = j0; j < len; j++) {
+    for (long j = j0; j < cols; j++) {
         for (long i = j; i < len; i++) {
             double s = 0;
             for (long p = 0; p < nb; p++) s += v[p * ldv + i] * w[p * ldw + j] + w[p * ldw + i] * v[p * ldv + j];
@@ -571,7 +784,7 @@ const wl_kernels WL_TABLE = {
     .name = WL_NAME, .mr = MR, .nr = NR, .kc = KC, .mc = MC,
     .gemm_pack_b = gemm_pack_b, .gemm_tile = gemm_tile, .normal_apply = k_normal_apply,
     .dot = k_dot, .dot_f64acc = k_dot_f64acc, .sqdiff_f64acc = k_sqdiff_f64acc, .axpy = k_axpy,
-    .axpy_f32_f64 = k_axpy_f32_f64, .dot_d = k_dot_d, .axpy_d = k_axpy_d, .rank2_d = k_rank2_d, .rot_d = k_rot_d,
+    .axpy_f32_f64 = k_axpy_f32_f64, .gram_rows_d = k_gram_rows_d, .dot_d = k_dot_d, .axpy_d = k_axpy_d, .rank2_d = k_rank2_d, .rot_d = k_rot_d,
     .symv_lower_d = k_symv_lower_d, .syr2k_lower_d = k_syr2k_lower_d, .moments_row = k_moments_row,
     .f16_to_f32 = k_f16_to_f32, .bf16_to_f32 = k_bf16_to_f32, .e4m3_to_f32 = k_e4m3_to_f32, .e5m2_to_f32 = k_e5m2_to_f32,
     .stats_row = k_stats_row, .fold_maxabs = k_fold_maxabs, .fold_sum = k_fold_sum,

@@ -100,7 +100,8 @@ package enum ModelOverviewReport {
                 guard let index else { return }
                 let result = Result { () throws(NodeFailure) -> Entry in
                     if cancelled() { throw .interrupted }
-                    return try entry(layers[index], catalog: catalog, spectrum: metric.needsSpectrum, cancellation: cancellation)
+                    return try entry(layers[index], catalog: catalog, spectrum: metric.needsSpectrum, cancellation: cancellation,
+                                     alone: layers.count == 1)
                 }
                 let done: Int? = state.withLock { s in
                     switch result {
@@ -121,7 +122,10 @@ package enum ModelOverviewReport {
         return final.entries.compactMap { $0 }
     }
 
-    static func entry(_ layer: Layer, catalog: LayerCatalog, spectrum: Bool, cancellation: Cancellation) throws(NodeFailure) -> Entry {
+    /// One layer's entry. `alone`: no other layer is analysed beside it, so its eigenvalue
+    /// reduction may use both cores.
+    static func entry(_ layer: Layer, catalog: LayerCatalog, spectrum: Bool, cancellation: Cancellation,
+                      alone: Bool = false) throws(NodeFailure) -> Entry {
         let tensor: Tensor
         do { tensor = try catalog.loadWeight(layer) } catch {
             throw .failed(type: "CheckpointError", message: error.description)
@@ -135,7 +139,7 @@ package enum ModelOverviewReport {
         if spectrum {
             let matrix = Matrix(tensor)
             do {
-                let eigenvalues = try gramEigenvalues(matrix, cancellation: cancellation)
+                let eigenvalues = try gramEigenvalues(matrix, cancellation: cancellation, parallel: alone)
                 health = SpectralHealth(eigenvalues: eigenvalues, longSide: max(matrix.rows, matrix.cols))
             } catch {
                 throw AnalysisNode.failure(error)

@@ -5,7 +5,10 @@ import Testing
 @Suite struct MatrixMultiplyTests {
     /// Every kernel path this machine runs (forced per test); the shapes cover partial MR×NR
     /// tiles of every path (NR 8, 16, 32) and more than one KC slice.
-    @Test(arguments: [(1, 1, 1), (5, 7, 3), (6, 16, 256), (13, 300, 29), (97, 257, 1025), (200, 33, 700)], KernelPath.supported)
+    /// (250, 530, 40) and (1000, 600, 64) are skinny products whose left operand is read in place
+    /// (one or two NR panels): partial row panels, partial column panels, three KC slices.
+    @Test(arguments: [(1, 1, 1), (5, 7, 3), (6, 16, 256), (13, 300, 29), (97, 257, 1025), (200, 33, 700),
+                      (250, 530, 40), (1000, 600, 64)], KernelPath.supported)
     func products_matchNaiveReference(shape: (Int, Int, Int), path: KernelPath) throws {
         let (m, k, n) = shape
         let a = TestMatrices.random(rows: m, cols: k, seed: 1)
@@ -74,6 +77,49 @@ import Testing
             // Columns outside the range are left alone.
             #expect((0..<q).allSatisfy { t in (0..<ld).allSatisfy { columns.contains($0) || z[t * ld + $0] == 0 } })
             #expect(qv == basis.values)
+        }
+    }
+
+    @Test(arguments: KernelPath.supported)
+    func accumulatingSkinnyProduct_readsRowMajorAInPlace(path: KernelPath) throws {
+        // C += A·B with a row-major A and a 35-column B: the in-place kernel, over two KC slices.
+        let a = TestMatrices.random(rows: 53, cols: 300, seed: 5), b = TestMatrices.random(rows: 300, cols: 35, seed: 6)
+        let ref = TestMatrices.naiveProduct(a, b).map { $0 - 2 }
+        var c = [Float](repeating: -2, count: 53 * 35)
+        try path.run {
+            a.values.withUnsafeBufferPointer { ap in
+                b.values.withUnsafeBufferPointer { bp in
+                    c.withUnsafeMutableBufferPointer { cp in
+                        let av = StridedOperand(base: ap.baseAddress!, rows: 53, cols: 300, rowStride: 300, colStride: 1)
+                        let bv = StridedOperand(base: bp.baseAddress!, rows: 300, cols: 35, rowStride: 35, colStride: 1)
+                        gemm(av, bv, cp.baseAddress!, ldc: 35, accumulate: true)
+                    }
+                }
+            }
+        }
+        #expect(TestMatrices.nmse(c, ref) < 1e-11)
+    }
+
+    @Test(arguments: KernelPath.supported)
+    func gramRows_matchADoubleReference(path: KernelPath) throws {
+        // The SVD's Gram update: 7 new columns from column 3 (a partial 4-row tile) against 37
+        // columns (a partial vector tile on every path), rows 45 floats apart.
+        let (rows, ld, r0, width, cols) = (50, 45, 3, 7, 37)
+        let z = TestMatrices.random(rows: rows, cols: ld, seed: 8).values
+        var out = [Double](repeating: 1, count: width * cols)
+        try path.run {
+            z.withUnsafeBufferPointer { zp in
+                out.withUnsafeMutableBufferPointer { op in
+                    KernelTable.current.raw.pointee.gram_rows_d(zp.baseAddress!, ld, rows, r0, width, cols, op.baseAddress!)
+                }
+            }
+        }
+        for r in 0..<width {
+            for c in 0..<cols {
+                var want = 1.0
+                for t in 0..<rows { want += Double(z[t * ld + r0 + r]) * Double(z[t * ld + c]) }
+                #expect(abs(out[r * cols + c] - want) <= 1e-12 * max(1, abs(want)), "r \(r) c \(c) path \(path)")
+            }
         }
     }
 

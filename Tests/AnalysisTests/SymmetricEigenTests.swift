@@ -41,6 +41,20 @@ import Testing
         }
     }
 
+    /// The reduction split between two threads (symmetric products of trailing matrices of at
+    /// least 320 columns, every panel update) gives the same spectrum on every path.
+    @Test(arguments: [330, 517])
+    func parallelReduction_matchesTheKnownSpectrum(n: Int) throws {
+        let (m, expected) = Self.known(n: n, seed: UInt64(n))
+        for path in KernelPath.supported {
+            let values = try path.run { try symmetricEigenvaluesBlocked(m, n: n, parallel: true) }
+            #expect(values.count == n)
+            for (got, want) in zip(values, expected) {
+                #expect(abs(got - want) <= 1e-12 * Double(n), "n \(n) path \(path): \(got) vs \(want)")
+            }
+        }
+    }
+
     @Test func blockedEigenvalues_agreeWithTheUnblockedReduction() throws {
         let n = 300
         let a = TestMatrices.random(rows: n, cols: 410, seed: 7)

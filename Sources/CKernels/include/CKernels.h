@@ -65,20 +65,27 @@ typedef struct wl_kernels {
     void (*axpy)(float alpha, const float *x, float *y, long n);
     /// y (Double) += alpha · x (Float).
     void (*axpy_f32_f64)(double alpha, const float *x, double *y, long n);
+    /// out[r·cols + c] += Σ_t z[t·ldz + r0 + r] · z[t·ldz + c] for r < width, c < cols, t < rows,
+    /// accumulated in Double (Float inputs): new rows of a Gram matrix of columns of z, with
+    /// register tiles of 4 × VL results held over blocks of 24 rows (read from L1 by every tile).
+    void (*gram_rows_d)(const float *z, long ldz, long rows, long r0, long width, long cols, double *out);
     double (*dot_d)(const double *a, const double *b, long n);
     void (*axpy_d)(double alpha, const double *x, double *y, long n);
     /// row_j −= vi · w_j + wi · v_j (the symmetric rank-2 update of a Householder step).
     void (*rank2_d)(double *row, const double *v, const double *w, double vi, double wi, long n);
     /// Plane rotation of two rows: (x, y) ← (c·x − s·y, s·x + c·y).
     void (*rot_d)(double *x, double *y, double c, double s, long n);
-    /// The blocked tridiagonalisation's trailing update A −= V·Wᵀ + W·Vᵀ on the lower triangle of
-    /// the len×len matrix `a` stored by columns (column j at a + j·lda, rows j..<len used; entries
-    /// just above the diagonal in 4-column blocks are updated too, which full symmetric storage
-    /// tolerates). V and W have nb columns: column p of V at v + p·ldv, of W at w + p·ldw.
-    /// y[0..<len] += S·x, S symmetric with its lower triangle stored by columns (column j at
-    /// a + j·lda, rows j..<len): one pass over the triangle, four columns at a time.
-    void (*symv_lower_d)(const double *a, long lda, long len, const double *x, double *y);
-    void (*syr2k_lower_d)(double *a, long lda, long len, const double *v, long ldv, const double *w, long ldw, long nb);
+    /// y[0..<len] += S·x restricted to S's first `cols` columns (and, by symmetry, the same
+    /// entries' mirror images), S symmetric with its lower triangle stored by columns (column j at
+    /// a + j·lda, rows j..<len): one pass over those columns, four at a time. cols = len is the
+    /// whole product; two calls on [0, c) and on the trailing matrix from c split it between threads.
+    void (*symv_lower_d)(const double *a, long lda, long len, long cols, const double *x, double *y);
+    /// The blocked tridiagonalisation's trailing update A −= V·Wᵀ + W·Vᵀ on the first `cols`
+    /// columns of the lower triangle of the len×len matrix `a` stored by columns (column j at
+    /// a + j·lda, rows j..<len used; entries just above the diagonal in 4-column blocks are
+    /// updated too, which full symmetric storage tolerates). V and W have nb columns: column p of
+    /// V at v + p·ldv, of W at w + p·ldw.
+    void (*syr2k_lower_d)(double *a, long lda, long len, long cols, const double *v, long ldv, const double *w, long ldw, long nb);
 
     // --- element conversion (contiguous) ---
     void (*f16_to_f32)(const uint16_t *src, float *dst, long n);
@@ -135,6 +142,10 @@ static inline const wl_kernels *wl_current(void) {
     t = __atomic_load_n(&wl_process, __ATOMIC_ACQUIRE);
     return t ? t : wl_process_table();
 }
+
+/// Asks the OS to back the whole 2 MB pages inside [base, base + bytes) with huge pages, before
+/// they are first written (Linux; a no-op elsewhere). For buffers of tens of megabytes.
+void wl_advise_huge_pages(void *base, size_t bytes);
 
 #pragma clang assume_nonnull end
 
