@@ -173,7 +173,8 @@ struct KrylovSVD {
     }
 
     /// images[:, columns] = opᵀ · basis[:, columns] (q × w) and applied[:, columns] = op · those
-    /// images (p × w), in one pass over op (CKernels `normal_apply`): the step's two products share
+    /// images (p × w). For a tall matrix (op a transposed view) in one pass over op (CKernels
+    /// `normal_apply`), for a wide one as two skinny products. The fused pass: the step's two products share
     /// each read of the matrix, which is what a Krylov step on a large layer is bound by. The long
     /// side is split into a fixed number of jobs, each summing its share of op · images into its
     /// own buffer; the buffers are added in job order, so the result does not depend on timing.
@@ -181,6 +182,16 @@ struct KrylovSVD {
                      ld: Int, columns: Range<Int>) {
         let w = columns.count
         guard w > 0 else { return }
+        if op.colStride == 1 {
+            // A wide, row-major op: the fused pass would read it by strips of eight columns (half
+            // cache lines, one page per row). Two skinny products, each reading op's rows in place
+            // (gemm_rows, gemm_cols), took a fifth less CPU time here (docs/ENGINE.md).
+            let qv = StridedOperand(base: Q + columns.lowerBound, rows: p, cols: w, rowStride: ld, colStride: 1)
+            gemm(op.transposed, qv, Z + columns.lowerBound, ldc: ld, accumulate: false)
+            let zv = StridedOperand(base: Z + columns.lowerBound, rows: q, cols: w, rowStride: ld, colStride: 1)
+            gemm(op, zv, AZ + columns.lowerBound, ldc: ld, accumulate: false)
+            return
+        }
         let bp = (w + 15) / 16 * 16   // the kernel's width: whole 16-float slices, zero-padded
         let jobs = max(1, min(16, q / 256))
         let x = UnsafeMutablePointer<Float>.allocate(capacity: p * bp)
