@@ -135,8 +135,6 @@ func gatherView(_ storage: UnsafeRawPointer, dtype: DType, shape: [Int], strides
             // core, much of it first-touch page faults of the new buffer) convert in parallel chunks.
             let chunk = 1 << 20
             if count >= 2 * chunk {
-                // Untouched yet: huge pages now spare the products' column-strip passes a page walk per row.
-                wl_advise_huge_pages(dst, count * MemoryLayout<Float>.size)
                 // Each chunk writes its own disjoint range of `dst`; both pointers outlive the call.
                 // The workers use the caller's kernel table (a path forced on this thread included).
                 nonisolated(unsafe) let src = storage, out = dst

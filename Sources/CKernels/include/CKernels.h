@@ -143,10 +143,6 @@ static inline const wl_kernels *wl_current(void) {
     return t ? t : wl_process_table();
 }
 
-/// Asks the OS to back the whole 2 MB pages inside [base, base + bytes) with huge pages, before
-/// they are first written (Linux; a no-op elsewhere). For buffers of tens of megabytes.
-void wl_advise_huge_pages(void *base, size_t bytes);
-
 #pragma clang assume_nonnull end
 
 #endif
