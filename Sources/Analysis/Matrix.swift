@@ -107,8 +107,9 @@ public struct Matrix: Sendable, Equatable {
     }
 }
 
-/// Index of the first NaN or infinity in `range` of `base`.
-private func firstNonFinite(_ base: UnsafePointer<Float>, _ range: Range<Int>) -> Int? {
+/// Index of the first NaN or infinity in `range` of `base` (one thread; Render's reductions use it
+/// to send blocks with such values to their exact sequential path).
+package func firstNonFinite(_ base: UnsafePointer<Float>, _ range: Range<Int>) -> Int? {
     // A Float is NaN or infinite exactly when its exponent bits are all ones; checking
     // that on integer lanes vectorises, unlike a floating-point reduction.
     let raw = UnsafeRawPointer(base)

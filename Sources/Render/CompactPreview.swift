@@ -1,3 +1,5 @@
+import Analysis
+import CKernels
 import Dispatch
 import TensorCore
 
@@ -99,8 +101,13 @@ public enum CompactPreview {
 
     /// `rows × cols` values shrunk by whole block factors `rs × cs` to at most `limit` per side. Each
     /// block keeps the first value (in row-major order) of largest |v|; a NaN replaces what came
-    /// before it. Rows of blocks are independent, so they run in parallel, in a fixed number of
-    /// jobs: on a 12288 × 3072 layer this is a full pass over 37.7 M values.
+    /// before it (so does the value after it). Rows of blocks are independent, so they run in
+    /// parallel, in a fixed number of jobs: on a 12288 × 3072 layer this is a full pass over 37.7 M
+    /// values. Rows of blocks without NaN or infinity take a vector path with the same result: the
+    /// block's rows are folded by max |v| per column (CKernels `fold_maxabs`), and the winner is the
+    /// first row-major element whose |v| is the block's maximum (0 when that is 0, as the scan,
+    /// which starts at +0 and replaces only on a strictly larger |v|, keeps it). Other rows of
+    /// blocks are scanned one value at a time, as defined.
     static func blockMaxAbs(_ values: UnsafeBufferPointer<Float>, rows height: Int, cols width: Int,
                             limit: Int) -> (values: [Float], rows: Int, cols: Int, rs: Int, cs: Int) {
         let rs = (height + limit - 1) / limit, cs = (width + limit - 1) / limit
@@ -108,12 +115,36 @@ public enum CompactPreview {
         var reduced = [Float](repeating: 0, count: rows * cols)
         let jobs = min(rows, max(1, height * width / (1 << 20)), 16)
         guard let base = values.baseAddress, !reduced.isEmpty else { return (reduced, rows, cols, rs, cs) }
+        nonisolated(unsafe) let kernels = wl_current()
         reduced.withUnsafeMutableBufferPointer { out in
             nonisolated(unsafe) let src = base, dst = out.baseAddress!
             DispatchQueue.concurrentPerform(iterations: jobs) { job in
+                let fold = UnsafeMutablePointer<Float>.allocate(capacity: width)
+                defer { fold.deallocate() }
                 for br in (job * rows / jobs)..<((job + 1) * rows / jobs) {
                     let o = dst + br * cols
-                    for r in (br * rs)..<min(height, (br + 1) * rs) {
+                    let r0 = br * rs, r1 = min(height, r0 + rs)
+                    if firstNonFinite(src, (r0 * width)..<(r1 * width)) == nil {
+                        fold.update(repeating: 0, count: width)
+                        for r in r0..<r1 { kernels.pointee.fold_maxabs(fold, src + r * width, width) }
+                        for bc in 0..<cols {
+                            let c0 = bc * cs, c1 = min(width, c0 + cs)
+                            var m: Float = 0
+                            for c in c0..<c1 { m = max(m, abs(fold[c])) }
+                            guard m > 0 else { o[bc] = 0; continue }
+                            // Each column holding the maximum: its first row reaching it; the
+                            // earliest row wins, then the leftmost column.
+                            var bestRow = r1, bestCol = c0
+                            for c in c0..<c1 where abs(fold[c]) == m {
+                                var r = r0
+                                while r < bestRow && abs(src[r * width + c]) != m { r += 1 }
+                                if r < bestRow { bestRow = r; bestCol = c }
+                            }
+                            o[bc] = src[bestRow * width + bestCol]
+                        }
+                        continue
+                    }
+                    for r in r0..<r1 {
                         let row = src + r * width
                         for bc in 0..<cols {
                             var best = o[bc]
