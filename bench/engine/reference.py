@@ -159,7 +159,10 @@ def summarize(workdir):
                 b = min((e["svd"][sv["name"]][key] for e in runs), key=lambda x: x["seconds"])
                 print(f"    engine tolerance {key}: {b['seconds'] * 1e3:6.0f} ms (cpu {b['cpu'] * 1e3:5.0f} ms), {b['steps']:2d} Krylov steps,"
                       f" error {b['error']:.2e} | {sk['seconds'] / b['seconds']:.1f}x faster than sklearn")
-    paths = list(engs)
+    # The widest instruction set first (the one the binary picks by default), whatever order the
+    # result files were globbed in.
+    preference = ["avx512", "avx2", "neon", "baseline"]
+    paths = sorted(engs, key=lambda p: preference.index(p) if p in preference else len(preference))
     if len(paths) > 1:
         best = paths[0]
         print(f"\n== each path against the best path ({best}): time ratio best/path (1.00 = as fast; baseline target >= 0.25)")
