@@ -45,16 +45,8 @@ measure() {
   rm -f "$log"
 }
 
-# Best (lowest wall) of RUNS runs: "<wall> <rss> <cpu>".
-best_of() {
-  local best=""
-  for _ in $(seq "$RUNS"); do
-    local r
-    r=$(measure "$@")
-    if [ -z "$best" ] || awk -v a="${r%% *}" -v b="${best%% *}" 'BEGIN { exit !(a < b) }'; then best=$r; fi
-  done
-  echo "$best"
-}
+# best_of CMD...: the lowest-wall run of RUNS, "<wall> <rss> <cpu>" (uses measure above).
+source bench/lib/best_of.sh
 
 CKPT=$OUT/sdxl_full_f16.safetensors
 echo "== make-checkpoint (SDXL, scale 1, f16, parts all)"

@@ -58,15 +58,8 @@ measure() {
   echo "$(awk -v a="$start" -v b="$end" 'BEGIN { printf "%.3f", b - a }') $peak_anon $peak_rss"
 }
 
-best_of() {
-  local best=""
-  for _ in $(seq "$RUNS"); do
-    local r
-    r=$(measure "$@")
-    if [ -z "$best" ] || awk -v a="${r%% *}" -v b="${best%% *}" 'BEGIN { exit !(a < b) }'; then best=$r; fi
-  done
-  echo "$best"
-}
+# best_of CMD...: the lowest-wall run of RUNS (uses measure above).
+source bench/lib/best_of.sh
 
 echo "== warm the page cache"
 cat "$A" "$B" > /dev/null

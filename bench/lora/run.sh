@@ -44,15 +44,8 @@ measure() {
   rm -f "$t"
 }
 
-best_of() {
-  local best=""
-  for _ in $(seq "$RUNS"); do
-    local r
-    r=$(measure "$@")
-    if [ -z "$best" ] || awk -v a="${r%% *}" -v b="${best%% *}" 'BEGIN { exit !(a < b) }'; then best=$r; fi
-  done
-  echo "$best"
-}
+# best_of CMD...: the lowest-wall run of RUNS (uses measure above).
+source bench/lib/best_of.sh
 
 echo "== warm the page cache"
 cat "$LORA" "$BASE" > /dev/null
