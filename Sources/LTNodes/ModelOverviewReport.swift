@@ -89,8 +89,7 @@ package enum ModelOverviewReport {
         }
         let cancellation = Cancellation(cancelled)
         let state = Mutex<(next: Int, done: Int, entries: [Entry?], failure: NodeFailure?)>((0, 0, Array(repeating: nil, count: layers.count), nil))
-        let workers = 2
-        DispatchQueue.concurrentPerform(iterations: workers) { _ in
+        @Sendable func work() {
             while true {
                 let index: Int? = state.withLock { s in
                     guard s.failure == nil, s.next < layers.count else { return nil }
@@ -116,6 +115,14 @@ package enum ModelOverviewReport {
                 }
                 if let done { progress(done, layers.count) }
             }
+        }
+        // Two layers at a time, one per core. A single layer runs on the calling thread instead:
+        // inside a concurrentPerform, libdispatch runs a nested concurrentPerform (the layer's Gram
+        // product and eigenvalue reduction) on one thread only, which halved its speed.
+        if layers.count == 1 {
+            work()
+        } else {
+            DispatchQueue.concurrentPerform(iterations: 2) { _ in work() }
         }
         let final = state.withLock { $0 }
         if let failure = final.failure { throw failure }
