@@ -24,13 +24,14 @@ public enum LayerRenderer {
             // The two pictures are independent: draw and encode them on two threads (the weights
             // image is single-threaded work that would otherwise wait for the SVD).
             let results = Mutex<[Result<[RenderedImage], RenderError>?]>([nil, nil])
-            DispatchQueue.concurrentPerform(iterations: 2) { i in
+            @Sendable func draw(_ i: Int) {
                 let r = Result { () throws(RenderError) -> [RenderedImage] in
                     try render(i == 0 ? .weights : .expanded, weight: weight, layer: layer, options: options,
                                cancellation: cancellation, progress: i == 0 ? nil : progress)
                 }
                 results.withLock { $0[i] = r }
             }
+            sideBySide(background: { draw(0) }, foreground: { draw(1) })
             let (w, e) = results.withLock { ($0[0]!, $0[1]!) }
             return try w.get() + e.get()
         case .nmf:
@@ -40,6 +41,17 @@ public enum LayerRenderer {
             let p = try HistogramView.render(weight: weight, info: layer, options: options)
             return [try finish(p, title: "Histogram", options: options)]
         }
+    }
+
+    /// Runs `background` on another thread while `foreground` runs on this one, and returns when
+    /// both are done. For two pictures drawn at once where the foreground one uses parallel
+    /// kernels: inside a `concurrentPerform`, libdispatch runs a nested `concurrentPerform` on one
+    /// thread only, so the SVD of `both` drawn that way used one core.
+    package static func sideBySide(background: @escaping @Sendable () -> Void, foreground: () -> Void) {
+        let group = DispatchGroup()
+        DispatchQueue.global(qos: .userInitiated).async(group: group, execute: background)
+        foreground()
+        group.wait()
     }
 
     /// The `nmf` view together with the factorisation it draws (for reports). Needs a weight of

@@ -105,14 +105,15 @@ enum LTVisualizeWeightsNode: NodeImplementation {
     }
 
     /// Renders the view; `both` draws its two pictures at the same time (the weights view is
-    /// mostly drawing and PNG encoding, the expanded view mostly the SVD, so they overlap well).
+    /// mostly drawing and PNG encoding, the expanded view mostly the SVD, so they overlap well;
+    /// `LayerRenderer.sideBySide` says why not with `concurrentPerform`).
     static func render(_ view: ViewKind, weight: Tensor, info: LayerInfo, options: RenderOptions,
                                context: NodeContext) throws(NodeFailure) -> [RenderedImage] {
         let cancellation = Cancellation { context.isInterrupted }
         let progress: ProgressHandler = { done, total in context.progress(Double(done), of: Double(total)) }
         let views: [ViewKind] = view == .both ? [.weights, .expanded] : [view]
         let results = Mutex<[Result<[RenderedImage], RenderError>?]>(Array(repeating: nil, count: views.count))
-        DispatchQueue.concurrentPerform(iterations: views.count) { i in
+        @Sendable func draw(_ i: Int) {
             let result: Result<[RenderedImage], RenderError>
             do throws(RenderError) {
                 if views[i] == .weights {
@@ -126,6 +127,12 @@ enum LTVisualizeWeightsNode: NodeImplementation {
                 result = .failure(error)
             }
             results.withLock { $0[i] = result }
+        }
+        // The expanded view (the SVD, parallel kernels) on this thread, the weights view beside it.
+        if views.count == 2 {
+            LayerRenderer.sideBySide(background: { draw(0) }, foreground: { draw(1) })
+        } else {
+            draw(0)
         }
         var images: [RenderedImage] = []
         for result in results.withLock({ $0 }) {
