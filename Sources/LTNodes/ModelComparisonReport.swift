@@ -5,7 +5,6 @@ import Darwin
 #endif
 import Analysis
 import Checkpoint
-import Dispatch
 import ModelCatalog
 import OrderedJSON
 import Synchronization
@@ -104,7 +103,7 @@ package enum ModelComparisonReport {
         let cancellation = Cancellation(cancelled)
         let state = Mutex<(next: Int, done: Int, entries: [Entry?], failure: NodeFailure?)>((0, 0, Array(repeating: nil, count: plan.count), nil))
         let workers = max(1, min(jobs.count, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))), 8))
-        DispatchQueue.concurrentPerform(iterations: workers) { _ in
+        runLayerWorkers(workers) {
             let buffers = ChunkBuffers()
             while true {
                 let job: Int? = state.withLock { s in

@@ -1,6 +1,5 @@
 import Analysis
 import Checkpoint
-import Dispatch
 import ModelCatalog
 import OrderedJSON
 import Render
@@ -116,14 +115,8 @@ package enum ModelOverviewReport {
                 if let done { progress(done, layers.count) }
             }
         }
-        // Two layers at a time, one per core. A single layer runs on the calling thread instead:
-        // inside a concurrentPerform, libdispatch runs a nested concurrentPerform (the layer's Gram
-        // product and eigenvalue reduction) on one thread only, which halved its speed.
-        if layers.count == 1 {
-            work()
-        } else {
-            DispatchQueue.concurrentPerform(iterations: 2) { _ in work() }
-        }
+        // Two layers at a time, one per core; a lone layer gets both cores for its kernels.
+        runLayerWorkers(min(2, layers.count), work)
         let final = state.withLock { $0 }
         if let failure = final.failure { throw failure }
         return final.entries.compactMap { $0 }
