@@ -14,6 +14,7 @@ so the ratio column shows how much of each figure is work beyond plain HTTP.
 Usage: bench_api.py --bin .build/release/weightlens --checkpoint bench/out/sdxl_full_f16.safetensors [--runs 5]
 """
 import argparse
+import contextlib
 import json
 import os
 import platform
@@ -47,6 +48,37 @@ def cpu_ms(pid):
     with open(f"/proc/{pid}/stat") as f:
         fields = f.read().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) * 1000 / os.sysconf("SC_CLK_TCK")
+
+
+@contextlib.contextmanager
+def served(binary, model, folder, prefix):
+    """A fresh `weightlens serve` whose models/FOLDER holds a symlink to MODEL, and a WebSocket
+    client connected to it: yields (server, ws, client_id); stops and cleans up afterwards."""
+    base = tempfile.mkdtemp(prefix=prefix)
+    os.makedirs(os.path.join(base, "models", folder))
+    os.symlink(model, os.path.join(base, "models", folder, os.path.basename(model)))
+    server = Server(binary, base)
+    try:
+        cid = str(uuid.uuid4())
+        ws = websocket.create_connection(server.ws_url + "/ws?clientId=" + cid, timeout=120)
+        ws.recv()
+        try:
+            yield server, ws, cid
+        finally:
+            ws.close()
+    finally:
+        server.stop()
+        shutil.rmtree(base, ignore_errors=True)
+
+
+def round_trip_ms(server, count=20):
+    """The reference: best of COUNT plain GET /prompt round trips on the keep-alive session."""
+    t = []
+    for _ in range(count):
+        t0 = time.perf_counter()
+        SESSION.get(server.url + "/prompt", timeout=10).raise_for_status()
+        t.append((time.perf_counter() - t0) * 1000)
+    return min(t)
 
 
 def rss_mb(pid):
@@ -95,21 +127,9 @@ def main():
     viz_cpu = {l: [] for l in LAYERS}  # server CPU (user + system, all threads) per prompt
     overhead = []  # wall time minus the executor's own execution_start -> end span
     for run in range(args.runs):
-        base = tempfile.mkdtemp(prefix="wl-bench-api-")
-        os.makedirs(os.path.join(base, "models", "checkpoints"))
-        os.symlink(ckpt, os.path.join(base, "models", "checkpoints", os.path.basename(ckpt)))
-        server = Server(args.bin, base)
-        try:
-            cid = str(uuid.uuid4())
-            ws = websocket.create_connection(server.ws_url + "/ws?clientId=" + cid, timeout=120)
-            ws.recv()
+        with served(args.bin, ckpt, "checkpoints", "wl-bench-api-") as (server, ws, cid):
             # Reference: plain HTTP round trips on this server, same client library.
-            t = []
-            for _ in range(20):
-                t0 = time.perf_counter()
-                SESSION.get(server.url + "/prompt", timeout=10).raise_for_status()
-                t.append((time.perf_counter() - t0) * 1000)
-            http_ms.append(min(t))
+            http_ms.append(round_trip_ms(server))
             name = os.path.basename(ckpt)
             ms, record = run_prompt(server, ws, cid, {
                 "1": {"class_type": "CheckpointLoaderSimple", "inputs": {"ckpt_name": name}},
@@ -130,10 +150,6 @@ def main():
                 viz_cpu[layer].append(cpu_ms(server.proc.pid) - cpu0)
                 overhead.append(ms - execution_span(rec))
             rss.append(rss_mb(server.proc.pid))
-            ws.close()
-        finally:
-            server.stop()
-            shutil.rmtree(base, ignore_errors=True)
         print(f"run {run + 1}: list {list_ms[-1]:.1f} ms ({count} layers), "
               + ", ".join(f"{viz_ms[l][-1]:.0f}" for l in LAYERS) + f" ms, RSS {rss[-1]:.0f} MB")
 

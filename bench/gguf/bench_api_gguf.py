@@ -14,17 +14,12 @@ mostly waiting for a core, and CPU / 2 estimates the wall time on two idle cores
 """
 import argparse
 import os
-import shutil
 import statistics
 import sys
-import tempfile
-import time
-import uuid
 
-import websocket
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "api"))
-from bench_api import SESSION, Server, cpu_ms, execution_span, run_prompt  # noqa: E402
+from bench_api import cpu_ms, execution_span, round_trip_ms, run_prompt, served  # noqa: E402
 
 
 def main():
@@ -55,20 +50,8 @@ def measure(binary, model, runs):
     label = os.path.basename(model).replace("img_mlp0_", "").replace(".gguf", "") + " 12288x3072"
     viz, spans, http, cpu = [], [], [], []
     for run in range(runs):
-        base = tempfile.mkdtemp(prefix="wl-bench-gguf-")
-        os.makedirs(os.path.join(base, "models", "diffusion_models"))
-        os.symlink(model, os.path.join(base, "models", "diffusion_models", os.path.basename(model)))
-        server = Server(binary, base)
-        try:
-            cid = str(uuid.uuid4())
-            ws = websocket.create_connection(server.ws_url + "/ws?clientId=" + cid, timeout=120)
-            ws.recv()
-            t = []
-            for _ in range(20):
-                t0 = time.perf_counter()
-                SESSION.get(server.url + "/prompt", timeout=10).raise_for_status()
-                t.append((time.perf_counter() - t0) * 1000)
-            http.append(min(t))
+        with served(binary, model, "diffusion_models", "wl-bench-gguf-") as (server, ws, cid):
+            http.append(round_trip_ms(server))
             cpu0 = cpu_ms(server.proc.pid)
             ms, record = run_prompt(server, ws, cid, {
                 "1": {"class_type": "UnetLoaderGGUF", "inputs": {"unet_name": os.path.basename(model)}},
@@ -79,10 +62,6 @@ def measure(binary, model, runs):
             cpu.append(cpu_ms(server.proc.pid) - cpu0)
             viz.append(ms)
             spans.append(execution_span(record))
-            ws.close()
-        finally:
-            server.stop()
-            shutil.rmtree(base, ignore_errors=True)
         print(f"{label} run {run + 1}: {viz[-1]:.0f} ms (executor {spans[-1]:.0f} ms, server CPU {cpu[-1]:.0f} ms)")
     return label, viz, http, cpu
 
