@@ -178,14 +178,18 @@ struct KrylovSVD {
     /// each read of the matrix, which is what a Krylov step on a large layer is bound by. The long
     /// side is split into a fixed number of jobs, each summing its share of op · images into its
     /// own buffer; the buffers are added in job order, so the result does not depend on timing.
+    /// `fused` forces the route (tests); nil takes the kernel path's own choice.
     func normalApply(_ Q: UnsafeMutablePointer<Float>, _ Z: UnsafeMutablePointer<Float>, _ AZ: UnsafeMutablePointer<Float>,
-                     ld: Int, columns: Range<Int>) {
+                     ld: Int, columns: Range<Int>, fused: Bool? = nil) {
         let w = columns.count
         guard w > 0 else { return }
-        if op.colStride == 1 {
+        let kernels = KernelTable.current
+        if !(fused ?? (op.colStride != 1 && kernels.raw.pointee.fused_normal != 0)) {
             // A wide, row-major op: the fused pass would read it by strips of eight columns (half
             // cache lines, one page per row). Two skinny products, each reading op's rows in place
-            // (gemm_rows, gemm_cols), took a fifth less CPU time here (docs/ENGINE.md).
+            // (gemm_rows, gemm_cols), took a fifth less CPU time here (docs/ENGINE.md). A tall op
+            // takes them too on paths whose fused pass is slower than the products (AVX2, SSE2:
+            // 16 vector registers do not hold its accumulators and broadcasts; `fused_normal`).
             let qv = StridedOperand(base: Q + columns.lowerBound, rows: p, cols: w, rowStride: ld, colStride: 1)
             gemm(op.transposed, qv, Z + columns.lowerBound, ldc: ld, accumulate: false)
             let zv = StridedOperand(base: Z + columns.lowerBound, rows: q, cols: w, rowStride: ld, colStride: 1)
@@ -201,7 +205,6 @@ struct KrylovSVD {
         x.initialize(repeating: 0, count: p * bp)
         partial.initialize(repeating: 0, count: jobs * p * bp)
         for i in 0..<p { (x + i * bp).update(from: Q + i * ld + columns.lowerBound, count: w) }
-        let kernels = KernelTable.current
         let xp = OutputPointer(base: x), yp = OutputPointer(base: y), pp = OutputPointer(base: partial)
         let operand = op, short = p, long = q
         DispatchQueue.concurrentPerform(iterations: jobs) { j in

@@ -8,6 +8,8 @@
 #define WL_VL 16
 #define WL_FMA 1
 #define WL_F16C 16
+// 32 vector registers hold the fused pass's accumulators and its broadcasts (docs/ENGINE.md).
+#define WL_FUSED_NORMAL 1
 #include "kernels_body.h"
 #pragma clang attribute pop
 #endif

@@ -6,6 +6,7 @@
 //   WL_VL         Float lanes per vector register: 16 (AVX-512), 8 (AVX2), 4 (SSE2, NEON)
 //   WL_FMA        1 where a fused multiply-add is one instruction
 //   WL_F16C       16 or 8: convert halves with vcvtph2ps at that width; 0: integer bit arithmetic
+//   WL_FUSED_NORMAL  1 where the fused Krylov pass beats two skinny products (default 0)
 // The package compiles this target with -ffp-contract=off, so `a * b + c` is always a multiply and
 // an add, exactly as Swift computes it; only MADD fuses, and only where the path has FMA. Without
 // FMA, MADD is a separate multiply and add: never a call to libm's fmaf per lane.
@@ -22,6 +23,9 @@ typedef uint16_t vh __attribute__((ext_vector_type(WL_VL)));
 typedef uint8_t vb __attribute__((ext_vector_type(WL_VL)));
 
 #define WL_INLINE static inline __attribute__((always_inline))
+#ifndef WL_FUSED_NORMAL
+#define WL_FUSED_NORMAL 0
+#endif
 #define MR 6
 #define NR (2 * WL_VL)
 #define KC 256
@@ -781,7 +785,7 @@ static long k_run_length(const uint32_t *p, long n, uint32_t value) {
 #include "kernels_normal.h"
 
 const wl_kernels WL_TABLE = {
-    .name = WL_NAME, .mr = MR, .nr = NR, .kc = KC, .mc = MC,
+    .name = WL_NAME, .mr = MR, .nr = NR, .kc = KC, .mc = MC, .fused_normal = WL_FUSED_NORMAL,
     .gemm_pack_b = gemm_pack_b, .gemm_tile = gemm_tile, .normal_apply = k_normal_apply,
     .dot = k_dot, .dot_f64acc = k_dot_f64acc, .sqdiff_f64acc = k_sqdiff_f64acc, .axpy = k_axpy,
     .axpy_f32_f64 = k_axpy_f32_f64, .gram_rows_d = k_gram_rows_d, .dot_d = k_dot_d, .axpy_d = k_axpy_d, .rank2_d = k_rank2_d, .rot_d = k_rot_d,

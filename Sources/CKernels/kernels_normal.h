@@ -15,10 +15,12 @@
 static void k_normal_apply(wl_view op, long t0, long t1, const float *x, long ldx, long b,
                            float *restrict y, long ldy, float *restrict w, long ldw) {
     const long p = op.rows, rs = op.rs, cs = op.cs;
-    for (long s = 0; s + WL_VL <= b; s += WL_VL) {
-        long t = t0;
-        for (; t + NA_R <= t1; t += NA_R) {
-            const float *c = op.base + t * cs;
+    long t = t0;
+    // The slices s of the block run inside each group of NA_R long-side indices, so the group's
+    // columns of op come from memory once per call and are re-read from cache for every slice.
+    for (; t + NA_R <= t1; t += NA_R) {
+        const float *c = op.base + t * cs;
+        for (long s = 0; s + WL_VL <= b; s += WL_VL) {
             // Phase 1: y_t = Σ_i op[i, t] · x_i for NA_R consecutive t.
             vf a0 = 0, a1 = 0, a2 = 0, a3 = 0, a4 = 0, a5 = 0, a6 = 0, a7 = 0, e;
             for (long i = 0; i < p; i++) {
@@ -52,8 +54,11 @@ static void k_normal_apply(wl_view op, long t0, long t1, const float *x, long ld
                 stf(wi, acc);
             }
         }
-        // The last few t one at a time.
-        for (; t < t1; t++) {
+    }
+    // The last few t one at a time.
+    for (long s = 0; s + WL_VL <= b; s += WL_VL) {
+        for (long tt = t; tt < t1; tt++) {
+            const long t = tt;
             const float *c = op.base + t * cs;
             vf a = 0, e;
             for (long i = 0; i < p; i++) { e = c[i * rs]; a = MADD(a, e, ldf(x + i * ldx + s)); }

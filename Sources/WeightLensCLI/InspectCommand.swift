@@ -5,6 +5,7 @@ import Foundation
 import LTNodes
 import ModelCatalog
 import OrderedJSON
+import Render
 import TensorCore
 
 /// `weightlens inspect`: statistics and top singular values of one layer.
@@ -58,13 +59,20 @@ struct InspectCommand: ParsableCommand {
         let tensor = try catalog.loadWeight(layer)
         // A scaled-fp8 weight: the stored fp8 values are multiplied by this scale before any analysis.
         let scale = try layer.scaleKey.map { (key: $0, values: try checkpoint.loadTensor($0).values) }
-        let stats = weightStatistics(tensor)
         let matrix = Matrix(tensor)
         let k = min(topK, min(matrix.rows, matrix.cols))
-        // Tolerance 1e-4 on the Ritz values' change between Krylov steps: the printed values then
-        // agree with LAPACK to ~2e-5 relative (bench/engine), well inside their six printed digits,
-        // at about two thirds of the steps 1e-5 needs.
-        let values = k > 0 ? try truncatedSVD(matrix, rank: k, tolerance: 1e-4).singularValues : []
+        // The statistics run beside the SVD: the SVD's per-step eigenvalue problems are serial, and
+        // the statistics fill the other core meanwhile.
+        let statistics = StatisticsSlot()
+        var svd: Result<[Float], AnalysisError> = .success([])
+        LayerRenderer.sideBySide(background: { statistics.value = weightStatistics(tensor) }) {
+            // Tolerance 1e-4 on the Ritz values' change between Krylov steps: the printed values
+            // then agree with LAPACK to ~2e-5 relative (bench/engine), well inside their six
+            // printed digits, at about two thirds of the steps 1e-5 needs.
+            if k > 0 { svd = Result { () throws(AnalysisError) in try truncatedSVD(matrix, rank: k, tolerance: 1e-4).singularValues } }
+        }
+        let values = try svd.get()
+        let stats = statistics.value!
         // σ₁ and ‖W‖F are already known: the spectral norm and stable rank cost nothing more.
         let p = min(matrix.rows, matrix.cols)
         let cheap = spectralMetrics(singularValues: values, frobeniusNorm: Float(stats.l2Norm), shortSide: p)
@@ -146,3 +154,9 @@ func jsonNumber(_ value: Double) -> JSON {
 
 /// Six significant digits for the text outputs.
 func format(_ value: Double) -> String { String(format: "%.6g", value) }
+
+/// The statistics computed on the background thread of `LayerRenderer.sideBySide`, read after it
+/// has joined (the join orders the write before the read).
+private final class StatisticsSlot: @unchecked Sendable {
+    var value: WeightStatistics?
+}

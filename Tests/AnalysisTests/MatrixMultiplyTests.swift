@@ -47,9 +47,12 @@ import Testing
     /// pass, against two naive products in Double. Tall (op a transposed view) and wide operators;
     /// long sides that split into several jobs with partial 8-index groups; block widths that fill
     /// whole 16-float slices or are padded to them; columns that start inside the basis.
-    @Test(arguments: [(29, 1030, true), (29, 1030, false), (70, 300, true), (5, 2049, false)], KernelPath.supported)
-    func normalApply_matchesTwoProducts(shape: (Int, Int, Bool), path: KernelPath) throws {
-        let (p, q, tall) = shape
+    /// Both routes of a step on every path: the fused pass, and the two products that paths
+    /// without `fused_normal` take (and that a wide operator always takes).
+    @Test(arguments: [(29, 1030, true, true), (29, 1030, false, true), (70, 300, true, true), (5, 2049, false, true),
+                      (29, 1030, true, false), (70, 300, true, false), (5, 2049, false, false)], KernelPath.supported)
+    func normalApply_matchesTwoProducts(shape: (Int, Int, Bool, Bool), path: KernelPath) throws {
+        let (p, q, tall, fused) = shape
         let ld = 40
         // The matrix as stored: q × p (tall, op = Aᵀ) or p × q (wide, op = A).
         let a = TestMatrices.random(rows: tall ? q : p, cols: tall ? p : q, seed: 5)
@@ -62,7 +65,7 @@ import Testing
                     let view = StridedOperand(base: ap.baseAddress!, rows: a.rows, cols: a.cols, rowStride: a.cols, colStride: 1)
                     let solver = KrylovSVD(op: tall ? view.transposed : view, k: 1, tolerance: 1e-5, maxIterations: 1,
                                            cancellation: nil, progress: nil)
-                    solver.normalApply(&qv, &z, &az, ld: ld, columns: columns)
+                    solver.normalApply(&qv, &z, &az, ld: ld, columns: columns, fused: fused)
                 }
             }
             // References: images[t][c] = Σ_i op[i, t]·Q[i, c]; applied[i][c] = Σ_t op[i, t]·images[t][c].

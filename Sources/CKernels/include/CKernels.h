@@ -41,6 +41,9 @@ typedef struct wl_kernels {
     const char *name;
     /// GEMM blocking: MR × NR register tile (NR = two vectors), KC-deep slices, MC-row blocks.
     long mr, nr, kc, mc;
+    /// 1 where a Krylov step on a tall operator is faster as the fused `normal_apply` pass than as
+    /// two skinny products (measured per path: docs/ENGINE.md, "Krylov step").
+    int fused_normal;
 
     // --- matrix products (GotoBLAS-style; the caller splits the work into jobs) ---
     /// Packs depth p0..<p0+kcb, columns j0..<j0+NR of `b` into one NR-wide panel (zero-padded).
