@@ -54,7 +54,7 @@ enum LTVisualizeDeltaNode: NodeImplementation {
             }
         }
         let shapeText = "[" + layerA.shape.map(String.init).joined(separator: ", ") + "]"
-        var summary = "Delta of \(layerA.name): \(b.name) - \(a.name)\nShape: \(shapeText) | "
+        let summary = "Delta of \(layerA.name): \(b.name) - \(a.name)\nShape: \(shapeText) | "
             + "\(LTVisualizeWeightsNode.groupedThousands(layerA.parameters)) parameters | A \(layerA.dtype.torchName), B \(layerB.dtype.torchName)\n"
             + "|B-A| = \(Float(moments.deltaNorm).description)"
             + (moments.relativeChange.map { ", |B-A|/|A| = \(Float($0).description)" } ?? "")
@@ -72,16 +72,7 @@ enum LTVisualizeDeltaNode: NodeImplementation {
         let pages = try LTVisualizeWeightsNode.render(view, weight: weight, info: info, options: options, context: context)
         let facts = ["delta of \(b.name) against \(a.name)", "full pages: \(pages.map(\.title).joined(separator: ", ")) (links on the node)"]
         let preview = CompactPreview.weights(weight: weight, info: info, options: options, facts: facts)
-        let files = try TempImageWriter.writeFiles([preview.png] + pages.map(\.png), environment: context.environment)
-        summary += "\nOn the node: a compact preview; full pages: " + pages.map(\.title).joined(separator: ", ")
-        var ui = JSONObject()
-        ui["images"] = .array([files[0].reference])
-        ui["text"] = .array([.string(summary)])
-        ui["pages"] = .array(zip(pages, files.dropFirst()).map { page, file in
-            var ref = file.reference.objectValue ?? JSONObject()
-            ref["title"] = .string(page.title)
-            return .object(ref)
-        })
+        let (ui, _) = try LTVisualizeWeightsNode.previewUI(preview: preview, pages: pages, summary: summary, context: context)
         return NodeResult(outputs: [], ui: ui)
     }
 

@@ -71,23 +71,32 @@ enum LTVisualizeWeightsNode: NodeImplementation {
         }
         facts.append("full pages: \(pages.map(\.title).joined(separator: ", ")) (links on the node)")
         let preview = CompactPreview.weights(weight: weight, info: info, options: options, facts: facts)
-        let files = try TempImageWriter.writeFiles([preview.png] + pages.map(\.png), environment: context.environment)
         var summary = "Layer: \(layer.name)\nShape: \(shapeText) | \(groupedThousands(layer.parameters)) parameters | \(layer.typeName)"
         if synthetic { summary += "\nSynthetic checkpoint: generated patterns, not learned weights" }
         if weightPages > 1 { summary += "\n" + facts[0] }
-        summary += "\nOn the node: a compact preview; full pages: " + pages.map(\.title).joined(separator: ", ")
+        var (ui, files) = try previewUI(preview: preview, pages: pages, summary: summary, context: context)
+        ui["viewer"] = .array([.string(viewerLink(checkpoint: checkpoint.name, layer: layer.name, view: view.rawValue))])
+        ui["html"] = .array([.string(html(layer: layer.name, shape: shapeText, parameters: layer.parameters,
+                                          sections: zip(pages, files.dropFirst()).map { (title: $0.title, file: $1) }))])
+        return NodeResult(outputs: [], ui: ui)
+    }
+
+    /// Writes the compact preview and the full pages to the temp folder and returns the node's
+    /// `ui` — the preview in `images`, `summary` plus the list of pages in `text`, one titled image
+    /// reference per page in `pages` — and the files written (preview first), for links of the
+    /// caller's own. Shared with `LTVisualizeDelta`, whose node shows the same pictures of ΔW.
+    static func previewUI(preview: RenderedImage, pages: [RenderedImage], summary: String,
+                          context: NodeContext) throws(NodeFailure) -> (JSONObject, [TempImageWriter.File]) {
+        let files = try TempImageWriter.writeFiles([preview.png] + pages.map(\.png), environment: context.environment)
         var ui = JSONObject()
         ui["images"] = .array([files[0].reference])
-        ui["text"] = .array([.string(summary)])
+        ui["text"] = .array([.string(summary + "\nOn the node: a compact preview; full pages: " + pages.map(\.title).joined(separator: ", "))])
         ui["pages"] = .array(zip(pages, files.dropFirst()).map { page, file in
             var ref = file.reference.objectValue ?? JSONObject()
             ref["title"] = .string(page.title)
             return .object(ref)
         })
-        ui["viewer"] = .array([.string(viewerLink(checkpoint: checkpoint.name, layer: layer.name, view: view.rawValue))])
-        ui["html"] = .array([.string(html(layer: layer.name, shape: shapeText, parameters: layer.parameters,
-                                          sections: zip(pages, files.dropFirst()).map { (title: $0.title, file: $1) }))])
-        return NodeResult(outputs: [], ui: ui)
+        return (ui, files)
     }
 
     /// `/viewer?ckpt=…&layer=…&view=…`: the built-in viewer on the same layer and view.
