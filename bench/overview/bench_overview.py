@@ -18,29 +18,18 @@ import argparse
 import json
 import os
 import platform
-import shutil
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 import types
-import uuid
 
 import numpy as np
-import requests
-import websocket
 
-sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "Tests", "e2e"))
-from api_support import Server  # noqa: E402
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "api"))
+from bench_api import LAYERS, run_prompt, served  # noqa: E402
 
 PREFIX = "model.diffusion_model."
-LAYERS = [
-    "input_blocks.1.0.in_layers.2",
-    "input_blocks.4.1.transformer_blocks.0.attn1.to_q",
-    "output_blocks.0.1.transformer_blocks.0.ff.net.0.proj",
-    "middle_block.1.proj_in",
-]
 # LTExpandedWeights needs a chain or an attention module; one per reference layer.
 EXPANDED = {
     LAYERS[0]: ("input_blocks.1.0.in_layers.2, input_blocks.1.0.out_layers.3", "conv_chain", -1),
@@ -78,46 +67,18 @@ def node_prompts(name, layer):
     }
 
 
-def run_prompt(session, server, ws, client_id, prompt):
-    t0 = time.perf_counter()
-    r = session.post(server.url + "/prompt", data=json.dumps({"prompt": prompt, "client_id": client_id}), timeout=600)
-    r.raise_for_status()
-    pid = r.json()["prompt_id"]
-    while True:
-        m = json.loads(ws.recv())
-        if m["type"] == "executing" and m["data"].get("node") is None and m["data"].get("prompt_id") == pid:
-            break
-    ms = (time.perf_counter() - t0) * 1000
-    record = session.get(f"{server.url}/history/{pid}", timeout=30).json()[pid]
-    if record["status"]["status_str"] != "success":
-        raise SystemExit(f"prompt failed: {json.dumps(record['status'])[:2000]}")
-    return ms
-
-
 def node_times(binary, ckpt, rounds):
     name = os.path.basename(ckpt)
     times = {}
     for _ in range(rounds):
-        base = tempfile.mkdtemp(prefix="wl-bench-overview-")
-        os.makedirs(os.path.join(base, "models", "checkpoints"))
-        os.symlink(ckpt, os.path.join(base, "models", "checkpoints", name))
-        server = Server(binary, base)
-        session = requests.Session()
-        try:
-            cid = str(uuid.uuid4())
-            ws = websocket.create_connection(server.ws_url + "/ws?clientId=" + cid, timeout=600)
-            ws.recv()
+        with served(binary, ckpt, "checkpoints", "wl-bench-overview-") as (server, ws, cid):
             # Open the checkpoint once (the loader's own cost is in bench/api).
-            run_prompt(session, server, ws, cid, {"1": {"class_type": "CheckpointLoaderSimple", "inputs": {"ckpt_name": name}},
-                                                  "2": {"class_type": "LTListLayers", "inputs": {"model": ["1", 0], "filter": "IN01"}},
-                                                  "3": {"class_type": "ShowText|pysssss", "inputs": {"text": ["2", 0]}}})
+            run_prompt(server, ws, cid, {"1": {"class_type": "CheckpointLoaderSimple", "inputs": {"ckpt_name": name}},
+                                         "2": {"class_type": "LTListLayers", "inputs": {"model": ["1", 0], "filter": "IN01"}},
+                                         "3": {"class_type": "ShowText|pysssss", "inputs": {"text": ["2", 0]}}})
             for layer in LAYERS:
                 for node, prompt in node_prompts(name, layer).items():
-                    times.setdefault((node, layer), []).append(run_prompt(session, server, ws, cid, prompt))
-            ws.close()
-        finally:
-            server.stop()
-            shutil.rmtree(base, ignore_errors=True)
+                    times.setdefault((node, layer), []).append(run_prompt(server, ws, cid, prompt)[0])
     return times
 
 
