@@ -2,10 +2,11 @@ import Dispatch
 
 // A LoRA's ΔW is a product L·R of an m×r and an r×n factor with r small (a few to a few hundred)
 // and m·n up to 13 M. A report needs its Frobenius norm, largest |entry| and top singular values.
-// The singular values come from the two r×r Gram matrices, O(r²·(m + n)) instead of a Lanczos
-// run on the m×n matrix. The entries are produced one MC-row block at a time by the packed GEMM
-// and folded into Σx² and max |x| at once, so the product is never held: the cost is the GEMM's
-// flops (2·m·n·r), not memory traffic.
+// The singular values and the norm come from the two r×r Gram matrices, O(r²·(m + n)) instead of
+// a Lanczos run on the m×n matrix; the largest entry from an integer screen (FactoredMaxAbs.swift).
+// `productEntryMoments`, the fallback for factors the screen does not take, produces the entries
+// one MC-row block at a time by the packed GEMM and folds them into Σx² and max |x| at once, so
+// the product is never held: the cost is the GEMM's flops (2·m·n·r), not memory traffic.
 
 /// Σ x² (accumulated in Double) and max |x| over the entries of a product.
 public struct ProductEntryMoments: Sendable, Equatable {
@@ -71,6 +72,14 @@ public func productEntryMoments(_ l: Matrix, _ r: Matrix, parallel: Bool = true)
 /// Cᵀ G C with H = C·Cᵀ (Cholesky), a symmetric r×r matrix. When H is singular (Cholesky breaks
 /// down) `singularValuesOfTransposedProduct` takes the eigendecomposition of H instead.
 public func productSingularValues(_ l: Matrix, _ r: Matrix, top: Int, parallel: Bool = true) throws(AnalysisError) -> [Float] {
+    try productSpectrum(l, r, top: top, parallel: parallel).singularValues
+}
+
+/// The `top` largest singular values of `l`·`r` (as `productSingularValues`) and Σ x² over its
+/// entries, ‖L·R‖²_F = trace(G·H) = Σ_ij G_ij·H_ij, from the same Gram matrices (accumulated in
+/// Double from their Float entries, so it is consistent with the singular values: Σσ²).
+public func productSpectrum(_ l: Matrix, _ r: Matrix, top: Int, parallel: Bool = true) throws(AnalysisError)
+    -> (singularValues: [Float], sumOfSquares: Double) {
     guard l.cols == r.rows else { throw .shapeMismatch(operation: "multiply A·B", left: l.shape, right: r.shape) }
     let k = l.cols
     let t = KernelTable.current
@@ -79,7 +88,7 @@ public func productSingularValues(_ l: Matrix, _ r: Matrix, top: Int, parallel: 
         let head = values.prefix(count).map { Float(max($0, 0).squareRoot()) }
         return head + [Float](repeating: 0, count: count - head.count)
     }
-    if k == 0 || l.rows == 0 || r.cols == 0 { return padded([]) }
+    if k == 0 || l.rows == 0 || r.cols == 0 { return (padded([]), 0) }
     // Lower triangles of G = LᵀL and H = R·Rᵀ, in Float through the packed GEMM.
     var g32 = [Float](repeating: 0, count: k * k), h32 = [Float](repeating: 0, count: k * k)
     l.values.withUnsafeBufferPointer { lp in
@@ -94,27 +103,35 @@ public func productSingularValues(_ l: Matrix, _ r: Matrix, top: Int, parallel: 
         throw .nonFiniteValue(index: bad)
     }
     var g = [Double](repeating: 0, count: k * k), c = [Double](repeating: 0, count: k * k)
+    var squares = 0.0
     for i in 0..<k {
         for j in 0...i {
             g[i * k + j] = Double(g32[i * k + j])
             g[j * k + i] = g[i * k + j]
             c[i * k + j] = Double(h32[i * k + j])
+            squares += (i == j ? 1 : 2) * g[i * k + j] * c[i * k + j]
         }
     }
+    squares = max(squares, 0)
+    if top <= 0 { return ([], squares) }
     // In-place Cholesky of H's lower triangle: c becomes C (row-major, zero above the diagonal).
-    for j in 0..<k {
-        var d = c[j * k + j]
-        for p in 0..<j { d -= c[j * k + p] * c[j * k + p] }
-        guard d > 0, d.isFinite else {
-            return padded(try singularValuesOfTransposedProduct(l.transposed(), r).map { $0 * $0 })
+    // (Row j of C up to the diagonal and row i's same columns are contiguous: the sums are dot_d.)
+    let dotD = t.raw.pointee.dot_d
+    let broke = c.withUnsafeMutableBufferPointer { cp -> Bool in
+        let base = cp.baseAddress!
+        for j in 0..<k {
+            let d = base[j * k + j] - dotD(base + j * k, base + j * k, j)
+            guard d > 0, d.isFinite else { return true }
+            let root = d.squareRoot()
+            base[j * k + j] = root
+            for i in (j + 1)..<k {
+                base[i * k + j] = (base[i * k + j] - dotD(base + i * k, base + j * k, j)) / root
+            }
         }
-        let root = d.squareRoot()
-        c[j * k + j] = root
-        for i in (j + 1)..<k {
-            var s = c[i * k + j]
-            for p in 0..<j { s -= c[i * k + p] * c[j * k + p] }
-            c[i * k + j] = s / root
-        }
+        return false
+    }
+    if broke {
+        return (padded(try singularValuesOfTransposedProduct(l.transposed(), r).map { $0 * $0 }), squares)
     }
     // T = G·C, then S = Cᵀ·T (row i of S = Σ_p C[p, i]·T[p, :], C[p, i] = 0 for p < i).
     var tm = [Double](repeating: 0, count: k * k), s = [Double](repeating: 0, count: k * k)
@@ -142,5 +159,5 @@ public func productSingularValues(_ l: Matrix, _ r: Matrix, top: Int, parallel: 
         }
     }
     for i in 0..<k { for j in 0..<i { let v = 0.5 * (s[i * k + j] + s[j * k + i]); s[i * k + j] = v; s[j * k + i] = v } }
-    return padded(try symmetricEigen(s, n: k, vectors: false).values)
+    return (padded(try symmetricEigen(s, n: k, vectors: false).values), squares)
 }

@@ -63,8 +63,10 @@ func gemm(_ a: StridedOperand, _ b: StridedOperand, _ c: UnsafeMutablePointer<Fl
 
     let rowBlocks = (m + mc - 1) / mc
     // Enough column blocks to keep both cores busy when there are few row blocks.
+    // (Not when single-threaded: narrow column blocks would send a Gram product of a LoRA factor,
+    // 128 columns deep in thousands, to the skinny kernels, several times slower there.)
     var ncChoice = lowerOnly ? 256 : columnsPerJob
-    while rowBlocks * ((n + ncChoice - 1) / ncChoice) < 8 && ncChoice > nr * 4 { ncChoice /= 2 }
+    while parallel && rowBlocks * ((n + ncChoice - 1) / ncChoice) < 8 && ncChoice > nr * 4 { ncChoice /= 2 }
     let nc = ncChoice
     let colBlocks = (n + nc - 1) / nc
     let out = OutputPointer(base: c)

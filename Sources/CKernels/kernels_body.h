@@ -783,6 +783,7 @@ static long k_run_length(const uint32_t *p, long n, uint32_t value) {
 }
 
 #include "kernels_normal.h"
+#include "kernels_qmax.h"
 
 const wl_kernels WL_TABLE = {
     .name = WL_NAME, .mr = MR, .nr = NR, .kc = KC, .mc = MC, .fused_normal = WL_FUSED_NORMAL,
@@ -793,4 +794,5 @@ const wl_kernels WL_TABLE = {
     .f16_to_f32 = k_f16_to_f32, .bf16_to_f32 = k_bf16_to_f32, .e4m3_to_f32 = k_e4m3_to_f32, .e5m2_to_f32 = k_e5m2_to_f32,
     .stats_row = k_stats_row, .fold_maxabs = k_fold_maxabs, .fold_sum = k_fold_sum,
     .colorize = k_colorize, .run_length = k_run_length,
+    .qpack_rows = k_qpack_rows, .qpack_cols = k_qpack_cols, .qmax_tile = k_qmax_tile,
 };

@@ -9,9 +9,10 @@ import TensorCore
 /// each on its band of rows): ‖ΔW‖_F, max |ΔW| and the top singular values.
 ///
 /// Plain LoRA modules (up·down, the bulk of every file) are measured from their factors: the
-/// singular values from r×r Gram matrices, the norm and the largest entry from the product made one
-/// row block at a time and never kept (`productEntryMoments`). A full-size SDXL rank-128 LoRA so
-/// costs one pass of GEMM flops instead of a 13 M-element ΔW and a Lanczos run per layer.
+/// singular values and the norm from r×r Gram matrices (`productSpectrum`), the largest entry by an
+/// integer screen of every entry with exact recomputation of the few tiles that can hold it
+/// (`productMaxAbs`). ΔW is never formed: a full-size SDXL rank-128 LoRA costs one pass of 16-bit
+/// integer products instead of a 13 M-element ΔW and a Lanczos run per layer.
 /// LoHa, LoKr and full diffs, and ranks too large to gain from the factors, materialise ΔW.
 struct DeltaMeasure: Sendable {
     let l2: Double
@@ -66,18 +67,29 @@ struct DeltaMeasure: Sendable {
         // modules cost one product's flops, not three); overlapping ones through the sum.
         let bands = pieces.map { $0.offset..<($0.offset + $0.up.rows) }.sorted { $0.lowerBound < $1.lowerBound }
         let disjoint = zip(bands, bands.dropFirst()).allSatisfy { $0.upperBound <= $1.lowerBound }
-        var moments = ProductEntryMoments(sumOfSquares: 0, maxAbs: 0)
+        // ‖ΔW‖ from the Gram matrices of the spectrum, the largest entry by the integer screen.
+        // Factors whose Gram matrices are not finite take every entry through the Float GEMM
+        // (a NaN entry never wins the maximum; the norm is then NaN or infinite).
         do {
+            if let spectrum = try? productSpectrum(left, right, top: top, parallel: false) {
+                var maxAbs: Float = 0
+                if disjoint {
+                    for p in pieces { maxAbs = max(maxAbs, try productMaxAbs(p.up, p.down)) }
+                } else {
+                    maxAbs = try productMaxAbs(left, right)
+                }
+                return DeltaMeasure(l2: spectrum.sumOfSquares.squareRoot(), maxAbs: maxAbs, singularValues: spectrum.singularValues)
+            }
+            var moments = ProductEntryMoments(sumOfSquares: 0, maxAbs: 0)
             if disjoint {
                 for p in pieces { moments = moments.merged(with: try productEntryMoments(p.up, p.down, parallel: false)) }
             } else {
                 moments = try productEntryMoments(left, right, parallel: false)
             }
+            return DeltaMeasure(l2: moments.sumOfSquares.squareRoot(), maxAbs: moments.maxAbs, singularValues: [])
         } catch {
             return nil
         }
-        let sv = top > 0 ? (try? productSingularValues(left, right, top: top, parallel: false)) ?? [] : []
-        return DeltaMeasure(l2: moments.sumOfSquares.squareRoot(), maxAbs: moments.maxAbs, singularValues: sv)
     }
 
     /// ΔW summed into a rows×cols matrix, then measured (LoHa, LoKr, diffs, very large ranks).

@@ -35,6 +35,12 @@ typedef struct wl_hist {
     long bins;
 } wl_hist;
 
+/// The integer screen of max |L·R| (kernels_qmax.h): tiles of WL_QMR rows × WL_QNR columns, the
+/// same on every path; factors deeper than WL_QMAX_DEPTH are not screened.
+#define WL_QMR 6
+#define WL_QNR 32
+#define WL_QMAX_DEPTH 16384
+
 /// One instruction set's kernels. Every path computes the same results up to rounding order.
 typedef struct wl_kernels {
     /// "avx512", "avx2", "baseline" or "neon".
@@ -57,6 +63,18 @@ typedef struct wl_kernels {
     /// x and w are p rows of b floats (strides ldx, ldw); b is a multiple of 16.
     void (*normal_apply)(wl_view op, long t0, long t1, const float *x, long ldx, long b,
                          float *y, long ldy, float *w, long ldw);
+
+    // --- the integer screen of max |L·R| (kernels_qmax.h; layouts described there) ---
+    /// Quantises `rows` ≤ WL_QMR rows of L (row stride ld, depth k) into one packed panel and its
+    /// row terms (3 × WL_QMR Floats). 0, or 1 when a value is not finite. scratch: k bytes.
+    int (*qpack_rows)(const float *l, long ld, long rows, long k, uint32_t *dst, float *terms, int8_t *scratch);
+    /// Quantises `cols` ≤ WL_QNR columns of R (k rows, row stride ld) into one packed panel, its
+    /// column terms (3 × WL_QNR Floats) and corrections (WL_QNR). 0, or 1 when a value is not finite.
+    int (*qpack_cols)(const float *r, long ld, long cols, long k, int8_t *dst, float *terms, int16_t *corr, int8_t *scratch);
+    /// Bounds of one tile's |entries| from a row panel and a column panel (kp = ⌈k/2⌉ depth
+    /// pairs): out[0] the largest upper bound, out[1] the largest lower bound.
+    void (*qmax_tile)(const uint32_t *a, const int8_t *b, long kp, const float *row_terms, const float *col_terms,
+                      const int16_t *corr, float *out);
 
     // --- vectors ---
     float (*dot)(const float *a, const float *b, long n);

@@ -1,0 +1,419 @@
+// The integer screen behind the exact largest |entry| of a product L·R of two thin factors
+// (Analysis/FactoredMaxAbs.swift, docs/ENGINE.md "Products of two thin factors").
+//
+// Every row of L and column of R is quantised to small integers with its own scale, chosen so that
+// the integer products fit 16 bits (|q_L| ≤ 63, |q_R| ≤ 127, ‖q_L‖₂, ‖q_R‖₂ ≤ 181, hence
+// |Σ q_L·q_R| ≤ 181² = 32761 by Cauchy–Schwarz). A tile of QMR × QNR products Σ q_L·q_R is then
+// exact in 16-bit lanes, which on x86 runs through vpmaddubsw: 16 lanes × 2 multiply-adds per
+// instruction and a 16-bit add, about four times the multiply-adds of an 8-lane Float FMA. With
+// the quantisation errors' norms, each product gets an interval that holds the true entry
+// (|x·y − x̃·ỹ| ≤ ‖x − x̃‖·‖y‖ + ‖x̃‖·‖y − ỹ‖); the caller recomputes exactly only the tiles whose
+// upper bound reaches the best lower bound.
+//
+// Packed layout, the same on every path. For a QMR-row panel of L, depth pair p and row i:
+// a[p·QMR + i] is the 32-bit word of bytes (q_{2p} + 64, q_{2p+1} + 64) twice (unsigned, 1…127;
+// the offset makes the row operand unsigned for vpmaddubsw, the caller's column term `corr`
+// takes 64·Σq_R back out). For a QNR-column panel of R: b[p·2·QNR + 2j + t] = q_{2p+t} of column j
+// (signed). An odd depth gets a zero last step (q = 0 on both sides).
+//
+// Included by kernels_body.h (one copy per instruction set).
+
+#if defined(__x86_64__)
+#include <immintrin.h>
+#elif defined(__aarch64__)
+#include <arm_neon.h>
+#endif
+
+/// Rounds half away from zero by truncation (cvttsd2si): no libm call on any path.
+WL_INLINE long q_round(double x) { return (long)(x + (x >= 0 ? 0.5 : -0.5)); }
+
+/// The smallest Float not below x ≥ 0 (bounds are rounded outwards).
+WL_INLINE float up_f(double x) {
+    float f = (float)x;
+    if ((double)f < x) {
+        uint32_t bits;
+        __builtin_memcpy(&bits, &f, 4);
+        bits++;
+        __builtin_memcpy(&f, &bits, 4);
+    }
+    return f;
+}
+
+/// Scale, quantised values and error terms of one vector of `k` values (stride `st`): q_t =
+/// round(x_t / s) with |q_t| ≤ limit and Σ q_t² ≤ 181². terms: s, ‖x − s·q‖₂, ‖s·q‖₂, ‖x‖₂ (all
+/// rounded up). Returns Σ q_t, or LONG_MIN when a value is not finite.
+static long q_vector(const float *x, long st, long k, double limit, int8_t *q, float *terms) {
+    double mx = 0, ss = 0;
+    for (long t = 0; t < k; t++) {
+        double v = x[t * st];
+        if (!(v - v == 0)) return -0x7fffffffffffffffL - 1;   // NaN or ±infinity
+        double a = v < 0 ? -v : v;
+        mx = a > mx ? a : mx;
+        ss += v * v;
+    }
+    if (mx == 0) {
+        for (long t = 0; t < k; t++) q[t] = 0;
+        terms[0] = terms[1] = terms[2] = terms[3] = 0;
+        return 0;
+    }
+    // ‖round(x/s)‖ ≤ ‖x‖/s + √k/2, so s = ‖x‖ / (181 − √k/2) keeps the norm in bounds; the loop
+    // below checks it in integers all the same.
+    // (The caller keeps k ≤ WL_QMAX_DEPTH, so 181 − √k/2 ≥ 117.)
+    double s = mx / limit, byNorm = __builtin_elementwise_sqrt(ss) / (181 - 0.5 * __builtin_elementwise_sqrt((double)k));
+    s = byNorm > s ? byNorm : s;
+    for (;;) {
+        float sf = up_f(s);
+        if (sf == 0) sf = 0x1p-149f;
+        double inv = 1 / (double)sf;   // q need not be the nearest integer: e below is exact either way
+        long qq = 0, sum = 0;
+        double ee = 0;
+        for (long t = 0; t < k; t++) {
+            double v = x[t * st];
+            long r = q_round(v * inv);
+            if (r > limit) r = (long)limit;
+            if (r < -limit) r = -(long)limit;
+            q[t] = (int8_t)r;
+            qq += r * r;
+            sum += r;
+            double e = v - (double)r * sf;   // exact: r has 7 bits, sf 24
+            ee += e * e;
+        }
+        if (qq <= 181 * 181) {
+            terms[0] = sf;
+            terms[1] = up_f(__builtin_elementwise_sqrt(ee) * (1 + 0x1p-30));
+            terms[2] = up_f((double)sf * __builtin_elementwise_sqrt((double)qq) * (1 + 0x1p-30));
+            terms[3] = up_f(__builtin_elementwise_sqrt(ss) * (1 + 0x1p-30));
+            return sum;
+        }
+        s = (double)sf * 1.0078125;
+    }
+}
+
+typedef int8_t vs8 __attribute__((ext_vector_type(WL_VL)));
+
+/// Rounds to the nearest integer (ties to even) for |y| < 2²²: no libm call, no SSE4.1 needed.
+WL_INLINE vf q_rint(vf y) { return (y + 0x1.8p23f) - 0x1.8p23f; }
+
+/// q_vector for a contiguous vector, WL_VL values at a time; the scalar q_vector when its first
+/// scale does not keep Σq² within bounds (or for the tail's sake when k is not a multiple of WL_VL).
+static long q_vector_contiguous(const float *x, long k, double limit, int8_t *q, float *terms) {
+    if (k % WL_VL != 0) return q_vector(x, 1, k, limit, q, terms);
+    vf mx = 0;
+    vd ss0 = 0, ss1 = 0;
+    vi bad = 0;
+    for (long t = 0; t < k; t += WL_VL) {
+        vf v = ldf(x + t);
+        bad |= (v - v) != 0;
+        vf a = __builtin_elementwise_abs(v);
+        mx = self(a > mx, a, mx);
+        vd lo = lo_d(v), hi = hi_d(v);
+        ss0 += lo * lo;
+        ss1 += hi * hi;
+    }
+    for (int l = 0; l < WL_VL; l++) if (bad[l]) return -0x7fffffffffffffffL - 1;
+    double m = 0;
+    for (int l = 0; l < WL_VL; l++) m = mx[l] > m ? mx[l] : m;
+    double ss = hsum_d(ss0 + ss1);
+    if (m == 0) {
+        for (long t = 0; t < k; t++) q[t] = 0;
+        terms[0] = terms[1] = terms[2] = terms[3] = 0;
+        return 0;
+    }
+    double s = m / limit, byNorm = __builtin_elementwise_sqrt(ss) / (181 - 0.5 * __builtin_elementwise_sqrt((double)k));
+    s = byNorm > s ? byNorm : s;
+    float sf = up_f(s);
+    // A scale this small has a reciprocal past Float's range: the scalar path works in Double.
+    if (sf < 0x1p-100f) return q_vector(x, 1, k, limit, q, terms);
+    vf inv = (float)(1 / (double)sf), lim = (float)limit, sfv = sf;
+    vi qq = 0, sum = 0;
+    vd ee0 = 0, ee1 = 0;
+    for (long t = 0; t < k; t += WL_VL) {
+        vf v = ldf(x + t);
+        vf r = q_rint(v * inv);
+        r = self(r > lim, lim, r);
+        r = self(r < -lim, -lim, r);
+        vi qi = __builtin_convertvector(r, vi);
+        qq += qi * qi;
+        sum += qi;
+        vs8 qb = __builtin_convertvector(qi, vs8);
+        __builtin_memcpy(q + t, &qb, sizeof qb);
+        vd e0 = lo_d(v) - lo_d(r) * lo_d(sfv), e1 = hi_d(v) - hi_d(r) * hi_d(sfv);   // exact in Double
+        ee0 += e0 * e0;
+        ee1 += e1 * e1;
+    }
+    long qsum = 0, total = 0;
+    for (int l = 0; l < WL_VL; l++) { qsum += qq[l]; total += sum[l]; }
+    if (qsum > 181 * 181) return q_vector(x, 1, k, limit, q, terms);
+    double ee = hsum_d(ee0 + ee1);
+    terms[0] = sf;
+    terms[1] = up_f(__builtin_elementwise_sqrt(ee) * (1 + 0x1p-30));
+    terms[2] = up_f((double)sf * __builtin_elementwise_sqrt((double)qsum) * (1 + 0x1p-30));
+    terms[3] = up_f(__builtin_elementwise_sqrt(ss) * (1 + 0x1p-30));
+    return total;
+}
+
+/// Quantises rows 0..<rows (≤ WL_QMR) of L (row stride ld, depth k) into one packed panel `dst`
+/// (kp = ⌈k/2⌉ steps of WL_QMR words); rows past `rows` are zero. terms: 3 × WL_QMR Floats
+/// (scale, error norm, norm of the quantised row). Returns 0, or 1 when a value is not finite.
+/// `scratch`: k bytes.
+static int k_qpack_rows(const float *l, long ld, long rows, long k, uint32_t *dst, float *terms, int8_t *scratch) {
+    long kp = (k + 1) / 2;
+    for (long i = 0; i < WL_QMR; i++) {
+        float t[4] = {0, 0, 0, 0};
+        if (i < rows) {
+            if (q_vector_contiguous(l + i * ld, k, 63, scratch, t) == -0x7fffffffffffffffL - 1) return 1;
+        } else {
+            for (long p = 0; p < k; p++) scratch[p] = 0;
+        }
+        terms[i] = t[0];
+        terms[WL_QMR + i] = t[1];
+        terms[2 * WL_QMR + i] = t[2];
+        for (long p = 0; p < kp; p++) {
+            uint32_t q0 = (uint32_t)(scratch[2 * p] + 64), q1 = 2 * p + 1 < k ? (uint32_t)(scratch[2 * p + 1] + 64) : 64;
+            uint32_t pair = q0 | q1 << 8;
+            dst[p * WL_QMR + i] = pair | pair << 16;
+        }
+    }
+    return 0;
+}
+
+/// One column into its bytes of a packed panel (every depth step; an odd depth's pad byte zero).
+static void q_put_column(const int8_t *q, long k, long j, int8_t *dst) {
+    long kp = (k + 1) / 2;
+    for (long p = 0; p < kp; p++) {
+        dst[p * 2 * WL_QNR + 2 * j] = q[2 * p];
+        dst[p * 2 * WL_QNR + 2 * j + 1] = 2 * p + 1 < k ? q[2 * p + 1] : 0;
+    }
+}
+
+/// k_qpack_cols for a full panel, WL_VL columns per vector (each lane one column, as q_vector
+/// does it); a column whose first scale does not keep Σq² within bounds is redone by q_vector.
+static int q_cols_full(const float *r, long ld, long k, int8_t *dst, float *terms, int16_t *corr, int8_t *scratch) {
+    for (long j0 = 0; j0 < WL_QNR; j0 += WL_VL) {
+        vf mx = 0;
+        vd ss0 = 0, ss1 = 0;
+        vi bad = 0;
+        for (long p = 0; p < k; p++) {
+            vf v = ldf(r + p * ld + j0);
+            bad |= (v - v) != 0;
+            vf a = __builtin_elementwise_abs(v);
+            mx = self(a > mx, a, mx);
+            vd lo = lo_d(v), hi = hi_d(v);
+            ss0 += lo * lo;
+            ss1 += hi * hi;
+        }
+        vf sfv, inv;
+        double ssl[WL_VL];
+        int tiny[WL_VL];
+        for (int l = 0; l < WL_VL; l++) {
+            if (bad[l]) return 1;
+            ssl[l] = l < WL_VL / 2 ? ss0[l] : ss1[l - WL_VL / 2];
+            double s = mx[l] / 127.0, byNorm = __builtin_elementwise_sqrt(ssl[l]) / (181 - 0.5 * __builtin_elementwise_sqrt((double)k));
+            s = byNorm > s ? byNorm : s;
+            float sf = up_f(s);
+            // A zero column: every q and error 0. A scale below 2⁻¹⁰⁰ (reciprocal past Float's
+            // range): q = 0 here, the column redone by q_vector below, which works in Double.
+            tiny[l] = mx[l] != 0 && sf < 0x1p-100f;
+            if (mx[l] == 0 || tiny[l]) sf = 1;
+            sfv[l] = sf;
+            inv[l] = tiny[l] ? 0 : (float)(1 / (double)sf);
+        }
+        vi qq = 0, sum = 0;
+        vd ee0 = 0, ee1 = 0;
+        const vf lim = 127;
+        for (long p = 0; p < k; p++) {
+            vf v = ldf(r + p * ld + j0);
+            vf q = q_rint(v * inv);
+            q = self(q > lim, lim, q);
+            q = self(q < -lim, -lim, q);
+            vi qi = __builtin_convertvector(q, vi);
+            qq += qi * qi;
+            sum += qi;
+            int8_t *d = dst + (p >> 1) * 2 * WL_QNR + 2 * j0 + (p & 1);
+            for (int l = 0; l < WL_VL; l++) d[2 * l] = (int8_t)qi[l];
+            vd e0 = lo_d(v) - lo_d(q) * lo_d(sfv), e1 = hi_d(v) - hi_d(q) * hi_d(sfv);   // exact in Double
+            ee0 += e0 * e0;
+            ee1 += e1 * e1;
+        }
+        if (k & 1)
+            for (int l = 0; l < WL_VL; l++) dst[(k >> 1) * 2 * WL_QNR + 2 * (j0 + l) + 1] = 0;
+        for (int l = 0; l < WL_VL; l++) {
+            long j = j0 + l;
+            float t[4];
+            long total = sum[l];
+            if (mx[l] == 0) {
+                t[0] = t[1] = t[2] = t[3] = 0;
+            } else if (qq[l] > 181 * 181 || tiny[l]) {
+                total = q_vector(r + j, ld, k, 127, scratch, t);
+                q_put_column(scratch, k, j, dst);
+            } else {
+                double ee = l < WL_VL / 2 ? ee0[l] : ee1[l - WL_VL / 2];
+                t[0] = sfv[l];
+                t[1] = up_f(__builtin_elementwise_sqrt(ee) * (1 + 0x1p-30));
+                t[3] = up_f(__builtin_elementwise_sqrt(ssl[l]) * (1 + 0x1p-30));
+            }
+            terms[j] = t[0];
+            terms[WL_QNR + j] = t[1];
+            terms[2 * WL_QNR + j] = t[3];
+            corr[j] = (int16_t)(uint16_t)((unsigned long)(64 * total) & 0xffff);
+        }
+    }
+    return 0;
+}
+
+/// Quantises columns 0..<cols (≤ WL_QNR) of R (depth k rows, row stride ld) into one packed panel
+/// `dst` (kp steps of 2·WL_QNR bytes); columns past `cols` are zero. terms: 3 × WL_QNR Floats
+/// (scale, error norm, norm of the column itself); corr: 64·Σq per column, modulo 2¹⁶.
+/// Returns 0, or 1 when a value is not finite. `scratch`: k bytes.
+static int k_qpack_cols(const float *r, long ld, long cols, long k, int8_t *dst, float *terms, int16_t *corr, int8_t *scratch) {
+    long kp = (k + 1) / 2;
+    if (cols == WL_QNR) return q_cols_full(r, ld, k, dst, terms, corr, scratch);
+    for (long j = 0; j < WL_QNR; j++) {
+        float t[4] = {0, 0, 0, 0};
+        long sum = 0;
+        if (j < cols) {
+            sum = q_vector(r + j, ld, k, 127, scratch, t);
+            if (sum == -0x7fffffffffffffffL - 1) return 1;
+        } else {
+            for (long p = 0; p < k; p++) scratch[p] = 0;
+        }
+        terms[j] = t[0];
+        terms[WL_QNR + j] = t[1];
+        terms[2 * WL_QNR + j] = t[3];
+        corr[j] = (int16_t)(uint16_t)((unsigned long)(64 * sum) & 0xffff);
+        for (long p = 0; p < kp; p++) {
+            dst[p * 2 * WL_QNR + 2 * j] = scratch[2 * p];
+            dst[p * 2 * WL_QNR + 2 * j + 1] = 2 * p + 1 < k ? scratch[2 * p + 1] : 0;
+        }
+    }
+    return 0;
+}
+
+/// acc[i·QNR + j] = Σ_p a'·b over the panel pair, exact in 32 bits (before the offset correction).
+/// Only the low 16 bits matter: the true Σ q_L·q_R fits them (see the top of this file).
+static void q_products(const uint32_t *restrict a, const int8_t *restrict b, long kp, int32_t *restrict acc) {
+#if defined(__x86_64__) && WL_VL >= 8
+    // AVX2 (also under the AVX-512 target: the same 256-bit code). 6 × 2 accumulators of 16
+    // columns in 16-bit lanes; the 16-bit sums wrap, which is harmless since the final value fits.
+    __m256i c00 = _mm256_setzero_si256(), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00;
+    __m256i c30 = c00, c31 = c00, c40 = c00, c41 = c00, c50 = c00, c51 = c00;
+    for (long p = 0; p < kp; p++) {
+        __m256i b0 = _mm256_loadu_si256((const __m256i *)(b + p * 64));
+        __m256i b1 = _mm256_loadu_si256((const __m256i *)(b + p * 64 + 32));
+        __m256i x;
+#define WL_Q(r, v0, v1) \
+        x = _mm256_set1_epi32((int)a[p * 6 + (r)]); \
+        v0 = _mm256_add_epi16(v0, _mm256_maddubs_epi16(x, b0)); \
+        v1 = _mm256_add_epi16(v1, _mm256_maddubs_epi16(x, b1));
+        WL_Q(0, c00, c01) WL_Q(1, c10, c11) WL_Q(2, c20, c21)
+        WL_Q(3, c30, c31) WL_Q(4, c40, c41) WL_Q(5, c50, c51)
+#undef WL_Q
+    }
+#define WL_S(r, v0, v1) \
+    _mm256_storeu_si256((__m256i *)(acc + (r) * 32), _mm256_cvtepi16_epi32(_mm256_castsi256_si128(v0))); \
+    _mm256_storeu_si256((__m256i *)(acc + (r) * 32 + 8), _mm256_cvtepi16_epi32(_mm256_extracti128_si256(v0, 1))); \
+    _mm256_storeu_si256((__m256i *)(acc + (r) * 32 + 16), _mm256_cvtepi16_epi32(_mm256_castsi256_si128(v1))); \
+    _mm256_storeu_si256((__m256i *)(acc + (r) * 32 + 24), _mm256_cvtepi16_epi32(_mm256_extracti128_si256(v1, 1)));
+    WL_S(0, c00, c01) WL_S(1, c10, c11) WL_S(2, c20, c21)
+    WL_S(3, c30, c31) WL_S(4, c40, c41) WL_S(5, c50, c51)
+#undef WL_S
+#elif defined(__x86_64__)
+    // SSE2: pmaddwd on 16-bit operands (the bytes widened), 32-bit sums; 8 columns at a time,
+    // so 6 × 2 accumulators stay in the 16 registers.
+    const __m128i zero = _mm_setzero_si128();
+    for (long g = 0; g < 4; g++) {
+        __m128i c00 = zero, c01 = zero, c10 = zero, c11 = zero, c20 = zero, c21 = zero;
+        __m128i c30 = zero, c31 = zero, c40 = zero, c41 = zero, c50 = zero, c51 = zero;
+        for (long p = 0; p < kp; p++) {
+            __m128i raw = _mm_loadu_si128((const __m128i *)(b + p * 64 + 16 * g));
+            __m128i sign = _mm_cmpgt_epi8(zero, raw);
+            __m128i b0 = _mm_unpacklo_epi8(raw, sign), b1 = _mm_unpackhi_epi8(raw, sign);
+            // Rows' words widened to 16 bits: each row's (a'_2p, a'_2p+1) pair twice, in 32-bit lanes
+            // 0, 1 for the first row of the two and 2, 3 for the second.
+            __m128i a0123 = _mm_loadu_si128((const __m128i *)(a + p * 6));
+            __m128i a01 = _mm_unpacklo_epi8(a0123, zero), a23 = _mm_unpackhi_epi8(a0123, zero);
+            __m128i a45 = _mm_unpacklo_epi8(_mm_loadl_epi64((const __m128i *)(a + p * 6 + 4)), zero);
+            __m128i x;
+#define WL_Q(src, lane, v0, v1) \
+            x = _mm_shuffle_epi32(src, _MM_SHUFFLE(lane, lane, lane, lane)); \
+            v0 = _mm_add_epi32(v0, _mm_madd_epi16(x, b0)); \
+            v1 = _mm_add_epi32(v1, _mm_madd_epi16(x, b1));
+            WL_Q(a01, 0, c00, c01) WL_Q(a01, 2, c10, c11)
+            WL_Q(a23, 0, c20, c21) WL_Q(a23, 2, c30, c31)
+            WL_Q(a45, 0, c40, c41) WL_Q(a45, 2, c50, c51)
+#undef WL_Q
+        }
+#define WL_S(r, v0, v1) \
+        _mm_storeu_si128((__m128i *)(acc + (r) * 32 + 8 * g), v0); \
+        _mm_storeu_si128((__m128i *)(acc + (r) * 32 + 8 * g + 4), v1);
+        WL_S(0, c00, c01) WL_S(1, c10, c11) WL_S(2, c20, c21)
+        WL_S(3, c30, c31) WL_S(4, c40, c41) WL_S(5, c50, c51)
+#undef WL_S
+    }
+#elif defined(__aarch64__)
+    // NEON: 8-bit products widened to 16 bits (vmull_s8; the offset row bytes are ≤ 127, so they
+    // are valid signed bytes), pairs added into 32-bit sums (vpadalq_s16); 8 columns at a time.
+    for (long g = 0; g < 4; g++) {
+        int32x4_t c[6][2];
+        for (int r = 0; r < 6; r++) c[r][0] = c[r][1] = vdupq_n_s32(0);
+        for (long p = 0; p < kp; p++) {
+            int8x16_t raw = vld1q_s8(b + p * 64 + 16 * g);
+            for (int r = 0; r < 6; r++) {
+                int8x16_t x = vreinterpretq_s8_u32(vdupq_n_u32(a[p * 6 + r]));
+                c[r][0] = vpadalq_s16(c[r][0], vmull_s8(vget_low_s8(x), vget_low_s8(raw)));
+                c[r][1] = vpadalq_s16(c[r][1], vmull_s8(vget_high_s8(x), vget_high_s8(raw)));
+            }
+        }
+        for (int r = 0; r < 6; r++) {
+            vst1q_s32(acc + r * 32 + 8 * g, c[r][0]);
+            vst1q_s32(acc + r * 32 + 8 * g + 4, c[r][1]);
+        }
+    }
+#else
+#error "no integer product kernel for this architecture"
+#endif
+}
+
+/// One QMR × QNR tile of the screen: out[0] = max upper bound, out[1] = max lower bound of the
+/// tile's |entries| (lower bounds may be negative). rt: row terms (scale, error norm, norm of the
+/// quantised row) × QMR; ct: column terms (scale, error norm, norm) × QNR; corr: 64·Σq_R per column.
+/// Bounds are computed in Float; the caller widens them by a few units of rounding.
+static void k_qmax_tile(const uint32_t *a, const int8_t *b, long kp, const float *rt, const float *ct, const int16_t *corr,
+                        float *out) {
+    int32_t acc[WL_QMR * WL_QNR];
+    q_products(a, b, kp, acc);
+    vf ub = 0, lb = -__builtin_inff();
+    // The column terms as vectors, read once per tile.
+    enum { NV = WL_QNR / WL_VL };
+    vi kv[NV];
+    vf sb[NV], eb[NV], nb[NV];
+    for (int v = 0; v < NV; v++) {
+        for (int l = 0; l < WL_VL; l++) kv[v][l] = corr[v * WL_VL + l];
+        sb[v] = ldf(ct + v * WL_VL);
+        eb[v] = ldf(ct + WL_QNR + v * WL_VL);
+        nb[v] = ldf(ct + 2 * WL_QNR + v * WL_VL);
+    }
+    for (long i = 0; i < WL_QMR; i++) {
+        vf sa = rt[i], ea = rt[WL_QMR + i], na = rt[2 * WL_QMR + i];
+        for (int c = 0; c < NV; c++) {
+            vi raw;
+            __builtin_memcpy(&raw, acc + i * WL_QNR + c * WL_VL, sizeof raw);
+            // The exact product is the low 16 bits of raw − corr, sign-extended.
+            vi d = (vi)((vu)(raw - kv[c]) << 16) >> 16;
+            vf v = __builtin_convertvector(d, vf);
+            v = __builtin_elementwise_abs(v);
+            vf x = v * sb[c] * sa;
+            vf e = ea * nb[c] + na * eb[c];
+            vf u = x + e, w = x - e;
+            ub = self(u > ub, u, ub);
+            lb = self(w > lb, w, lb);
+        }
+    }
+    float top = ub[0], low = lb[0];
+    for (int l = 1; l < WL_VL; l++) {
+        top = ub[l] > top ? ub[l] : top;
+        low = lb[l] > low ? lb[l] : low;
+    }
+    out[0] = top;
+    out[1] = low;
+}
