@@ -28,6 +28,7 @@ let package = Package(
         .systemLibrary(name: "CLibZ", path: "Sources/CLibZ", pkgConfig: "zlib",
                        providers: [.apt(["zlib1g-dev"])]),
         .systemLibrary(name: "CLibEpoll", path: "Sources/CLibEpoll"),
+        .systemLibrary(name: "CLibMalloc", path: "Sources/CLibMalloc"),
 
         // Order-preserving JSON values, parser (depth- and size-bounded) and serializer. No I/O.
         .target(name: "OrderedJSON"),
@@ -60,7 +61,7 @@ let package = Package(
         // Node catalogue, graph validation, executor and the node implementations.
         .target(name: "LTNodes", dependencies: ["OrderedJSON", "ModelCatalog", "LoRA", "Checkpoint", "Analysis", "Render", "TensorCore"]),
         // ComfyUI-compatible REST + WebSocket API, folders, queue and history.
-        .target(name: "NodeServer", dependencies: ["OrderedJSON", "LTNodes", "Render", "SocketServer", "HTTPWire", "Yams", "Kernels"],
+        .target(name: "NodeServer", dependencies: ["OrderedJSON", "LTNodes", "Render", "SocketServer", "HTTPWire", "Yams", "Kernels", "CLibMalloc"],
                 resources: [.copy("Resources")]),
         // Command-line interface (serve, layers, inspect, render, nmf, expand).
         .target(name: "WeightLensCLI", dependencies: [
@@ -85,7 +86,7 @@ let package = Package(
         .testTarget(name: "HTTPWireTests", dependencies: ["HTTPWire"]),
         .testTarget(name: "SocketServerTests", dependencies: ["SocketServer", "HTTPWire", "CLibZ"]),
         .testTarget(name: "LTNodesTests", dependencies: ["LTNodes", "OrderedJSON", "ModelCatalog", "Checkpoint", "Render", "Analysis", "TensorCore"]),
-        .testTarget(name: "NodeServerTests", dependencies: ["NodeServer", "LTNodes", "SocketServer", "HTTPWire"]),
+        .testTarget(name: "NodeServerTests", dependencies: ["NodeServer", "LTNodes", "SocketServer", "HTTPWire", "CLibMalloc"]),
         .testTarget(name: "CLITests", dependencies: ["WeightLensCLI", "Kernels"]),
     ]
 )

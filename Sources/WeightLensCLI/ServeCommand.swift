@@ -113,6 +113,8 @@ struct ServeCommand: ParsableCommand {
 
     private func start() throws {
         try checkValues()
+        // Freed per-prompt buffers go back to the kernel instead of piling up in thread arenas (AllocatorPolicy says why).
+        AllocatorPolicy.applyServerPolicy(environment: ProcessInfo.processInfo.environment)
         var config = NodeServerConfiguration(baseDirectory: baseDirectory)
         config.outputDirectory = outputDirectory
         config.tempDirectory = tempDirectory
