@@ -16,6 +16,7 @@ import Testing
         // Without the fixed threshold, glibc raises it after a large free and serves the next
         // buffers of that size from the thread's arena, where freeing them does not shrink RSS.
         let earlier = try #require(malloc(24 << 20))
+        earlier.storeBytes(of: 1, as: UInt8.self)
         free(earlier)
         let big = try #require(malloc(AllocatorPolicy.mmapThreshold + 4096))
         defer { free(big) }
