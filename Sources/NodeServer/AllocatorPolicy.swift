@@ -34,7 +34,9 @@ public enum AllocatorPolicy {
         case unchanged
     }
 
-    /// Applies the server's policy once at start-up (`weightlens serve`); the CLI's one-shot
+    /// Applies the server's policy once at start-up (`weightlens serve`), before any large block
+    /// exists: glibc consults the threshold only when an arena has no free chunk big enough, so
+    /// large free chunks left from before would still be handed out. The CLI's one-shot
     /// commands keep glibc's defaults, which favour speed and lose nothing when the process exits.
     @discardableResult
     public static func applyServerPolicy(environment: [String: String]) -> Outcome {
