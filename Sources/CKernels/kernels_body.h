@@ -388,14 +388,34 @@ static void k_axpy_f32_f64(double alpha, const float *x, double *y, long n) {
     for (; i < n; i++) y[i] += alpha * (double)x[i];
 }
 
+static void k_axpy_d(double alpha, const double *x, double *y, long n);
+
 static void k_gram_rows_d(const float *z, long ldz, long rows, long r0, long width, long cols, double *out) {
     enum { VD = WL_VL / 2, TB = 24 };
-    // Rows are taken TB at a time (TB·ldz floats: in L1 for the SVD's ldz ≤ 384), and every
-    // 4 × WL_VL tile of the result runs over them in 8 Double registers, so each row is fetched
-    // from memory once, not once per tile.
+    // Rows are taken TB at a time and converted to Double once (TB·cols values, in L2 for the
+    // SVD's cols ≤ 384); every 4 × WL_VL tile of the result then runs over them in 8 Double
+    // registers with plain loads and broadcasts, so each row is fetched from memory once and
+    // converted once, not once per tile (converting inside the tile loop cost about as many
+    // instructions as the multiply-adds).
+    double *zd = malloc((size_t)TB * (size_t)cols * sizeof(double));
+    if (!zd) {   // no scratch: the same sums, one row at a time
+        for (long t = 0; t < rows; t++)
+            for (long r = 0; r < width; r++) k_axpy_f32_f64((double)z[t * ldz + r0 + r], z + t * ldz, out + r * cols, cols);
+        return;
+    }
     for (long t0 = 0; t0 < rows; t0 += TB) {
         long tb = minl(TB, rows - t0);
-        const float *zb = z + t0 * ldz;
+        for (long t = 0; t < tb; t++) {
+            const float *src = z + (t0 + t) * ldz;
+            double *dst = zd + t * cols;
+            long c = 0;
+            for (; c + WL_VL <= cols; c += WL_VL) {
+                vf v = ldf(src + c);
+                std_(dst + c, lo_d(v));
+                std_(dst + c + VD, hi_d(v));
+            }
+            for (; c < cols; c++) dst[c] = (double)src[c];
+        }
         long r = 0;
         for (; r + 4 <= width; r += 4) {
             long c = 0;
@@ -403,26 +423,25 @@ static void k_gram_rows_d(const float *z, long ldz, long rows, long r0, long wid
                 double *o0 = out + r * cols + c, *o1 = o0 + cols, *o2 = o1 + cols, *o3 = o2 + cols;
                 vd a00 = ldd(o0), a01 = ldd(o0 + VD), a10 = ldd(o1), a11 = ldd(o1 + VD);
                 vd a20 = ldd(o2), a21 = ldd(o2 + VD), a30 = ldd(o3), a31 = ldd(o3 + VD);
-                const float *zt = zb;
-                for (long t = 0; t < tb; t++, zt += ldz) {
-                    vf x = ldf(zt + c);
-                    vd x0 = lo_d(x), x1 = hi_d(x), s;
-                    const float *zr = zt + r0 + r;
-                    s = (double)zr[0]; a00 = MADD(a00, s, x0); a01 = MADD(a01, s, x1);
-                    s = (double)zr[1]; a10 = MADD(a10, s, x0); a11 = MADD(a11, s, x1);
-                    s = (double)zr[2]; a20 = MADD(a20, s, x0); a21 = MADD(a21, s, x1);
-                    s = (double)zr[3]; a30 = MADD(a30, s, x0); a31 = MADD(a31, s, x1);
+                const double *zt = zd;
+                for (long t = 0; t < tb; t++, zt += cols) {
+                    vd x0 = ldd(zt + c), x1 = ldd(zt + c + VD), s;
+                    const double *zr = zt + r0 + r;
+                    s = zr[0]; a00 = MADD(a00, s, x0); a01 = MADD(a01, s, x1);
+                    s = zr[1]; a10 = MADD(a10, s, x0); a11 = MADD(a11, s, x1);
+                    s = zr[2]; a20 = MADD(a20, s, x0); a21 = MADD(a21, s, x1);
+                    s = zr[3]; a30 = MADD(a30, s, x0); a31 = MADD(a31, s, x1);
                 }
                 std_(o0, a00); std_(o0 + VD, a01); std_(o1, a10); std_(o1 + VD, a11);
                 std_(o2, a20); std_(o2 + VD, a21); std_(o3, a30); std_(o3 + VD, a31);
             }
             for (; c < cols; c++) {
                 double s0 = 0, s1 = 0, s2 = 0, s3 = 0;
-                const float *zt = zb;
-                for (long t = 0; t < tb; t++, zt += ldz) {
-                    double x = (double)zt[c];
-                    const float *zr = zt + r0 + r;
-                    s0 += (double)zr[0] * x; s1 += (double)zr[1] * x; s2 += (double)zr[2] * x; s3 += (double)zr[3] * x;
+                const double *zt = zd;
+                for (long t = 0; t < tb; t++, zt += cols) {
+                    double x = zt[c];
+                    const double *zr = zt + r0 + r;
+                    s0 += zr[0] * x; s1 += zr[1] * x; s2 += zr[2] * x; s3 += zr[3] * x;
                 }
                 out[r * cols + c] += s0; out[(r + 1) * cols + c] += s1;
                 out[(r + 2) * cols + c] += s2; out[(r + 3) * cols + c] += s3;
@@ -430,10 +449,11 @@ static void k_gram_rows_d(const float *z, long ldz, long rows, long r0, long wid
         }
         for (; r < width; r++) {
             double *o = out + r * cols;
-            const float *zt = zb;
-            for (long t = 0; t < tb; t++, zt += ldz) k_axpy_f32_f64((double)zt[r0 + r], zt, o, cols);
+            const double *zt = zd;
+            for (long t = 0; t < tb; t++, zt += cols) k_axpy_d(zt[r0 + r], zt, o, cols);
         }
     }
+    free(zd);
 }
 
 static double k_dot_d(const double *a, const double *b, long n) {
