@@ -260,15 +260,22 @@ final class LogBuffer: Sendable {
             e.append(entry)
             if e.count > Self.limit { e.removeFirst(e.count - Self.limit) }
         }
-        listener.withLock { $0 }?([entry])
+        listener.withLock { $0 }?.body([entry])
     }
 
     var all: [Entry] { entries.withLock { $0 } }
 
-    /// Called after each append with the new entries, outside the lock.
-    let listener = Mutex<(@Sendable ([Entry]) -> Void)?>(nil)
+    /// Called after each append with the new entries, outside the lock. The closure sits in a class
+    /// box: a closure kept directly in the Mutex was re-wrapped in two reabstraction thunks each
+    /// time `withLock` handed it out `inout`, so every call ran through a chain as long as the log
+    /// and thread stacks grew with every line (LogBufferTests, docs/SECURITY.md "Soak").
+    final class Listener: Sendable {
+        let body: @Sendable ([Entry]) -> Void
+        init(_ body: @escaping @Sendable ([Entry]) -> Void) { self.body = body }
+    }
+    let listener = Mutex<Listener?>(nil)
 
-    func setListener(_ body: @escaping @Sendable ([Entry]) -> Void) { listener.withLock { $0 = body } }
+    func setListener(_ body: @escaping @Sendable ([Entry]) -> Void) { listener.withLock { $0 = Listener(body) } }
 
     /// `{"entries":[{"t","m"}],"size":{"cols","rows"}}`, the shape of `/internal/logs/raw` and of
     /// WebSocket `logs` messages. The size is a fixed terminal size: there is no terminal behind it.
