@@ -395,8 +395,7 @@ static void k_gram_rows_d(const float *z, long ldz, long rows, long r0, long wid
     // Rows are taken TB at a time and converted to Double once (TB·cols values, in L2 for the
     // SVD's cols ≤ 384); every 4 × WL_VL tile of the result then runs over them in 8 Double
     // registers with plain loads and broadcasts, so each row is fetched from memory once and
-    // converted once, not once per tile (converting inside the tile loop cost about as many
-    // instructions as the multiply-adds).
+    // converted once, not once per tile (the CPU time this saves is in docs/ENGINE.md, step 3).
     double *zd = malloc((size_t)TB * (size_t)cols * sizeof(double));
     if (!zd) {   // no scratch: the same sums, one row at a time
         for (long t = 0; t < rows; t++)

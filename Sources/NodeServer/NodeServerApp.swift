@@ -268,7 +268,7 @@ final class LogBuffer: Sendable {
     /// Called after each append with the new entries, outside the lock. The closure sits in a class
     /// box: a closure kept directly in the Mutex was re-wrapped in two reabstraction thunks each
     /// time `withLock` handed it out `inout`, so every call ran through a chain as long as the log
-    /// and thread stacks grew with every line (LogBufferTests, docs/SECURITY.md "Soak").
+    /// and thread stacks grew with every line (LogBufferTests; docs/SECURITY.md, finding 5).
     final class Listener: Sendable {
         let body: @Sendable ([Entry]) -> Void
         init(_ body: @escaping @Sendable ([Entry]) -> Void) { self.body = body }
