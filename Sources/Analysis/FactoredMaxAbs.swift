@@ -8,7 +8,8 @@ import CKernels
 // through their norms, Cauchy–Schwarz). Only the tiles whose upper bound reaches the best lower
 // bound are then recomputed, entry by entry in Double. On the AVX2 path the integer products run
 // at about four times the multiply-adds of the Float GEMM; on a LoRA a few tiles of each layer
-// are recomputed (docs/ENGINE.md, "Products of two thin factors").
+// are recomputed; with AVX-512 VNNI (vpdpbusd) at about twice that again (docs/ENGINE.md,
+// "Products of two thin factors").
 
 /// Relative and absolute widening of the Float bounds: the kernel's epilogue rounds a handful of
 /// times (each ≤ 2⁻²⁴ relative), and products below 1e-37 may lose their relative accuracy.
@@ -31,7 +32,7 @@ public func productMaxAbs(_ l: Matrix, _ r: Matrix) throws(AnalysisError) -> Flo
 
 /// Both factors quantised and packed for `qmax_tile`, and the tiles' bounds.
 struct QuantisedScreen {
-    let m: Int, n: Int, k: Int, depthPairs: Int
+    let m: Int, n: Int, k: Int, depthSteps: Int
     let rowPanels: Int, colPanels: Int
     let t: UnsafePointer<wl_kernels>
     var a: [UInt32], aTerms: [Float]
@@ -43,17 +44,19 @@ struct QuantisedScreen {
     init?(_ l: Matrix, _ r: Matrix) {
         let qmr = Self.qmr, qnr = Self.qnr
         m = l.rows; n = r.cols; k = l.cols
-        depthPairs = (k + 1) / 2
+        t = wl_current()
+        // Depth values per packed step: 2, or 4 where the products run through VNNI.
+        let qd = t.pointee.qdepth
+        depthSteps = (k + qd - 1) / qd
         rowPanels = (m + qmr - 1) / qmr
         colPanels = (n + qnr - 1) / qnr
-        t = wl_current()
-        a = [UInt32](repeating: 0, count: rowPanels * depthPairs * qmr)
+        a = [UInt32](repeating: 0, count: rowPanels * depthSteps * qmr)
         aTerms = [Float](repeating: 0, count: rowPanels * 3 * qmr)
-        b = [Int8](repeating: 0, count: colPanels * depthPairs * 2 * qnr)
+        b = [Int8](repeating: 0, count: colPanels * depthSteps * qd * qnr)
         bTerms = [Float](repeating: 0, count: colPanels * 3 * qnr)
         corr = [Int16](repeating: 0, count: colPanels * qnr)
         var scratch = [Int8](repeating: 0, count: k)
-        let (m, n, k, dp, t) = (m, n, k, depthPairs, t)
+        let (m, n, k, dp, t) = (m, n, k, depthSteps, t)
         let (rowPanels, colPanels) = (rowPanels, colPanels)
         let ok = l.values.withUnsafeBufferPointer { lp in
             r.values.withUnsafeBufferPointer { rp in
@@ -73,7 +76,7 @@ struct QuantisedScreen {
                             corr.withUnsafeMutableBufferPointer { cp in
                                 for p in 0..<colPanels {
                                     let cols = min(qnr, n - p * qnr)
-                                    if t.pointee.qpack_cols(rp.baseAddress! + p * qnr, n, cols, k, bp.baseAddress! + p * dp * 2 * qnr,
+                                    if t.pointee.qpack_cols(rp.baseAddress! + p * qnr, n, cols, k, bp.baseAddress! + p * dp * qd * qnr,
                                                             btp.baseAddress! + p * 3 * qnr, cp.baseAddress! + p * qnr, sp.baseAddress!) != 0 { return false }
                                 }
                                 return true
@@ -94,11 +97,11 @@ struct QuantisedScreen {
 
     /// Upper bound of every tile (row panel major) and the best lower bound of any entry.
     func bounds() -> (upper: [Float], lower: Float) {
-        let qmr = Self.qmr, qnr = Self.qnr, dp = depthPairs
+        let qmr = Self.qmr, qnr = Self.qnr, dp = depthSteps, qd = t.pointee.qdepth
         var upper = [Float](repeating: 0, count: rowPanels * colPanels)
         var lower: Float = 0
         // Row panels in blocks that stay in L2 (each panel dp·QMR words) while every column panel
-        // (dp·2·QNR bytes, in L1) passes over them.
+        // (dp·qd·QNR bytes, in L1) passes over them.
         let block = max(1, (128 * 1024) / max(1, dp * qmr * 4))
         var out: (Float, Float) = (0, 0)
         a.withUnsafeBufferPointer { ap in
@@ -113,7 +116,7 @@ struct QuantisedScreen {
                                     while r0 < rowPanels {
                                         let r1 = min(rowPanels, r0 + block)
                                         for c in 0..<colPanels {
-                                            let bpanel = bp.baseAddress! + c * dp * 2 * qnr, bt = btp.baseAddress! + c * 3 * qnr
+                                            let bpanel = bp.baseAddress! + c * dp * qd * qnr, bt = btp.baseAddress! + c * 3 * qnr
                                             let corr = cp.baseAddress! + c * qnr
                                             for rp in r0..<r1 {
                                                 t.pointee.qmax_tile(ap.baseAddress! + rp * dp * qmr, bpanel, dp, atp.baseAddress! + rp * 3 * qmr,
@@ -136,11 +139,20 @@ struct QuantisedScreen {
         return (upper, lower)
     }
 
-    /// Screens every tile, then recomputes exactly the entries of those that can hold the maximum.
+    /// Screens every tile, then recomputes exactly the entries of those that can hold the maximum,
+    /// highest upper bound first, until the next bound is below the best entry found.
     func maxAbs(_ l: Matrix, _ r: Matrix) -> Float {
         let (upper, lower) = bounds()
-        let qmr = Self.qmr, qnr = Self.qnr, n = n, k = k
+        let qmr = Self.qmr, qnr = Self.qnr, n = n, k = k, colPanels = colPanels
         let dot = t.pointee.dot_f64acc
+        // One pass in memory order (the array is row-panel major; a pass by column panels would
+        // stride through it, a cache miss per tile on the larger layers).
+        var candidates: [(bound: Float, tile: Int)] = []
+        for (tile, u) in upper.enumerated() where u > 0 && u * (1 + boundSlack) + tinySlack >= lower {
+            // A tile whose bound is 0 holds only zeros (products below 1e-37 at most).
+            candidates.append((u, tile))
+        }
+        candidates.sort { $0.bound > $1.bound }
         var best: Float = 0
         // The columns of a candidate tile, gathered contiguous (column panel `gathered`).
         var columns = [Float](repeating: 0, count: qnr * k)
@@ -148,21 +160,18 @@ struct QuantisedScreen {
         l.values.withUnsafeBufferPointer { lp in
             r.values.withUnsafeBufferPointer { rp in
                 columns.withUnsafeMutableBufferPointer { cp in
-                    for c in 0..<colPanels {
+                    for (u, tile) in candidates {
+                        if u * (1 + boundSlack) + tinySlack < best { break }
+                        let p = tile / colPanels, c = tile % colPanels
                         let j0 = c * qnr, width = min(qnr, n - j0)
-                        for p in 0..<rowPanels {
-                            let u = upper[p * colPanels + c]
-                            // A tile whose bound is 0 holds only zeros (products below 1e-37 at most).
-                            guard u > 0, u * (1 + boundSlack) + tinySlack >= max(lower, best) else { continue }
-                            if gathered != c {
-                                for q in 0..<k { for j in 0..<width { cp[j * k + q] = rp[q * n + j0 + j] } }
-                                gathered = c
-                            }
-                            for i in (p * qmr)..<min(m, p * qmr + qmr) {
-                                for j in 0..<width {
-                                    let x = Float(abs(dot(lp.baseAddress! + i * k, cp.baseAddress! + j * k, k)))
-                                    if x > best { best = x }
-                                }
+                        if gathered != c {
+                            for q in 0..<k { for j in 0..<width { cp[j * k + q] = rp[q * n + j0 + j] } }
+                            gathered = c
+                        }
+                        for i in (p * qmr)..<min(m, p * qmr + qmr) {
+                            for j in 0..<width {
+                                let x = Float(abs(dot(lp.baseAddress! + i * k, cp.baseAddress! + j * k, k)))
+                                if x > best { best = x }
                             }
                         }
                     }

@@ -159,5 +159,6 @@ public func productSpectrum(_ l: Matrix, _ r: Matrix, top: Int, parallel: Bool =
         }
     }
     for i in 0..<k { for j in 0..<i { let v = 0.5 * (s[i * k + j] + s[j * k + i]); s[i * k + j] = v; s[j * k + i] = v } }
-    return (padded(try symmetricEigen(s, n: k, vectors: false).values), squares)
+    // Only the top singular values are reported: the largest eigenvalues by bisection.
+    return (padded(try symmetricEigenvaluesBlocked(s, n: k, top: top)), squares)
 }

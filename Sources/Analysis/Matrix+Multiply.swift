@@ -45,8 +45,8 @@ func runJobs(_ count: Int, parallel: Bool, _ body: @Sendable (Int) -> Void) {
 }
 
 /// C (m×n, row stride `ldc`) = A (m×k) · B (k×n), or C += A·B when `accumulate`. With `lowerOnly`
-/// (a Gram product, where C is symmetric) the tiles wholly above the diagonal are skipped: only
-/// C's lower triangle is written, at about half the cost.
+/// (a Gram product, where C is symmetric) the blocks and register tiles wholly above the diagonal
+/// are skipped: C's lower triangle is computed at about half the cost, the upper one unspecified.
 func gemm(_ a: StridedOperand, _ b: StridedOperand, _ c: UnsafeMutablePointer<Float>, ldc: Int, accumulate: Bool,
           parallel: Bool = true, lowerOnly: Bool = false, kernels: KernelTable = .current) {
     let m = a.rows, n = b.cols, k = a.cols
@@ -74,7 +74,7 @@ func gemm(_ a: StridedOperand, _ b: StridedOperand, _ c: UnsafeMutablePointer<Fl
         let i0 = (job / colBlocks) * mc, j0 = (job % colBlocks) * nc
         if lowerOnly && j0 >= i0 + mc { return }
         t.raw.pointee.gemm_tile(a.view, pb.base, panelsB, k, i0, min(mc, m - i0), j0, min(nc, n - j0), n,
-                                out.base, ldc, accumulate ? 1 : 0)
+                                out.base, ldc, (accumulate ? WL_GEMM_ACCUMULATE : 0) | (lowerOnly ? WL_GEMM_LOWER : 0))
     }
 }
 

@@ -181,3 +181,98 @@ func tridiagonalQL(d: inout [Double], e: inout [Double], n: Int, zt: inout [Doub
         }
     }
 }
+
+/// The `count` largest eigenvalues of the symmetric tridiagonal matrix (d, e), e[i] coupling i and
+/// i+1, largest first, by bisection with Sturm counts (the number of negative pivots of T − x·I's
+/// LDLᵀ factorisation is the number of eigenvalues below x). Each eigenvalue is narrowed to an
+/// interval of width about eps·‖T‖, the accuracy QL reaches, in at most ~60 counts of n steps.
+/// Pivots below `pivmin` are replaced by −pivmin (Kahan's guard), which keeps the counts monotone.
+func largestTridiagonalEigenvalues(d: [Double], e: [Double], count: Int) -> [Double] {
+    let n = d.count
+    let wanted = min(count, n)
+    if wanted <= 0 { return [] }
+    // A matrix holding NaN or infinity has no meaningful counts (QL reports it as not converging).
+    guard d.allSatisfy(\.isFinite), e.prefix(n - 1).allSatisfy(\.isFinite) else { return [Double](repeating: .nan, count: wanted) }
+    var lo = Double.infinity, hi = -Double.infinity, maxE2 = 0.0
+    for i in 0..<n {
+        let off = (i > 0 ? abs(e[i - 1]) : 0) + (i < n - 1 ? abs(e[i]) : 0)
+        lo = min(lo, d[i] - off)
+        hi = max(hi, d[i] + off)
+        if i < n - 1 { maxE2 = max(maxE2, e[i] * e[i]) }
+    }
+    guard lo.isFinite, hi.isFinite else { return [Double](repeating: .nan, count: wanted) }
+    let norm = max(abs(lo), abs(hi))
+    let eps = Double.ulpOfOne
+    let pivmin = Double.leastNormalMagnitude * max(1, maxE2)
+    let tolerance = 2 * eps * norm + pivmin
+    // Widen so that the counts at the ends are 0 and n.
+    lo -= 2 * tolerance + 2 * eps * norm
+    hi += 2 * tolerance + 2 * eps * norm
+    var e2 = [Double](repeating: 0, count: n)
+    for i in 0..<(n - 1) { e2[i] = e[i] * e[i] }
+    // The wanted eigenvalues (ascending indices n − wanted ..< n) are bisected together: one sweep
+    // over the matrix computes the Sturm counts at every unfinished interval's midpoint, the
+    // chains of divisions independent (a single chain is bound by the division's latency), and
+    // each count narrows every interval it says something about.
+    var a = [Double](repeating: lo, count: wanted), b = [Double](repeating: hi, count: wanted)
+    var mids = [Double](repeating: 0, count: wanted), counts = [Int](repeating: 0, count: wanted)
+    var open: [Int] = []
+    d.withUnsafeBufferPointer { dp in
+        e2.withUnsafeBufferPointer { ep in
+            for _ in 0..<200 {
+                open.removeAll(keepingCapacity: true)
+                for j in 0..<wanted {
+                    let mid = 0.5 * (a[j] + b[j])
+                    if b[j] - a[j] > max(tolerance, 2 * eps * max(abs(a[j]), abs(b[j]))), mid > a[j], mid < b[j] {
+                        mids[j] = mid
+                        open.append(j)
+                    }
+                }
+                if open.isEmpty { break }
+                mids.withUnsafeMutableBufferPointer { mp in
+                    counts.withUnsafeMutableBufferPointer { cp in
+                        var start = 0
+                        while start < open.count {
+                            let group = min(4, open.count - start)
+                            let j0 = open[start], j1 = open[start + min(1, group - 1)]
+                            let j2 = open[start + min(2, group - 1)], j3 = open[start + min(3, group - 1)]
+                            let x0 = mp[j0], x1 = mp[j1], x2 = mp[j2], x3 = mp[j3]
+                            var q0 = dp[0] - x0, q1 = dp[0] - x1, q2 = dp[0] - x2, q3 = dp[0] - x3
+                            if abs(q0) < pivmin { q0 = -pivmin }
+                            if abs(q1) < pivmin { q1 = -pivmin }
+                            if abs(q2) < pivmin { q2 = -pivmin }
+                            if abs(q3) < pivmin { q3 = -pivmin }
+                            var c0 = q0 < 0 ? 1 : 0, c1 = q1 < 0 ? 1 : 0, c2 = q2 < 0 ? 1 : 0, c3 = q3 < 0 ? 1 : 0
+                            for i in 1..<n {
+                                let di = dp[i], ei = ep[i - 1]
+                                q0 = di - x0 - ei / q0
+                                q1 = di - x1 - ei / q1
+                                q2 = di - x2 - ei / q2
+                                q3 = di - x3 - ei / q3
+                                if abs(q0) < pivmin { q0 = -pivmin }
+                                if abs(q1) < pivmin { q1 = -pivmin }
+                                if abs(q2) < pivmin { q2 = -pivmin }
+                                if abs(q3) < pivmin { q3 = -pivmin }
+                                c0 += q0 < 0 ? 1 : 0
+                                c1 += q1 < 0 ? 1 : 0
+                                c2 += q2 < 0 ? 1 : 0
+                                c3 += q3 < 0 ? 1 : 0
+                            }
+                            cp[j0] = c0; cp[j1] = c1; cp[j2] = c2; cp[j3] = c3
+                            start += group
+                        }
+                    }
+                }
+                // count(x) eigenvalues lie below x: those of ascending index < count are below,
+                // the others at or above. Wanted j has ascending index n − 1 − j.
+                for j in open {
+                    let x = mids[j], c = counts[j]
+                    for t in 0..<wanted {
+                        if n - 1 - t < c { b[t] = min(b[t], x) } else { a[t] = max(a[t], x) }
+                    }
+                }
+            }
+        }
+    }
+    return (0..<wanted).map { 0.5 * (a[$0] + b[$0]) }
+}

@@ -284,7 +284,8 @@ static void gemm_cols(wl_view a, const float *packed_b, long panels_b, long k, l
 }
 
 static void gemm_tile(wl_view a, const float *packed_b, long panels_b, long k, long i0, long mcb,
-                      long j0, long ncb, long n, float *c, long ldc, int accumulate) {
+                      long j0, long ncb, long n, float *c, long ldc, int flags) {
+    int accumulate = flags & WL_GEMM_ACCUMULATE, lower = flags & WL_GEMM_LOWER;
     // Skinny: at most 64 columns (two AVX-512 panels, eight SSE2 ones).
     if (a.rs == 1 && a.cs != 1 && ncb <= SKINNY) {
         gemm_cols(a, packed_b, panels_b, k, i0, mcb, j0, ncb, n, c, ldc, accumulate);
@@ -308,6 +309,8 @@ static void gemm_tile(wl_view a, const float *packed_b, long panels_b, long k, l
             long nrb = minl(NR, n - j);
             for (long ii = 0; ii < mcb; ii += MR) {
                 long mrb = minl(MR, mcb - ii);
+                // A Gram product's register tiles wholly above the diagonal: not needed.
+                if (lower && j >= i0 + ii + mrb) continue;
                 const float *ap = packed_a + (ii / MR) * MR * kcb;
                 float *ct = c + (i0 + ii) * ldc + j;
                 if (mrb == MR && nrb == NR) {
@@ -804,14 +807,18 @@ static long k_run_length(const uint32_t *p, long n, uint32_t value) {
 #include "kernels_normal.h"
 #include "kernels_qmax.h"
 
+// Every entry but the integer screen's, which kernels_qmax_vnni.h replaces in a second table.
+#define WL_TABLE_ENTRIES \
+    .name = WL_NAME, .mr = MR, .nr = NR, .kc = KC, .mc = MC, .fused_normal = WL_FUSED_NORMAL, \
+    .gemm_pack_b = gemm_pack_b, .gemm_tile = gemm_tile, .normal_apply = k_normal_apply, \
+    .dot = k_dot, .dot_f64acc = k_dot_f64acc, .sqdiff_f64acc = k_sqdiff_f64acc, .axpy = k_axpy, \
+    .axpy_f32_f64 = k_axpy_f32_f64, .gram_rows_d = k_gram_rows_d, .dot_d = k_dot_d, .axpy_d = k_axpy_d, .rank2_d = k_rank2_d, .rot_d = k_rot_d, \
+    .symv_lower_d = k_symv_lower_d, .syr2k_lower_d = k_syr2k_lower_d, .moments_row = k_moments_row, \
+    .f16_to_f32 = k_f16_to_f32, .bf16_to_f32 = k_bf16_to_f32, .e4m3_to_f32 = k_e4m3_to_f32, .e5m2_to_f32 = k_e5m2_to_f32, \
+    .stats_row = k_stats_row, .fold_maxabs = k_fold_maxabs, .fold_sum = k_fold_sum, \
+    .colorize = k_colorize, .run_length = k_run_length
+
 const wl_kernels WL_TABLE = {
-    .name = WL_NAME, .mr = MR, .nr = NR, .kc = KC, .mc = MC, .fused_normal = WL_FUSED_NORMAL,
-    .gemm_pack_b = gemm_pack_b, .gemm_tile = gemm_tile, .normal_apply = k_normal_apply,
-    .dot = k_dot, .dot_f64acc = k_dot_f64acc, .sqdiff_f64acc = k_sqdiff_f64acc, .axpy = k_axpy,
-    .axpy_f32_f64 = k_axpy_f32_f64, .gram_rows_d = k_gram_rows_d, .dot_d = k_dot_d, .axpy_d = k_axpy_d, .rank2_d = k_rank2_d, .rot_d = k_rot_d,
-    .symv_lower_d = k_symv_lower_d, .syr2k_lower_d = k_syr2k_lower_d, .moments_row = k_moments_row,
-    .f16_to_f32 = k_f16_to_f32, .bf16_to_f32 = k_bf16_to_f32, .e4m3_to_f32 = k_e4m3_to_f32, .e5m2_to_f32 = k_e5m2_to_f32,
-    .stats_row = k_stats_row, .fold_maxabs = k_fold_maxabs, .fold_sum = k_fold_sum,
-    .colorize = k_colorize, .run_length = k_run_length,
-    .qpack_rows = k_qpack_rows, .qpack_cols = k_qpack_cols, .qmax_tile = k_qmax_tile,
+    WL_TABLE_ENTRIES,
+    .qdepth = 2, .qpack_rows = k_qpack_rows, .qpack_cols = k_qpack_cols, .qmax_tile = k_qmax_tile,
 };

@@ -10,11 +10,13 @@
 // (|x·y − x̃·ỹ| ≤ ‖x − x̃‖·‖y‖ + ‖x̃‖·‖y − ỹ‖); the caller recomputes exactly only the tiles whose
 // upper bound reaches the best lower bound.
 //
-// Packed layout, the same on every path. For a QMR-row panel of L, depth pair p and row i:
-// a[p·QMR + i] is the 32-bit word of bytes (q_{2p} + 64, q_{2p+1} + 64) twice (unsigned, 1…127;
-// the offset makes the row operand unsigned for vpmaddubsw, the caller's column term `corr`
-// takes 64·Σq_R back out). For a QNR-column panel of R: b[p·2·QNR + 2j + t] = q_{2p+t} of column j
-// (signed). An odd depth gets a zero last step (q = 0 on both sides).
+// Packed layout: depth steps of QD = 2 values (every path) or QD = 4 (the AVX-512 path on CPUs with
+// VNNI, kernels_qmax_vnni.h; the table's `qdepth` says which). For a QMR-row panel of L, step p and
+// row i: a[p·QMR + i] is the 32-bit word of bytes q_{QD·p+t} + 64 (unsigned, 1…127; the offset makes
+// the row operand unsigned for vpmaddubsw and vpdpbusd, the caller's column term `corr` takes
+// 64·Σq_R back out): with QD = 2 the pair (q_{2p} + 64, q_{2p+1} + 64) twice. For a QNR-column
+// panel of R: b[p·QD·QNR + QD·j + t] = q_{QD·p+t} of column j (signed). A depth that is not a
+// multiple of QD is padded with q = 0 on both sides (the row byte 64, the column byte 0).
 //
 // Included by kernels_body.h (one copy per instruction set).
 
@@ -153,11 +155,11 @@ static long q_vector_contiguous(const float *x, long k, double limit, int8_t *q,
 }
 
 /// Quantises rows 0..<rows (≤ WL_QMR) of L (row stride ld, depth k) into one packed panel `dst`
-/// (kp = ⌈k/2⌉ steps of WL_QMR words); rows past `rows` are zero. terms: 3 × WL_QMR Floats
+/// (⌈k/qd⌉ steps of WL_QMR words); rows past `rows` are zero. terms: 3 × WL_QMR Floats
 /// (scale, error norm, norm of the quantised row). Returns 0, or 1 when a value is not finite.
 /// `scratch`: k bytes.
-static int k_qpack_rows(const float *l, long ld, long rows, long k, uint32_t *dst, float *terms, int8_t *scratch) {
-    long kp = (k + 1) / 2;
+WL_INLINE int q_pack_rows(const float *l, long ld, long rows, long k, uint32_t *dst, float *terms, int8_t *scratch, long qd) {
+    long kp = (k + qd - 1) / qd;
     for (long i = 0; i < WL_QMR; i++) {
         float t[4] = {0, 0, 0, 0};
         if (i < rows) {
@@ -169,26 +171,30 @@ static int k_qpack_rows(const float *l, long ld, long rows, long k, uint32_t *ds
         terms[WL_QMR + i] = t[1];
         terms[2 * WL_QMR + i] = t[2];
         for (long p = 0; p < kp; p++) {
-            uint32_t q0 = (uint32_t)(scratch[2 * p] + 64), q1 = 2 * p + 1 < k ? (uint32_t)(scratch[2 * p + 1] + 64) : 64;
-            uint32_t pair = q0 | q1 << 8;
-            dst[p * WL_QMR + i] = pair | pair << 16;
+            uint32_t word = 0;
+            for (long u = 0; u < qd; u++) {
+                long d = qd * p + u;
+                word |= (uint32_t)(d < k ? scratch[d] + 64 : 64) << (8 * u);
+            }
+            dst[p * WL_QMR + i] = qd == 2 ? word | word << 16 : word;
         }
     }
     return 0;
 }
 
-/// One column into its bytes of a packed panel (every depth step; an odd depth's pad byte zero).
-static void q_put_column(const int8_t *q, long k, long j, int8_t *dst) {
-    long kp = (k + 1) / 2;
-    for (long p = 0; p < kp; p++) {
-        dst[p * 2 * WL_QNR + 2 * j] = q[2 * p];
-        dst[p * 2 * WL_QNR + 2 * j + 1] = 2 * p + 1 < k ? q[2 * p + 1] : 0;
-    }
+static int k_qpack_rows(const float *l, long ld, long rows, long k, uint32_t *dst, float *terms, int8_t *scratch) {
+    return q_pack_rows(l, ld, rows, k, dst, terms, scratch, 2);
+}
+
+/// One column into its bytes of a packed panel (every depth step; the padding past k zero).
+WL_INLINE void q_put_column(const int8_t *q, long k, long j, int8_t *dst, long qd) {
+    long padded = (k + qd - 1) / qd * qd;
+    for (long d = 0; d < padded; d++) dst[d / qd * qd * WL_QNR + qd * j + d % qd] = d < k ? q[d] : 0;
 }
 
 /// k_qpack_cols for a full panel, WL_VL columns per vector (each lane one column, as q_vector
 /// does it); a column whose first scale does not keep Σq² within bounds is redone by q_vector.
-static int q_cols_full(const float *r, long ld, long k, int8_t *dst, float *terms, int16_t *corr, int8_t *scratch) {
+WL_INLINE int q_cols_full(const float *r, long ld, long k, int8_t *dst, float *terms, int16_t *corr, int8_t *scratch, long qd) {
     for (long j0 = 0; j0 < WL_QNR; j0 += WL_VL) {
         vf mx = 0;
         vd ss0 = 0, ss1 = 0;
@@ -229,14 +235,14 @@ static int q_cols_full(const float *r, long ld, long k, int8_t *dst, float *term
             vi qi = __builtin_convertvector(q, vi);
             qq += qi * qi;
             sum += qi;
-            int8_t *d = dst + (p >> 1) * 2 * WL_QNR + 2 * j0 + (p & 1);
-            for (int l = 0; l < WL_VL; l++) d[2 * l] = (int8_t)qi[l];
+            int8_t *d = dst + p / qd * qd * WL_QNR + qd * j0 + p % qd;
+            for (int l = 0; l < WL_VL; l++) d[qd * l] = (int8_t)qi[l];
             vd e0 = lo_d(v) - lo_d(q) * lo_d(sfv), e1 = hi_d(v) - hi_d(q) * hi_d(sfv);   // exact in Double
             ee0 += e0 * e0;
             ee1 += e1 * e1;
         }
-        if (k & 1)
-            for (int l = 0; l < WL_VL; l++) dst[(k >> 1) * 2 * WL_QNR + 2 * (j0 + l) + 1] = 0;
+        for (long p = k; p % qd != 0; p++)
+            for (int l = 0; l < WL_VL; l++) dst[p / qd * qd * WL_QNR + qd * (j0 + l) + p % qd] = 0;
         for (int l = 0; l < WL_VL; l++) {
             long j = j0 + l;
             float t[4];
@@ -245,7 +251,7 @@ static int q_cols_full(const float *r, long ld, long k, int8_t *dst, float *term
                 t[0] = t[1] = t[2] = t[3] = 0;
             } else if (qq[l] > 181 * 181 || tiny[l]) {
                 total = q_vector(r + j, ld, k, 127, scratch, t);
-                q_put_column(scratch, k, j, dst);
+                q_put_column(scratch, k, j, dst, qd);
             } else {
                 double ee = l < WL_VL / 2 ? ee0[l] : ee1[l - WL_VL / 2];
                 t[0] = sfv[l];
@@ -262,12 +268,12 @@ static int q_cols_full(const float *r, long ld, long k, int8_t *dst, float *term
 }
 
 /// Quantises columns 0..<cols (≤ WL_QNR) of R (depth k rows, row stride ld) into one packed panel
-/// `dst` (kp steps of 2·WL_QNR bytes); columns past `cols` are zero. terms: 3 × WL_QNR Floats
+/// `dst` (⌈k/qd⌉ steps of qd·WL_QNR bytes); columns past `cols` are zero. terms: 3 × WL_QNR Floats
 /// (scale, error norm, norm of the column itself); corr: 64·Σq per column, modulo 2¹⁶.
 /// Returns 0, or 1 when a value is not finite. `scratch`: k bytes.
-static int k_qpack_cols(const float *r, long ld, long cols, long k, int8_t *dst, float *terms, int16_t *corr, int8_t *scratch) {
-    long kp = (k + 1) / 2;
-    if (cols == WL_QNR) return q_cols_full(r, ld, k, dst, terms, corr, scratch);
+WL_INLINE int q_pack_cols(const float *r, long ld, long cols, long k, int8_t *dst, float *terms, int16_t *corr, int8_t *scratch,
+                          long qd) {
+    if (cols == WL_QNR) return q_cols_full(r, ld, k, dst, terms, corr, scratch, qd);
     for (long j = 0; j < WL_QNR; j++) {
         float t[4] = {0, 0, 0, 0};
         long sum = 0;
@@ -281,12 +287,13 @@ static int k_qpack_cols(const float *r, long ld, long cols, long k, int8_t *dst,
         terms[WL_QNR + j] = t[1];
         terms[2 * WL_QNR + j] = t[3];
         corr[j] = (int16_t)(uint16_t)((unsigned long)(64 * sum) & 0xffff);
-        for (long p = 0; p < kp; p++) {
-            dst[p * 2 * WL_QNR + 2 * j] = scratch[2 * p];
-            dst[p * 2 * WL_QNR + 2 * j + 1] = 2 * p + 1 < k ? scratch[2 * p + 1] : 0;
-        }
+        q_put_column(scratch, k, j, dst, qd);
     }
     return 0;
+}
+
+static int k_qpack_cols(const float *r, long ld, long cols, long k, int8_t *dst, float *terms, int16_t *corr, int8_t *scratch) {
+    return q_pack_cols(r, ld, cols, k, dst, terms, corr, scratch, 2);
 }
 
 /// acc[i·QNR + j] = Σ_p a'·b over the panel pair, exact in 32 bits (before the offset correction).
@@ -374,46 +381,64 @@ static void q_products(const uint32_t *restrict a, const int8_t *restrict b, lon
 #endif
 }
 
-/// One QMR × QNR tile of the screen: out[0] = max upper bound, out[1] = max lower bound of the
-/// tile's |entries| (lower bounds may be negative). rt: row terms (scale, error norm, norm of the
-/// quantised row) × QMR; ct: column terms (scale, error norm, norm) × QNR; corr: 64·Σq_R per column.
-/// Bounds are computed in Float; the caller widens them by a few units of rounding.
-static void k_qmax_tile(const uint32_t *a, const int8_t *b, long kp, const float *rt, const float *ct, const int16_t *corr,
-                        float *out) {
-    int32_t acc[WL_QMR * WL_QNR];
-    q_products(a, b, kp, acc);
-    vf ub = 0, lb = -__builtin_inff();
-    // The column terms as vectors, read once per tile.
+/// The bounds of one tile from its integer products `acc` (before the offset correction): out[0] an
+/// upper bound of every |entry| of the tile, out[1] a lower bound of its largest |entry| (may be
+/// negative). rt: row terms (scale, error norm, norm of the quantised row) × QMR; ct: column terms
+/// (scale, error norm, norm) × QNR; corr: 64·Σq_R per column. Bounds are computed in Float; the
+/// caller widens them by a few units of rounding.
+///
+/// Entry (i, j) lies within e_ij = ea_i·nb_j + na_i·eb_j of x_ij = |c_ij|·sa_i·sb_j (the quantised
+/// product). The tile takes E = max ea · max nb + max na · max eb ≥ every e_ij: the largest x plus E
+/// bounds every entry, and the entry of the largest x is at least that x − E. On a LoRA's factors the
+/// error terms vary little from row to row, so the bounds are barely looser than entry by entry, and
+/// each product costs seven vector operations instead of thirteen.
+WL_INLINE void q_tile_bounds(const int32_t *acc, const float *rt, const float *ct, const int16_t *corr, float *out) {
+    typedef int16_t vs16 __attribute__((ext_vector_type(WL_VL)));
     enum { NV = WL_QNR / WL_VL };
     vi kv[NV];
-    vf sb[NV], eb[NV], nb[NV];
+    vf sb[NV], ebMax = 0, nbMax = 0;
     for (int v = 0; v < NV; v++) {
-        for (int l = 0; l < WL_VL; l++) kv[v][l] = corr[v * WL_VL + l];
+        vs16 c16;
+        __builtin_memcpy(&c16, corr + v * WL_VL, sizeof c16);
+        kv[v] = __builtin_convertvector(c16, vi);
         sb[v] = ldf(ct + v * WL_VL);
-        eb[v] = ldf(ct + WL_QNR + v * WL_VL);
-        nb[v] = ldf(ct + 2 * WL_QNR + v * WL_VL);
+        vf eb = ldf(ct + WL_QNR + v * WL_VL), nb = ldf(ct + 2 * WL_QNR + v * WL_VL);
+        ebMax = self(eb > ebMax, eb, ebMax);
+        nbMax = self(nb > nbMax, nb, nbMax);
     }
+    vf xMax = 0;
+    float eaMax = 0, naMax = 0;
     for (long i = 0; i < WL_QMR; i++) {
-        vf sa = rt[i], ea = rt[WL_QMR + i], na = rt[2 * WL_QMR + i];
+        vf rowMax = 0;
         for (int c = 0; c < NV; c++) {
             vi raw;
             __builtin_memcpy(&raw, acc + i * WL_QNR + c * WL_VL, sizeof raw);
             // The exact product is the low 16 bits of raw − corr, sign-extended.
             vi d = (vi)((vu)(raw - kv[c]) << 16) >> 16;
-            vf v = __builtin_convertvector(d, vf);
-            v = __builtin_elementwise_abs(v);
-            vf x = v * sb[c] * sa;
-            vf e = ea * nb[c] + na * eb[c];
-            vf u = x + e, w = x - e;
-            ub = self(u > ub, u, ub);
-            lb = self(w > lb, w, lb);
+            vf v = __builtin_elementwise_abs(__builtin_convertvector(d, vf)) * sb[c];
+            rowMax = self(v > rowMax, v, rowMax);
         }
+        // Scaling by sa_i ≥ 0 after the maximum: rounding is monotone, so it is the same value.
+        vf x = rowMax * rt[i];
+        xMax = self(x > xMax, x, xMax);
+        eaMax = rt[WL_QMR + i] > eaMax ? rt[WL_QMR + i] : eaMax;
+        naMax = rt[2 * WL_QMR + i] > naMax ? rt[2 * WL_QMR + i] : naMax;
     }
-    float top = ub[0], low = lb[0];
-    for (int l = 1; l < WL_VL; l++) {
-        top = ub[l] > top ? ub[l] : top;
-        low = lb[l] > low ? lb[l] : low;
+    float top = 0, eb = 0, nb = 0;
+    for (int l = 0; l < WL_VL; l++) {
+        top = xMax[l] > top ? xMax[l] : top;
+        eb = ebMax[l] > eb ? ebMax[l] : eb;
+        nb = nbMax[l] > nb ? nbMax[l] : nb;
     }
-    out[0] = top;
-    out[1] = low;
+    float e = eaMax * nb + naMax * eb;
+    out[0] = top + e;
+    out[1] = top - e;
+}
+
+/// One QMR × QNR tile of the screen (depth pairs): its integer products, then q_tile_bounds.
+static void k_qmax_tile(const uint32_t *a, const int8_t *b, long kp, const float *rt, const float *ct, const int16_t *corr,
+                        float *out) {
+    int32_t acc[WL_QMR * WL_QNR];
+    q_products(a, b, kp, acc);
+    q_tile_bounds(acc, rt, ct, corr, out);
 }

@@ -30,11 +30,17 @@ public enum KernelPath: String, CaseIterable, Sendable, CustomStringConvertible 
     /// What the path uses, for `--version`, `/system_stats` and benchmark output.
     public var description: String {
         switch self {
-        case .avx512: "avx512 (AVX-512 F/VL/BW/DQ, FMA, F16C; 16 lanes)"
+        case .avx512: hasExtensions ? "avx512 (AVX-512 F/VL/BW/DQ, VNNI, FMA, F16C; 16 lanes)" : "avx512 (AVX-512 F/VL/BW/DQ, FMA, F16C; 16 lanes)"
         case .avx2: "avx2 (AVX2, FMA, F16C; 8 lanes)"
         case .baseline: "baseline (SSE2; 4 lanes, no FMA)"
         case .neon: "neon (Advanced SIMD with FMA; 4 lanes)"
         }
+    }
+
+    /// Whether this CPU gives the path an optional extension (AVX-512 VNNI for the integer screen).
+    public var hasExtensions: Bool {
+        guard let table = wl_table(index), let base = wl_table_base(index) else { return false }
+        return table != base
     }
 
     /// Whether this binary carries the path and this CPU (and OS) can run it.
@@ -56,10 +62,32 @@ public enum KernelPath: String, CaseIterable, Sendable, CustomStringConvertible 
     /// engine hands the table to its worker threads). For tests and benchmarks; other threads
     /// keep their own path.
     public func run<T>(_ body: () throws -> T) throws -> T {
-        guard isSupported, let table = wl_table(index) else { throw KernelPathError.unsupported(requested: rawValue, supported: Self.supported) }
+        try run(extensions: true, body)
+    }
+
+    /// `run(_:)`, optionally without the path's optional extensions (`hasExtensions`): tests check
+    /// both tables on a machine that has them.
+    public func run<T>(extensions: Bool, _ body: () throws -> T) throws -> T {
+        guard isSupported, let table = extensions ? wl_table(index) : wl_table_base(index) else {
+            throw KernelPathError.unsupported(requested: rawValue, supported: Self.supported)
+        }
         let previous = wl_set_thread_override(table)
         defer { wl_set_thread_override(previous) }
         return try body()
+    }
+
+    /// Every table this machine runs, for tests: each supported path, and where it has optional
+    /// extensions the same path without them.
+    public static var supportedVariants: [Variant] {
+        supported.flatMap { p in p.hasExtensions ? [Variant(path: p, extensions: true), Variant(path: p, extensions: false)] : [Variant(path: p, extensions: true)] }
+    }
+
+    /// One kernel table: a path with or without its optional extensions.
+    public struct Variant: Sendable, CustomStringConvertible {
+        public let path: KernelPath
+        public let extensions: Bool
+        public var description: String { path.hasExtensions && !extensions ? "\(path.rawValue) without extensions" : path.rawValue }
+        public func run<T>(_ body: () throws -> T) throws -> T { try path.run(extensions: extensions, body) }
     }
 
     /// Parses a WEIGHTLENS_KERNELS value and checks it against `supported` (pure, for tests).

@@ -75,8 +75,8 @@ import Testing
         return Float(best)
     }
 
-    @Test(arguments: cases, KernelPath.supported)
-    func matchesTheLargestEntry(_ c: Case, path: KernelPath) throws {
+    @Test(arguments: cases, KernelPath.supportedVariants)
+    func matchesTheLargestEntry(_ c: Case, path: KernelPath.Variant) throws {
         try path.run {
             let want = Self.bruteForce(c.l, c.r)
             let got = try productMaxAbs(c.l, c.r)
@@ -86,8 +86,8 @@ import Testing
 
     /// Every tile's upper bound holds each of its entries, and the best lower bound is below the
     /// largest entry: the screen itself, not only the final answer.
-    @Test(arguments: cases, KernelPath.supported)
-    func boundsHoldTheEntries(_ c: Case, path: KernelPath) throws {
+    @Test(arguments: cases, KernelPath.supportedVariants)
+    func boundsHoldTheEntries(_ c: Case, path: KernelPath.Variant) throws {
         try path.run {
             let screen = try #require(QuantisedScreen(c.l, c.r))
             let (upper, lower) = screen.bounds()
@@ -108,16 +108,19 @@ import Testing
 
     /// How much the screen leaves to recompute on Gaussian factors like a LoRA's (r = 128): a
     /// handful of tiles, or the screen is not doing its job.
-    @Test func fewTilesAreRecomputed() throws {
+    @Test(arguments: KernelPath.supportedVariants)
+    func fewTilesAreRecomputed(path: KernelPath.Variant) throws {
         func gauss(_ seed: UInt64, _ i: Int) -> Float {
             let u1 = max(Self.rand(seed, 2 * i), 1e-7), u2 = Self.rand(seed, 2 * i + 1)
             return sqrtf(-2 * logf(u1)) * cosf(2 * .pi * u2)
         }
         let l = Self.matrix(600, 128) { i, j in gauss(20, i * 128 + j) }, r = Self.matrix(128, 960) { p, j in gauss(21, p * 960 + j) }
-        let screen = try #require(QuantisedScreen(l, r))
-        let (upper, lower) = screen.bounds()
-        let candidates = upper.filter { $0 * (1 + 0x1p-18) + 1e-37 >= lower }.count
-        #expect(candidates >= 1 && candidates * 100 <= upper.count, "\(candidates) of \(upper.count) tiles")
+        try path.run {
+            let screen = try #require(QuantisedScreen(l, r))
+            let (upper, lower) = screen.bounds()
+            let candidates = upper.filter { $0 * (1 + 0x1p-18) + 1e-37 >= lower }.count
+            #expect(candidates >= 1 && candidates * 100 <= upper.count, "\(candidates) of \(upper.count) tiles")
+        }
     }
 
     /// Factors the screen does not take: values that are not finite, products that could overflow

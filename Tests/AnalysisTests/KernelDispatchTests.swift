@@ -1,3 +1,4 @@
+import CKernels
 import Foundation
 import Kernels
 import Testing
@@ -34,6 +35,26 @@ import Testing
         #if arch(x86_64)
         #expect(KernelPath.supported.contains(.baseline) && !KernelPath.supported.contains(.neon))
         #endif
+    }
+
+    /// The AVX-512 path takes VNNI for the integer screen exactly when the CPU reports it, and no
+    /// other path has an optional extension.
+    @Test func vnniScreen_followsTheCPUReport() throws {
+        #if arch(x86_64)
+        let text = try String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8)
+        let line = try #require(text.split(separator: "\n").first { $0.hasPrefix("flags") })
+        let flags = Set(line.split(separator: ":").last!.split(separator: " ").map(String.init))
+        let avx512 = KernelPath.supported.contains(.avx512)
+        #expect(KernelPath.avx512.hasExtensions == (avx512 && flags.contains("avx512_vnni")))
+        #expect(KernelPath.avx512.description.contains("VNNI") == KernelPath.avx512.hasExtensions)
+        #endif
+        for path in KernelPath.allCases where path != .avx512 { #expect(!path.hasExtensions) }
+        let variants = KernelPath.supportedVariants
+        #expect(variants.count == KernelPath.supported.count + (KernelPath.avx512.hasExtensions ? 1 : 0))
+        for v in variants {
+            let depth = try v.run { wl_current().pointee.qdepth }
+            #expect(depth == (v.path == .avx512 && v.extensions && v.path.hasExtensions ? 4 : 2), "\(v)")
+        }
     }
 
     @Test func forcedPath_appliesToThisThreadOnly_andIsUndone() throws {

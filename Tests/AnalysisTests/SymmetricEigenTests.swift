@@ -41,6 +41,50 @@ import Testing
         }
     }
 
+    /// The top eigenvalues by bisection (what a LoRA's report uses) against the known spectrum and
+    /// against QL on the same tridiagonal matrix, on matrices with repeated, negative, zero and
+    /// tiny eigenvalues.
+    @Test(arguments: [1, 2, 5, 33, 128, 257])
+    func topEigenvalues_byBisection_matchTheKnownSpectrum(n: Int) throws {
+        let (m, expected) = Self.known(n: n, seed: UInt64(n) &+ 40)
+        for top in [1, 4, n - 1, n + 3] where top >= 1 {
+            let values = try symmetricEigenvaluesBlocked(m, n: n, top: top)
+            #expect(values.count == min(top, n))
+            for (got, want) in zip(values, expected) {
+                #expect(abs(got - want) <= 1e-12 * Double(n), "n \(n) top \(top): \(got) vs \(want)")
+            }
+        }
+    }
+
+    @Test func topEigenvalues_byBisection_agreeWithQLOnHardTridiagonals() throws {
+        let n = 128
+        let cases: [(String, [Double], [Double])] = [
+            ("zero", [Double](repeating: 0, count: n), [Double](repeating: 0, count: n)),
+            ("rank deficient", (0..<n).map { $0 < 4 ? Double($0 + 1) : 0 }, (0..<n).map { $0 < 3 ? 0.5 : 0 }),
+            ("clustered", (0..<n).map { 1 + 1e-13 * Double($0 % 3) }, (0..<n).map { $0 % 7 == 0 ? 1e-14 : 0 }),
+            ("graded", (0..<n).map { pow(10, -Double($0) / 8) }, (0..<n).map { 1e-3 * pow(10, -Double($0) / 8) }),
+            ("negative", (0..<n).map { -Double($0) }, (0..<n).map { _ in 0.25 }),
+            ("random", (0..<n).map { TestMatrices.hashUniform(seed: 5, index: UInt64($0)) },
+             (0..<n).map { TestMatrices.hashUniform(seed: 6, index: UInt64($0)) }),
+        ]
+        for (name, d, e0) in cases {
+            var e = e0
+            e[n - 1] = 0
+            var dq = d, eq = e, none = [Double]()
+            try tridiagonalQL(d: &dq, e: &eq, n: n, zt: &none, kernels: .current)
+            let reference = dq.sorted(by: >)
+            let norm = reference.map(abs).max()!
+            let got = largestTridiagonalEigenvalues(d: d, e: e, count: 6)
+            #expect(got.count == 6)
+            for (g, want) in zip(got, reference) {
+                #expect(abs(g - want) <= 8 * Double.ulpOfOne * norm * Double(n) + 1e-300, "\(name): \(g) vs \(want)")
+            }
+        }
+        // NaN in the matrix gives NaN values, not a hang.
+        let withNaN = largestTridiagonalEigenvalues(d: [1, .nan, 2], e: [0.5, 0.5, 0], count: 2)
+        #expect(withNaN.count == 2 && withNaN.allSatisfy { $0.isNaN })
+    }
+
     /// The reduction split between two threads (symmetric products of trailing matrices of at
     /// least 320 columns, every panel update) gives the same spectrum on every path.
     @Test(arguments: [330, 517])

@@ -41,6 +41,10 @@ typedef struct wl_hist {
 #define WL_QNR 32
 #define WL_QMAX_DEPTH 16384
 
+/// gemm_tile's flags.
+#define WL_GEMM_ACCUMULATE 1
+#define WL_GEMM_LOWER 2
+
 /// One instruction set's kernels. Every path computes the same results up to rounding order.
 typedef struct wl_kernels {
     /// "avx512", "avx2", "baseline" or "neon".
@@ -56,8 +60,10 @@ typedef struct wl_kernels {
     void (*gemm_pack_b)(wl_view b, long p0, long kcb, long j0, float *dst);
     /// C[i0..<i0+mcb, j0..<j0+ncb] (=|+=) A·B for one job. `packed_b` holds every panel of B as
     /// gemm_pack_b wrote them: slice p0 (depth kcb) at p0·panels_b·NR, panel j at j·kcb·NR.
+    /// flags: WL_GEMM_ACCUMULATE (+=), WL_GEMM_LOWER (a Gram product: register tiles wholly above
+    /// the diagonal are skipped, the upper triangle is left unspecified).
     void (*gemm_tile)(wl_view a, const float *packed_b, long panels_b, long k, long i0, long mcb,
-                      long j0, long ncb, long n, float *c, long ldc, int accumulate);
+                      long j0, long ncb, long n, float *c, long ldc, int flags);
     /// One pass over the long-side indices t0..<t1 of the p×q operator `op` for both products of a
     /// Krylov step: row t − t0 of y (stride ldy) = Σ_i op[i, t]·x_i, then w_i += Σ_t op[i, t]·y_t.
     /// x and w are p rows of b floats (strides ldx, ldw); b is a multiple of 16.
@@ -65,14 +71,17 @@ typedef struct wl_kernels {
                          float *y, long ldy, float *w, long ldw);
 
     // --- the integer screen of max |L·R| (kernels_qmax.h; layouts described there) ---
+    /// Depth values per packed step: 2 (vpmaddubsw and the other paths' products) or 4 (vpdpbusd,
+    /// the AVX-512 path on CPUs with VNNI). Panels hold ⌈k/qdepth⌉ steps.
+    long qdepth;
     /// Quantises `rows` ≤ WL_QMR rows of L (row stride ld, depth k) into one packed panel and its
     /// row terms (3 × WL_QMR Floats). 0, or 1 when a value is not finite. scratch: k bytes.
     int (*qpack_rows)(const float *l, long ld, long rows, long k, uint32_t *dst, float *terms, int8_t *scratch);
     /// Quantises `cols` ≤ WL_QNR columns of R (k rows, row stride ld) into one packed panel, its
     /// column terms (3 × WL_QNR Floats) and corrections (WL_QNR). 0, or 1 when a value is not finite.
     int (*qpack_cols)(const float *r, long ld, long cols, long k, int8_t *dst, float *terms, int16_t *corr, int8_t *scratch);
-    /// Bounds of one tile's |entries| from a row panel and a column panel (kp = ⌈k/2⌉ depth
-    /// pairs): out[0] the largest upper bound, out[1] the largest lower bound.
+    /// Bounds of one tile's |entries| from a row panel and a column panel (kp = ⌈k/qdepth⌉ depth
+    /// steps): out[0] the largest upper bound, out[1] the largest lower bound.
     void (*qmax_tile)(const uint32_t *a, const int8_t *b, long kp, const float *row_terms, const float *col_terms,
                       const int16_t *corr, float *out);
 
@@ -135,8 +144,12 @@ typedef struct wl_kernels {
 /// The instruction-set paths, best first; WL_PATH_COUNT entries.
 enum { WL_PATH_AVX512 = 0, WL_PATH_AVX2 = 1, WL_PATH_BASELINE = 2, WL_PATH_NEON = 3, WL_PATH_COUNT = 4 };
 
-/// The table of `path`, or NULL when this binary has no such path (other architecture).
+/// The table of `path`, or NULL when this binary has no such path (other architecture). On a CPU
+/// with AVX-512 VNNI the AVX-512 path's table uses it for the integer screen.
 const wl_kernels *_Nullable wl_table(int path);
+/// The table of `path` without optional extensions (AVX-512 without VNNI): what wl_table gives on
+/// CPUs that lack them, so tests can check both on one machine.
+const wl_kernels *_Nullable wl_table_base(int path);
 /// Whether this CPU (and its OS, for the AVX register state) can run `path`.
 int wl_cpu_supports(int path);
 /// The best path this CPU supports.

@@ -47,6 +47,53 @@ if args.count == 2 && args[1] == "--paths" {
     print(KernelPath.supported.map(\.rawValue).joined(separator: " "))
     exit(0)
 }
+if args.count >= 2 && args[1] == "--screen" {
+    // The integer screen of a LoRA's largest |ΔW| entry (productMaxAbs) against the Float GEMM pass
+    // over every entry (productEntryMoments), one core, same shapes, same run: the four LoRA
+    // layer shapes of bench/lora with Gaussian-like factors of rank 128.
+    try KernelPath.checkEnvironment()
+    let repeats = args.count >= 3 ? Int(args[2]) ?? 3 : 3
+    print("screen bench: \(KernelPath.process.description); one core, best of \(repeats)")
+    print("shape (m×r·r×n)        variant                    screen   GEMM pass  ratio  G MAC/s (screen)")
+    for (m, r, n) in [(1280, 128, 11520), (10240, 128, 1280), (640, 128, 5760), (5120, 128, 1280)] {
+        let l = filled(m, r, seed: 11), rr = filled(r, n, seed: 12)
+        var gemmBest = Double.infinity
+        for _ in 0..<repeats {
+            let t0 = Date()
+            _ = try productEntryMoments(l, rr, parallel: false)
+            gemmBest = min(gemmBest, Date().timeIntervalSince(t0))
+        }
+        for v in KernelPath.supportedVariants where v.path == KernelPath.process {
+            var best = Double.infinity
+            var value: Float = 0
+            try v.run {
+                for _ in 0..<repeats {
+                    let t0 = Date()
+                    value = try productMaxAbs(l, rr)
+                    best = min(best, Date().timeIntervalSince(t0))
+                }
+            }
+            let shape = "\(m)×\(r)·\(r)×\(n)".padding(toLength: 22, withPad: " ", startingAt: 0)
+            print(shape, v.description.padding(toLength: 26, withPad: " ", startingAt: 0),
+                  String(format: "%6.1f ms  %6.1f ms  %5.2f  %6.0f   (max %.6g)", best * 1e3, gemmBest * 1e3, best / gemmBest,
+                         Double(m * n * r) / best / 1e9, value))
+        }
+    }
+    // The other half of a LoRA layer's report: the singular values and ‖ΔW‖ from the r×r Gram
+    // matrices (productSpectrum), same shapes, one core.
+    print("shape (m×r·r×n)        spectrum (top 4)")
+    for (m, r, n) in [(1280, 128, 11520), (10240, 128, 1280), (640, 128, 5760), (5120, 128, 1280)] {
+        let l = filled(m, r, seed: 11), rr = filled(r, n, seed: 12)
+        var best = Double.infinity
+        for _ in 0..<repeats {
+            let t0 = Date()
+            _ = try productSpectrum(l, rr, top: 4, parallel: false)
+            best = min(best, Date().timeIntervalSince(t0))
+        }
+        print("\(m)×\(r)·\(r)×\(n)".padding(toLength: 22, withPad: " ", startingAt: 0), String(format: "%6.2f ms", best * 1e3))
+    }
+    exit(0)
+}
 guard args.count == 3, let data = FileManager.default.contents(atPath: args[1] + "/plan.json"),
       let plan = try? JSONDecoder().decode(Plan.self, from: data) else {
     FileHandle.standardError.write(Data("usage: weightlens-bench WORKDIR ROUND (WORKDIR/plan.json from bench/engine/reference.py prepare)\n".utf8))
