@@ -82,7 +82,7 @@ if args.count >= 2 && args[1] == "--screen" {
     // The other half of a LoRA layer's report: the singular values and ‖ΔW‖ from the r×r Gram
     // matrices (productSpectrum), same shapes, one core.
     print("shape (m×r·r×n)        spectrum (top 4)")
-    for (m, r, n) in [(1280, 128, 11520), (10240, 128, 1280), (640, 128, 5760), (5120, 128, 1280)] {
+    for (m, r, n) in [(1280, 128, 11520), (10240, 128, 1280), (640, 128, 5760), (5120, 128, 1280), (320, 128, 320)] {
         let l = filled(m, r, seed: 11), rr = filled(r, n, seed: 12)
         var best = Double.infinity
         for _ in 0..<repeats {
