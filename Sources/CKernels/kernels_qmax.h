@@ -192,6 +192,27 @@ WL_INLINE void q_put_column(const int8_t *q, long k, long j, int8_t *dst, long q
     for (long d = 0; d < padded; d++) dst[d / qd * qd * WL_QNR + qd * j + d % qd] = d < k ? q[d] : 0;
 }
 
+#if WL_VL == 16
+typedef int8_t vs8x32 __attribute__((ext_vector_type(32)));
+typedef int8_t vs8x64 __attribute__((ext_vector_type(64)));
+#define WL_Q4(l) l, 16 + l, 32 + l, 48 + l
+/// Four steps of 16 columns' bytes (stage[t][l] = q_t of column l) to the quad layout: out[4l + t].
+WL_INLINE void q_put_quads(const vs8 *stage, int8_t *out) {
+    vs8x32 ab = __builtin_shufflevector(stage[0], stage[1], 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18,
+                                        19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31);
+    vs8x32 cd = __builtin_shufflevector(stage[2], stage[3], 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18,
+                                        19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31);
+    vs8x64 all = __builtin_shufflevector(ab, cd, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21,
+                                         22, 23, 24, 25, 26, 27, 28, 29, 30, 31, 32, 33, 34, 35, 36, 37, 38, 39, 40, 41, 42, 43,
+                                         44, 45, 46, 47, 48, 49, 50, 51, 52, 53, 54, 55, 56, 57, 58, 59, 60, 61, 62, 63);
+    vs8x64 mixed = __builtin_shufflevector(all, all, WL_Q4(0), WL_Q4(1), WL_Q4(2), WL_Q4(3), WL_Q4(4), WL_Q4(5), WL_Q4(6),
+                                           WL_Q4(7), WL_Q4(8), WL_Q4(9), WL_Q4(10), WL_Q4(11), WL_Q4(12), WL_Q4(13), WL_Q4(14),
+                                           WL_Q4(15));
+    __builtin_memcpy(out, &mixed, sizeof mixed);
+}
+#undef WL_Q4
+#endif
+
 /// k_qpack_cols for a full panel, WL_VL columns per vector (each lane one column, as q_vector
 /// does it); a column whose first scale does not keep Σq² within bounds is redone by q_vector.
 WL_INLINE int q_cols_full(const float *r, long ld, long k, int8_t *dst, float *terms, int16_t *corr, int8_t *scratch, long qd) {
@@ -227,6 +248,9 @@ WL_INLINE int q_cols_full(const float *r, long ld, long k, int8_t *dst, float *t
         vi qq = 0, sum = 0;
         vd ee0 = 0, ee1 = 0;
         const vf lim = 127;
+#if WL_VL == 16
+        vs8 stage[4];
+#endif
         for (long p = 0; p < k; p++) {
             vf v = ldf(r + p * ld + j0);
             vf q = q_rint(v * inv);
@@ -235,8 +259,21 @@ WL_INLINE int q_cols_full(const float *r, long ld, long k, int8_t *dst, float *t
             vi qi = __builtin_convertvector(q, vi);
             qq += qi * qi;
             sum += qi;
-            int8_t *d = dst + p / qd * qd * WL_QNR + qd * j0 + p % qd;
-            for (int l = 0; l < WL_VL; l++) d[qd * l] = (int8_t)qi[l];
+#if WL_VL == 16
+            if (qd == 4) {
+                // Four depth steps of 16 columns gathered, then written as the quad layout's 64
+                // bytes at once (a byte interleave instead of 64 single-byte stores).
+                stage[p & 3] = __builtin_convertvector(qi, vs8);
+                if ((p & 3) == 3 || p == k - 1) {
+                    for (long t = (p & 3) + 1; t < 4; t++) stage[t] = 0;
+                    q_put_quads(stage, dst + p / 4 * 4 * WL_QNR + 4 * j0);
+                }
+            } else
+#endif
+            {
+                int8_t *d = dst + p / qd * qd * WL_QNR + qd * j0 + p % qd;
+                for (int l = 0; l < WL_VL; l++) d[qd * l] = (int8_t)qi[l];
+            }
             vd e0 = lo_d(v) - lo_d(q) * lo_d(sfv), e1 = hi_d(v) - hi_d(q) * hi_d(sfv);   // exact in Double
             ee0 += e0 * e0;
             ee1 += e1 * e1;
