@@ -1,3 +1,4 @@
+import CKernels
 import Dispatch
 
 // A LoRA's ΔW is a product L·R of an m×r and an r×n factor with r small (a few to a few hundred)
@@ -104,12 +105,21 @@ public func productSpectrum(_ l: Matrix, _ r: Matrix, top: Int, parallel: Bool =
     }
     var g = [Double](repeating: 0, count: k * k), c = [Double](repeating: 0, count: k * k)
     var squares = 0.0
-    for i in 0..<k {
-        for j in 0...i {
-            g[i * k + j] = Double(g32[i * k + j])
-            g[j * k + i] = g[i * k + j]
-            c[i * k + j] = Double(h32[i * k + j])
-            squares += (i == j ? 1 : 2) * g[i * k + j] * c[i * k + j]
+    g.withUnsafeMutableBufferPointer { gp in
+        c.withUnsafeMutableBufferPointer { cp in
+            g32.withUnsafeBufferPointer { g32p in
+                h32.withUnsafeBufferPointer { h32p in
+                    for i in 0..<k {
+                        for j in 0...i {
+                            let gij = Double(g32p[i * k + j]), cij = Double(h32p[i * k + j])
+                            gp[i * k + j] = gij
+                            gp[j * k + i] = gij
+                            cp[i * k + j] = cij
+                            squares += (i == j ? 1 : 2) * gij * cij
+                        }
+                    }
+                }
+            }
         }
     }
     squares = max(squares, 0)
@@ -133,32 +143,23 @@ public func productSpectrum(_ l: Matrix, _ r: Matrix, top: Int, parallel: Bool =
     if broke {
         return (padded(try singularValuesOfTransposedProduct(l.transposed(), r).map { $0 * $0 }), squares)
     }
-    // T = G·C, then S = Cᵀ·T (row i of S = Σ_p C[p, i]·T[p, :], C[p, i] = 0 for p < i).
+    // T = G·C, then S = Cᵀ·T (C lower triangular: the zero steps are skipped).
     var tm = [Double](repeating: 0, count: k * k), s = [Double](repeating: 0, count: k * k)
-    let axpy = t.raw.pointee.axpy_d
+    let gemmD = t.raw.pointee.gemm_d
     g.withUnsafeBufferPointer { gp in
         c.withUnsafeBufferPointer { cp in
             tm.withUnsafeMutableBufferPointer { tp in
-                for i in 0..<k {
-                    for p in 0..<k where gp[i * k + p] != 0 {
-                        axpy(gp[i * k + p], cp.baseAddress! + p * k, tp.baseAddress! + i * k, p + 1)
-                    }
+                gemmD(k, k, k, gp.baseAddress!, k, 1, cp.baseAddress!, k, tp.baseAddress!, k, WL_GEMM_D_B_LOWER)
+                s.withUnsafeMutableBufferPointer { sp in
+                    // A = Cᵀ: entry (i, p) is C[p, i].
+                    gemmD(k, k, k, cp.baseAddress!, 1, k, tp.baseAddress!, k, sp.baseAddress!, k, WL_GEMM_D_A_UPPER)
                 }
             }
         }
     }
-    c.withUnsafeBufferPointer { cp in
-        tm.withUnsafeBufferPointer { tp in
-            s.withUnsafeMutableBufferPointer { sp in
-                for p in 0..<k {
-                    for i in 0...p where cp[p * k + i] != 0 {
-                        axpy(cp[p * k + i], tp.baseAddress! + p * k, sp.baseAddress! + i * k, k)
-                    }
-                }
-            }
-        }
+    s.withUnsafeMutableBufferPointer { sp in
+        for i in 0..<k { for j in 0..<i { let v = 0.5 * (sp[i * k + j] + sp[j * k + i]); sp[i * k + j] = v; sp[j * k + i] = v } }
     }
-    for i in 0..<k { for j in 0..<i { let v = 0.5 * (s[i * k + j] + s[j * k + i]); s[i * k + j] = v; s[j * k + i] = v } }
     // Only the top singular values are reported: the largest eigenvalues by bisection.
     return (padded(try symmetricEigenvaluesBlocked(s, n: k, top: top)), squares)
 }

@@ -477,6 +477,52 @@ static void k_axpy_d(double alpha, const double *x, double *y, long n) {
     for (; i < n; i++) y[i] += alpha * x[i];
 }
 
+static void k_gemm_d(long m, long n, long k, const double *a, long ars, long acs, const double *b, long ldb, double *c,
+                     long ldc, int shape) {
+    enum { VD = WL_VL / 2, W = 2 * VD };
+    // Register tiles of 4 rows × 2 vectors held over the whole depth (the operands are small and
+    // sit in L1/L2); B's rows are read as vectors, A's entries broadcast. Edges one row or one
+    // column at a time.
+    for (long i0 = 0; i0 < m; i0 += 4) {
+        long rows = minl(4, m - i0);
+        // The depth steps where the tile's A or B can be non-zero.
+        long from = (shape & WL_GEMM_D_A_UPPER) ? i0 : 0;
+        long j0 = 0;
+        if (rows == 4) {
+            for (; j0 + W <= n; j0 += W) {
+                long p0 = (shape & WL_GEMM_D_B_LOWER) && j0 > from ? j0 : from;
+                vd c00 = 0, c01 = 0, c10 = 0, c11 = 0, c20 = 0, c21 = 0, c30 = 0, c31 = 0;
+                for (long p = p0; p < k; p++) {
+                    const double *br = b + p * ldb + j0;
+                    vd b0 = ldd(br), b1 = ldd(br + VD);
+                    const double *ap = a + i0 * ars + p * acs;
+                    vd x = ap[0];
+                    c00 = MADD(c00, x, b0); c01 = MADD(c01, x, b1);
+                    x = ap[ars];
+                    c10 = MADD(c10, x, b0); c11 = MADD(c11, x, b1);
+                    x = ap[2 * ars];
+                    c20 = MADD(c20, x, b0); c21 = MADD(c21, x, b1);
+                    x = ap[3 * ars];
+                    c30 = MADD(c30, x, b0); c31 = MADD(c31, x, b1);
+                }
+                double *cr = c + i0 * ldc + j0;
+                std_(cr, c00); std_(cr + VD, c01);
+                std_(cr + ldc, c10); std_(cr + ldc + VD, c11);
+                std_(cr + 2 * ldc, c20); std_(cr + 2 * ldc + VD, c21);
+                std_(cr + 3 * ldc, c30); std_(cr + 3 * ldc + VD, c31);
+            }
+        }
+        for (long i = i0; i < i0 + rows; i++) {
+            for (long j = (rows == 4 ? j0 : 0); j < n; j++) {
+                long p0 = (shape & WL_GEMM_D_B_LOWER) && j > from ? j : from;
+                double sum = 0;
+                for (long p = p0; p < k; p++) sum += a[i * ars + p * acs] * b[p * ldb + j];
+                c[i * ldc + j] = sum;
+            }
+        }
+    }
+}
+
 static void k_rank2_d(double *row, const double *v, const double *w, double vi_, double wi_, long n) {
     vd a = vi_, b = wi_;
     long i = 0;
@@ -812,7 +858,7 @@ static long k_run_length(const uint32_t *p, long n, uint32_t value) {
     .name = WL_NAME, .mr = MR, .nr = NR, .kc = KC, .mc = MC, .fused_normal = WL_FUSED_NORMAL, \
     .gemm_pack_b = gemm_pack_b, .gemm_tile = gemm_tile, .normal_apply = k_normal_apply, \
     .dot = k_dot, .dot_f64acc = k_dot_f64acc, .sqdiff_f64acc = k_sqdiff_f64acc, .axpy = k_axpy, \
-    .axpy_f32_f64 = k_axpy_f32_f64, .gram_rows_d = k_gram_rows_d, .dot_d = k_dot_d, .axpy_d = k_axpy_d, .rank2_d = k_rank2_d, .rot_d = k_rot_d, \
+    .axpy_f32_f64 = k_axpy_f32_f64, .gram_rows_d = k_gram_rows_d, .dot_d = k_dot_d, .axpy_d = k_axpy_d, .gemm_d = k_gemm_d, .rank2_d = k_rank2_d, .rot_d = k_rot_d, \
     .symv_lower_d = k_symv_lower_d, .syr2k_lower_d = k_syr2k_lower_d, .moments_row = k_moments_row, \
     .f16_to_f32 = k_f16_to_f32, .bf16_to_f32 = k_bf16_to_f32, .e4m3_to_f32 = k_e4m3_to_f32, .e5m2_to_f32 = k_e5m2_to_f32, \
     .stats_row = k_stats_row, .fold_maxabs = k_fold_maxabs, .fold_sum = k_fold_sum, \

@@ -1,4 +1,6 @@
+import CKernels
 import Foundation
+import Kernels
 import Testing
 @testable import Analysis
 
@@ -41,6 +43,49 @@ import Testing
         #expect(got.count == 4 && got[2] == 0 && got[3] == 0)
         for i in 0..<2 { #expect(abs(got[i] - want[i]) <= 1e-4 * want[0], "\(got) vs \(want.prefix(4))") }
         #expect(try productSingularValues(l, rt, top: 0).isEmpty)
+    }
+
+    /// The r×r Double products behind the spectrum (`gemm_d`, T = G·C and S = Cᵀ·T) on every
+    /// path: sizes on and off the register tile, A read transposed, triangular operands whose
+    /// zero steps are skipped, against a plain triple loop.
+    @Test(arguments: KernelPath.supported)
+    func doubleProductKernel_matchesAPlainProduct(path: KernelPath) throws {
+        for (m, n, k) in [(128, 128, 128), (4, 16, 3), (13, 21, 17), (1, 1, 1), (37, 5, 64)] {
+            func value(_ seed: UInt64, _ i: Int) -> Double { TestMatrices.hashUniform(seed: seed, index: UInt64(i)) }
+            for shape in [0, Int32(WL_GEMM_D_B_LOWER), Int32(WL_GEMM_D_A_UPPER)] {
+                // A (m×k) stored transposed when it is upper triangular (the Cᵀ of the spectrum).
+                var a = [Double](repeating: 0, count: m * k), b = [Double](repeating: 0, count: k * n)
+                for i in 0..<m { for p in 0..<k where shape != WL_GEMM_D_A_UPPER || p >= i { a[p * m + i] = value(1, i * k + p) } }
+                for p in 0..<k { for j in 0..<n where shape != WL_GEMM_D_B_LOWER || p >= j { b[p * n + j] = value(2, p * n + j) } }
+                var want = [Double](repeating: 0, count: m * n)
+                for i in 0..<m { for j in 0..<n { for p in 0..<k { want[i * n + j] += a[p * m + i] * b[p * n + j] } } }
+                var got = [Double](repeating: .nan, count: m * n)
+                try path.run {
+                    let t = wl_current()
+                    a.withUnsafeBufferPointer { ap in
+                        b.withUnsafeBufferPointer { bp in
+                            got.withUnsafeMutableBufferPointer { gp in
+                                t.pointee.gemm_d(m, n, k, ap.baseAddress!, 1, m, bp.baseAddress!, n, gp.baseAddress!, n, shape)
+                            }
+                        }
+                    }
+                }
+                for idx in want.indices {
+                    #expect(abs(got[idx] - want[idx]) <= 1e-12 * Double(k), "\(path) \(m)×\(k)·\(k)×\(n) shape \(shape) entry \(idx)")
+                }
+            }
+        }
+    }
+
+    /// The spectrum from the factors is the same on every path (to Float rounding).
+    @Test func spectrum_agreesAcrossPaths() throws {
+        let l = TestMatrices.random(rows: 300, cols: 24, seed: 41), rt = TestMatrices.random(rows: 24, cols: 170, seed: 42)
+        let reference = try productSpectrum(l, rt, top: 4, parallel: false)
+        for path in KernelPath.supported {
+            let got = try path.run { try productSpectrum(l, rt, top: 4, parallel: false) }
+            for (x, y) in zip(got.singularValues, reference.singularValues) { #expect(abs(x - y) <= 1e-5 * reference.singularValues[0], "\(path)") }
+            #expect(abs(got.sumOfSquares - reference.sumOfSquares) <= 1e-5 * reference.sumOfSquares)
+        }
     }
 
     @Test func emptyAndMismatched() throws {

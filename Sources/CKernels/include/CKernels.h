@@ -41,6 +41,10 @@ typedef struct wl_hist {
 #define WL_QNR 32
 #define WL_QMAX_DEPTH 16384
 
+/// gemm_d's shapes.
+#define WL_GEMM_D_B_LOWER 1
+#define WL_GEMM_D_A_UPPER 2
+
 /// gemm_tile's flags.
 #define WL_GEMM_ACCUMULATE 1
 #define WL_GEMM_LOWER 2
@@ -101,6 +105,12 @@ typedef struct wl_kernels {
     void (*gram_rows_d)(const float *z, long ldz, long rows, long r0, long width, long cols, double *out);
     double (*dot_d)(const double *a, const double *b, long n);
     void (*axpy_d)(double alpha, const double *x, double *y, long n);
+    /// C (m×n, row stride ldc) = A·B in Double for small operands (a LoRA layer's r×r products):
+    /// A's entry (i, p) at a[i·ars + p·acs], B row-major (ldb). shape: WL_GEMM_D_B_LOWER (B lower
+    /// triangular: B[p, j] = 0 for p < j) and/or WL_GEMM_D_A_UPPER (A[i, p] = 0 for p < i), whose
+    /// zero steps are skipped.
+    void (*gemm_d)(long m, long n, long k, const double *a, long ars, long acs, const double *b, long ldb, double *c,
+                   long ldc, int shape);
     /// row_j −= vi · w_j + wi · v_j (the symmetric rank-2 update of a Householder step).
     void (*rank2_d)(double *row, const double *v, const double *w, double vi, double wi, long n);
     /// Plane rotation of two rows: (x, y) ← (c·x − s·y, s·x + c·y).

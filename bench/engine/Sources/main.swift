@@ -47,6 +47,12 @@ if args.count == 2 && args[1] == "--paths" {
     print(KernelPath.supported.map(\.rawValue).joined(separator: " "))
     exit(0)
 }
+if args.count == 3 && args[1] == "--spectrum-loop" {
+    // For profiling the r×r part of productSpectrum: a small product's spectrum N times.
+    let l = filled(320, 128, seed: 11), rr = filled(128, 320, seed: 12)
+    for _ in 0..<(Int(args[2]) ?? 100) { _ = try productSpectrum(l, rr, top: 4, parallel: false) }
+    exit(0)
+}
 if args.count >= 2 && args[1] == "--screen" {
     // The integer screen of a LoRA's largest |ΔW| entry (productMaxAbs) against the Float GEMM pass
     // over every entry (productEntryMoments), one core, same shapes, same run: the four LoRA
