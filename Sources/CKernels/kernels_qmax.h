@@ -418,6 +418,23 @@ static void q_products(const uint32_t *restrict a, const int8_t *restrict b, lon
 #endif
 }
 
+/// The largest lane of a vector of non-negative finite values, by halving (no scalar loop).
+WL_INLINE float q_hmax(vf v) {
+    typedef float f8 __attribute__((ext_vector_type(8)));
+    typedef float f4 __attribute__((ext_vector_type(4)));
+    typedef float f2 __attribute__((ext_vector_type(2)));
+#if WL_VL == 16
+    f8 v8 = __builtin_elementwise_max(v.lo, v.hi);
+    f4 v4 = __builtin_elementwise_max(v8.lo, v8.hi);
+#elif WL_VL == 8
+    f4 v4 = __builtin_elementwise_max(v.lo, v.hi);
+#else
+    f4 v4 = v;
+#endif
+    f2 v2 = __builtin_elementwise_max(v4.lo, v4.hi);
+    return v2[0] > v2[1] ? v2[0] : v2[1];
+}
+
 /// The bounds of one tile from its integer products `acc` (before the offset correction): out[0] an
 /// upper bound of every |entry| of the tile, out[1] a lower bound of its largest |entry| (may be
 /// negative). rt: row terms (scale, error norm, norm of the quantised row) × QMR; ct: column terms
@@ -461,12 +478,7 @@ WL_INLINE void q_tile_bounds(const int32_t *acc, const float *rt, const float *c
         eaMax = rt[WL_QMR + i] > eaMax ? rt[WL_QMR + i] : eaMax;
         naMax = rt[2 * WL_QMR + i] > naMax ? rt[2 * WL_QMR + i] : naMax;
     }
-    float top = 0, eb = 0, nb = 0;
-    for (int l = 0; l < WL_VL; l++) {
-        top = xMax[l] > top ? xMax[l] : top;
-        eb = ebMax[l] > eb ? ebMax[l] : eb;
-        nb = nbMax[l] > nb ? nbMax[l] : nb;
-    }
+    float top = q_hmax(xMax), eb = q_hmax(ebMax), nb = q_hmax(nbMax);
     float e = eaMax * nb + naMax * eb;
     out[0] = top + e;
     out[1] = top - e;
