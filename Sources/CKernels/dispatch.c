@@ -8,6 +8,7 @@
 #include <cpuid.h>
 extern const wl_kernels wl_kernels_avx512, wl_kernels_avx512_vnni, wl_kernels_avx2, wl_kernels_baseline;
 static int x86_has_vnni(void);
+static int x86_supports(int path);
 #elif defined(__aarch64__)
 extern const wl_kernels wl_kernels_neon;
 #endif
@@ -37,14 +38,13 @@ const wl_kernels *wl_table(int path) {
 #if defined(__x86_64__)
     // AVX-512 VNNI (Cascade Lake, Ice Lake and later, Zen 4 and later) speeds up the integer
     // screen only; the rest of the table is the same.
-    if (path == WL_PATH_AVX512 && x86_has_vnni()) return &wl_kernels_avx512_vnni;
+    if (path == WL_PATH_AVX512 && x86_has_vnni() && x86_supports(WL_PATH_AVX512)) return &wl_kernels_avx512_vnni;
 #endif
     return wl_table_base(path);
 }
 
 #if defined(__x86_64__)
-/// AVX-512 VNNI (CPUID leaf 7, ECX bit 11). Only asked for the AVX-512 path, whose own check
-/// (x86_supports) covers the OS's zmm state.
+/// AVX-512 VNNI (CPUID leaf 7, ECX bit 11); wl_table asks x86_supports too, for the OS's zmm state.
 static int x86_has_vnni(void) {
     unsigned a, b, c, d;
     if (!__get_cpuid_count(7, 0, &a, &b, &c, &d)) return 0;
