@@ -1,5 +1,7 @@
 import Checkpoint
+import Dispatch
 import ModelCatalog
+import Synchronization
 import TensorCore
 
 /// A LoRA file matched against a model's layers: which module changes which layer (or band of rows).
@@ -21,8 +23,10 @@ public struct LoraBinding: Sendable {
     ///
     /// - Throws: `.targetMismatch` when a module's ΔW does not have its layer's size, `.wrongModel`
     ///   when no module matches (naming the family the LoRA fits when one of the bundled layouts does).
-    public static func bind(_ lora: LoraFile, identity: ModelIdentity, layers: [Layer], modelName: String) throws(LoraError) -> LoraBinding {
-        let map = LoraKeyMap(identity: identity, layers: layers)
+    /// - Parameter map: the key map of `layers` when the caller has it already (`LoraFamilies`).
+    public static func bind(_ lora: LoraFile, identity: ModelIdentity, layers: [Layer], map prebuilt: LoraKeyMap? = nil,
+                            modelName: String) throws(LoraError) -> LoraBinding {
+        let map = prebuilt ?? LoraKeyMap(identity: identity, layers: layers)
         var matches: [Match] = []
         var unmatched: [String] = []
         var mismatch: LoraError?
@@ -60,15 +64,22 @@ public struct LoraBinding: Sendable {
 public enum LoraFamilies {
     /// SD 1.5, SDXL, Flux.1-dev and SD3.5 large layer lists and their key maps, built once: a map
     /// of SDXL's ~2,500 layers holds ~30,000 names, and every failed bind asks which layout fits.
+    /// The four are built side by side (about 70 ms of one core together; a LoRA's report waits for them).
     static let references: [(ref: ReferenceLayers, map: LoraKeyMap)] = {
-        [SyntheticCheckpoint.Layout.sd15, .sdxl, .flux, .sd35].compactMap { try? ReferenceLayers.load($0) }
-            .map { ($0, LoraKeyMap(identity: $0.identity, layers: $0.allLayers)) }
+        let layouts: [SyntheticCheckpoint.Layout] = [.sd15, .sdxl, .flux, .sd35]
+        let built = Mutex<[(ref: ReferenceLayers, map: LoraKeyMap)?]>(Array(repeating: nil, count: layouts.count))
+        DispatchQueue.concurrentPerform(iterations: layouts.count) { i in
+            guard let ref = try? ReferenceLayers.load(layouts[i]) else { return }
+            let map = LoraKeyMap(identity: ref.identity, layers: ref.allLayers)
+            built.withLock { $0[i] = (ref, map) }
+        }
+        return built.withLock { $0 }.compactMap { $0 }
     }()
 
     /// The layout whose layer names the most modules match (ties: the most with the right size);
     /// nil when no module name matches any.
-    public static func bestFit(_ lora: LoraFile) -> (identity: ModelIdentity, layers: [Layer])? {
-        var best: (ref: ReferenceLayers, names: Int, sizes: Int)?
+    public static func bestFit(_ lora: LoraFile) -> (identity: ModelIdentity, layers: [Layer], map: LoraKeyMap)? {
+        var best: (ref: ReferenceLayers, map: LoraKeyMap, names: Int, sizes: Int)?
         for (ref, map) in references {
             var names = 0, sizes = 0
             for m in lora.modules {
@@ -78,9 +89,9 @@ public enum LoraFamilies {
             }
             guard names > 0 else { continue }
             if let b = best, (b.names, b.sizes) >= (names, sizes) { continue }
-            best = (ref, names, sizes)
+            best = (ref, map, names, sizes)
         }
-        return best.map { ($0.ref.identity, $0.ref.allLayers) }
+        return best.map { ($0.ref.identity, $0.ref.allLayers, $0.map) }
     }
 }
 

@@ -39,7 +39,7 @@ public struct LoraInspection: Sendable {
             binding = try LoraBinding.bind(lora, identity: base.identity, layers: base.allLayers, modelName: modelName)
             identity = base.identity
         } else if let fit = LoraFamilies.bestFit(lora) {
-            binding = try? LoraBinding.bind(lora, identity: fit.identity, layers: fit.layers, modelName: fit.identity.variant)
+            binding = try? LoraBinding.bind(lora, identity: fit.identity, layers: fit.layers, map: fit.map, modelName: fit.identity.variant)
             identity = binding == nil ? nil : fit.identity
         } else {
             binding = nil
