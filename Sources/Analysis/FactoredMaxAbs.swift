@@ -8,8 +8,8 @@ import CKernels
 // through their norms, Cauchy–Schwarz). Only the tiles whose upper bound reaches the best lower
 // bound are then recomputed, entry by entry in Double. On the AVX2 path the integer products run
 // at about four times the multiply-adds of the Float GEMM; on a LoRA a few tiles of each layer
-// are recomputed; with AVX-512 VNNI (vpdpbusd) at about twice that again (docs/ENGINE.md,
-// "Products of two thin factors").
+// are recomputed. With AVX-512 VNNI (vpdpbusd) the screen ran 1.3× faster again on Zen 4
+// (docs/BENCHMARKS.md, "LoRA inspection"; docs/ENGINE.md, "Products of two thin factors").
 
 /// Relative and absolute widening of the Float bounds: the kernel's epilogue rounds a handful of
 /// times (each ≤ 2⁻²⁴ relative), and products below 1e-37 may lose their relative accuracy.
