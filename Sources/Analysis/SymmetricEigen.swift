@@ -229,39 +229,14 @@ func largestTridiagonalEigenvalues(d: [Double], e: [Double], count: Int) -> [Dou
                     }
                 }
                 if open.isEmpty { break }
-                mids.withUnsafeMutableBufferPointer { mp in
-                    counts.withUnsafeMutableBufferPointer { cp in
-                        var start = 0
-                        while start < open.count {
-                            let group = min(4, open.count - start)
-                            let j0 = open[start], j1 = open[start + min(1, group - 1)]
-                            let j2 = open[start + min(2, group - 1)], j3 = open[start + min(3, group - 1)]
-                            let x0 = mp[j0], x1 = mp[j1], x2 = mp[j2], x3 = mp[j3]
-                            var q0 = dp[0] - x0, q1 = dp[0] - x1, q2 = dp[0] - x2, q3 = dp[0] - x3
-                            if abs(q0) < pivmin { q0 = -pivmin }
-                            if abs(q1) < pivmin { q1 = -pivmin }
-                            if abs(q2) < pivmin { q2 = -pivmin }
-                            if abs(q3) < pivmin { q3 = -pivmin }
-                            var c0 = q0 < 0 ? 1 : 0, c1 = q1 < 0 ? 1 : 0, c2 = q2 < 0 ? 1 : 0, c3 = q3 < 0 ? 1 : 0
-                            for i in 1..<n {
-                                let di = dp[i], ei = ep[i - 1]
-                                q0 = di - x0 - ei / q0
-                                q1 = di - x1 - ei / q1
-                                q2 = di - x2 - ei / q2
-                                q3 = di - x3 - ei / q3
-                                if abs(q0) < pivmin { q0 = -pivmin }
-                                if abs(q1) < pivmin { q1 = -pivmin }
-                                if abs(q2) < pivmin { q2 = -pivmin }
-                                if abs(q3) < pivmin { q3 = -pivmin }
-                                c0 += q0 < 0 ? 1 : 0
-                                c1 += q1 < 0 ? 1 : 0
-                                c2 += q2 < 0 ? 1 : 0
-                                c3 += q3 < 0 ? 1 : 0
-                            }
-                            cp[j0] = c0; cp[j1] = c1; cp[j2] = c2; cp[j3] = c3
-                            start += group
-                        }
-                    }
+                // Four midpoints per sweep (a short last group repeats its last point).
+                var start = 0
+                while start < open.count {
+                    let lanes = (0..<4).map { open[start + min($0, open.count - start - 1)] }
+                    let x = SIMD4(mids[lanes[0]], mids[lanes[1]], mids[lanes[2]], mids[lanes[3]])
+                    let below = sturmCounts(dp, ep, at: x, pivmin: pivmin)
+                    for l in 0..<4 { counts[lanes[l]] = Int(below[l]) }
+                    start += 4
                 }
                 // count(x) eigenvalues lie below x: those of ascending index < count are below,
                 // the others at or above. Wanted j has ascending index n − 1 − j.
@@ -275,4 +250,22 @@ func largestTridiagonalEigenvalues(d: [Double], e: [Double], count: Int) -> [Dou
         }
     }
     return (0..<wanted).map { 0.5 * (a[$0] + b[$0]) }
+}
+
+/// How many eigenvalues of the tridiagonal matrix (d, e², n = d.count) lie below each of four
+/// points: the negative pivots of T − x·I's LDLᵀ factorisation, pivots smaller than `pivmin` in
+/// magnitude taken as −pivmin. The four chains of divisions are independent, so they overlap
+/// instead of each waiting on the division's latency.
+private func sturmCounts(_ d: UnsafeBufferPointer<Double>, _ e2: UnsafeBufferPointer<Double>, at x: SIMD4<Double>,
+                         pivmin: Double) -> SIMD4<Int64> {
+    var q = SIMD4(repeating: d[0]) - x
+    q.replace(with: -pivmin, where: (q .< pivmin) .& (q .> -pivmin))
+    var below = SIMD4<Int64>.zero
+    below.replace(with: 1, where: q .< 0)
+    for i in 1..<d.count {
+        q = SIMD4(repeating: d[i]) - x - SIMD4(repeating: e2[i - 1]) / q
+        q.replace(with: -pivmin, where: (q .< pivmin) .& (q .> -pivmin))
+        below.replace(with: below &+ 1, where: q .< 0)
+    }
+    return below
 }
