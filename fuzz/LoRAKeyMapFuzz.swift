@@ -9,8 +9,10 @@
 // modules: LoRA
 // max_len: 65536
 // flags: -detect_leaks=0
-// (Each input leaves three 64-byte blocks allocated and reachable, so with leak detection on
-// libFuzzer re-runs every input and scans the heap: 4x slower. Not yet traced to their owner.)
+// (An input that computes a ΔW leaves a few 64-byte blocks reachable: libdispatch's per-thread
+// cache of continuations from concurrentPerform, which fills to its limit and stops growing
+// (docs/SECURITY.md, finding 4). Until it is full, leak detection would re-run and heap-scan such
+// inputs: 4x slower.)
 @testable import Checkpoint
 @testable import LoRA
 import ModelCatalog
