@@ -2,7 +2,7 @@ import CKernels
 
 // max |(L·R)_ij| over every entry of a product of two thin factors, exact (to Float rounding)
 // without computing every entry exactly. The factors give no shortcut to the largest entry, so
-// all m·n·r multiply-adds are done, but in 16-bit integers (the `qmax_tile` kernel,
+// all m·n·r multiply-adds are done, but in 16-bit integers (the `qmax_panel` kernel,
 // kernels_qmax.h): each row of L and column of R quantised with its own scale, each tile of
 // products turned into intervals that provably hold the true entries (quantisation errors bounded
 // through their norms, Cauchy–Schwarz). Only the tiles whose upper bound reaches the best lower
@@ -30,13 +30,13 @@ public func productMaxAbs(_ l: Matrix, _ r: Matrix) throws(AnalysisError) -> Flo
     return screen.maxAbs(l, r)
 }
 
-/// Both factors quantised and packed for `qmax_tile`, and the tiles' bounds.
+/// Both factors quantised and packed for `qmax_panel`, and the tiles' bounds.
 struct QuantisedScreen {
     let m: Int, n: Int, k: Int, depthSteps: Int
     let rowPanels: Int, colPanels: Int
     let t: UnsafePointer<wl_kernels>
     var a: [UInt32], aTerms: [Float]
-    var b: [Int8], bTerms: [Float], corr: [Int16]
+    var b: [Int8], bTerms: [Float], corr: [Int32]
 
     static let qmr = Int(WL_QMR), qnr = Int(WL_QNR)
 
@@ -54,7 +54,7 @@ struct QuantisedScreen {
         aTerms = [Float](repeating: 0, count: rowPanels * 3 * qmr)
         b = [Int8](repeating: 0, count: colPanels * depthSteps * qd * qnr)
         bTerms = [Float](repeating: 0, count: colPanels * 3 * qnr)
-        corr = [Int16](repeating: 0, count: colPanels * qnr)
+        corr = [Int32](repeating: 0, count: colPanels * qnr)
         var scratch = [Int8](repeating: 0, count: k)
         let (m, n, k, dp, t) = (m, n, k, depthSteps, t)
         let (rowPanels, colPanels) = (rowPanels, colPanels)
@@ -103,32 +103,23 @@ struct QuantisedScreen {
         // Row panels in blocks that stay in L2 (each panel dp·QMR words) while every column panel
         // (dp·qd·QNR bytes, in L1) passes over them.
         let block = max(1, (128 * 1024) / max(1, dp * qmr * 4))
-        var out: (Float, Float) = (0, 0)
         a.withUnsafeBufferPointer { ap in
             aTerms.withUnsafeBufferPointer { atp in
                 b.withUnsafeBufferPointer { bp in
                     bTerms.withUnsafeBufferPointer { btp in
                         corr.withUnsafeBufferPointer { cp in
                             upper.withUnsafeMutableBufferPointer { up in
-                                withUnsafeMutableBytes(of: &out) { raw in
-                                    let o = raw.baseAddress!.assumingMemoryBound(to: Float.self)
-                                    var r0 = 0
-                                    while r0 < rowPanels {
-                                        let r1 = min(rowPanels, r0 + block)
-                                        for c in 0..<colPanels {
-                                            let bpanel = bp.baseAddress! + c * dp * qd * qnr, bt = btp.baseAddress! + c * 3 * qnr
-                                            let corr = cp.baseAddress! + c * qnr
-                                            for rp in r0..<r1 {
-                                                t.pointee.qmax_tile(ap.baseAddress! + rp * dp * qmr, bpanel, dp, atp.baseAddress! + rp * 3 * qmr,
-                                                                    bt, corr, o)
-                                                up[rp * colPanels + c] = o[0]
-                                                // The lower bound x − e rounded with x + e's ulps.
-                                                let low = o[1] - o[0] * boundSlack - tinySlack
-                                                if low > lower { lower = low }
-                                            }
-                                        }
-                                        r0 = r1
+                                var r0 = 0
+                                while r0 < rowPanels {
+                                    let r1 = min(rowPanels, r0 + block)
+                                    for c in 0..<colPanels {
+                                        let low = t.pointee.qmax_panel(ap.baseAddress! + r0 * dp * qmr, r1 - r0, atp.baseAddress! + r0 * 3 * qmr,
+                                                                       bp.baseAddress! + c * dp * qd * qnr, dp, btp.baseAddress! + c * 3 * qnr,
+                                                                       cp.baseAddress! + c * qnr, up.baseAddress! + r0 * colPanels + c, colPanels,
+                                                                       boundSlack, tinySlack)
+                                        if low > lower { lower = low }
                                     }
+                                    r0 = r1
                                 }
                             }
                         }

@@ -866,5 +866,5 @@ static long k_run_length(const uint32_t *p, long n, uint32_t value) {
 
 const wl_kernels WL_TABLE = {
     WL_TABLE_ENTRIES,
-    .qdepth = 2, .qpack_rows = k_qpack_rows, .qpack_cols = k_qpack_cols, .qmax_tile = k_qmax_tile,
+    .qdepth = 2, .qpack_rows = k_qpack_rows, .qpack_cols = k_qpack_cols, .qmax_panel = k_qmax_panel,
 };

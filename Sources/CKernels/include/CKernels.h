@@ -83,11 +83,13 @@ typedef struct wl_kernels {
     int (*qpack_rows)(const float *l, long ld, long rows, long k, uint32_t *dst, float *terms, int8_t *scratch);
     /// Quantises `cols` ≤ WL_QNR columns of R (k rows, row stride ld) into one packed panel, its
     /// column terms (3 × WL_QNR Floats) and corrections (WL_QNR). 0, or 1 when a value is not finite.
-    int (*qpack_cols)(const float *r, long ld, long cols, long k, int8_t *dst, float *terms, int16_t *corr, int8_t *scratch);
-    /// Bounds of one tile's |entries| from a row panel and a column panel (kp = ⌈k/qdepth⌉ depth
-    /// steps): out[0] the largest upper bound, out[1] the largest lower bound.
-    void (*qmax_tile)(const uint32_t *a, const int8_t *b, long kp, const float *row_terms, const float *col_terms,
-                      const int16_t *corr, float *out);
+    int (*qpack_cols)(const float *r, long ld, long cols, long k, int8_t *dst, float *terms, int32_t *corr, int8_t *scratch);
+    /// Bounds of the tiles of `panels` consecutive row panels (each kp = ⌈k/qdepth⌉ steps of WL_QMR
+    /// words, row terms 3 × WL_QMR Floats apiece) against one column panel: upper[i·ustride] an
+    /// upper bound of every |entry| of tile i. Returns the largest lower bound of a tile's largest
+    /// |entry| after widening (lower − slack·upper − tiny), or 0 when none is positive.
+    float (*qmax_panel)(const uint32_t *a, long panels, const float *row_terms, const int8_t *b, long kp,
+                        const float *col_terms, const int32_t *corr, float *upper, long ustride, float slack, float tiny);
 
     // --- vectors ---
     float (*dot)(const float *a, const float *b, long n);
