@@ -90,15 +90,13 @@ public func productSpectrum(_ l: Matrix, _ r: Matrix, top: Int, parallel: Bool =
         return head + [Float](repeating: 0, count: count - head.count)
     }
     if k == 0 || l.rows == 0 || r.cols == 0 { return (padded([]), 0) }
-    // Lower triangles of G = LᵀL and H = R·Rᵀ, in Float through the packed GEMM.
-    var g32 = [Float](repeating: 0, count: k * k), h32 = [Float](repeating: 0, count: k * k)
-    l.values.withUnsafeBufferPointer { lp in
-        r.values.withUnsafeBufferPointer { rp in
-            let lv = StridedOperand(base: lp.baseAddress!, rows: l.rows, cols: k, rowStride: k, colStride: 1)
-            let rv = StridedOperand(base: rp.baseAddress!, rows: k, cols: r.cols, rowStride: r.cols, colStride: 1)
-            g32.withUnsafeMutableBufferPointer { gemm(lv.transposed, lv, $0.baseAddress!, ldc: k, accumulate: false, parallel: parallel, lowerOnly: true, kernels: t) }
-            h32.withUnsafeMutableBufferPointer { gemm(rv, rv.transposed, $0.baseAddress!, ldc: k, accumulate: false, parallel: parallel, lowerOnly: true, kernels: t) }
-        }
+    // Lower triangles of G = LᵀL and H = R·Rᵀ, in Float, reading the factors in place (gram_cols:
+    // outer products of L's rows; gram_rows: dot products of R's rows).
+    let g32 = gramLower(k: k, long: l.rows, parallel: parallel) { first, count, c in
+        l.values.withUnsafeBufferPointer { t.raw.pointee.gram_cols($0.baseAddress! + first * k, count, k, k, c, k) }
+    }
+    let h32 = gramLower(k: k, long: r.cols, parallel: parallel) { first, count, c in
+        r.values.withUnsafeBufferPointer { t.raw.pointee.gram_rows($0.baseAddress! + first, k, count, r.cols, c, k) }
     }
     if let bad = g32.firstIndex(where: { !$0.isFinite }) ?? h32.firstIndex(where: { !$0.isFinite }) {
         throw .nonFiniteValue(index: bad)
@@ -163,3 +161,30 @@ public func productSpectrum(_ l: Matrix, _ r: Matrix, top: Int, parallel: Bool =
     // Only the top singular values are reported: the largest eigenvalues by bisection.
     return (padded(try symmetricEigenvaluesBlocked(s, n: k, top: top)), squares)
 }
+
+/// A k×k Gram matrix's lower triangle (row-major; the upper triangle unspecified) summed over a
+/// long side of `long` indices: `part(first, count, c)` writes the Gram matrix of indices
+/// first..<first+count into c. When parallel, the long side is split into up to eight parts (at
+/// least 2048 indices each) run side by side, whose matrices are added.
+private func gramLower(k: Int, long: Int, parallel: Bool,
+                       _ part: @Sendable (_ first: Int, _ count: Int, _ c: UnsafeMutablePointer<Float>) -> Void) -> [Float] {
+    var c = [Float](repeating: 0, count: k * k)
+    let parts = parallel ? max(1, min(8, long / 2048)) : 1
+    if parts == 1 {
+        c.withUnsafeMutableBufferPointer { part(0, long, $0.baseAddress!) }
+        return c
+    }
+    let partial = OutputPointer(base: UnsafeMutablePointer<Float>.allocate(capacity: parts * k * k))
+    defer { partial.base.deallocate() }
+    partial.base.initialize(repeating: 0, count: parts * k * k)
+    runJobs(parts, parallel: true) { job in
+        let first = job * long / parts, end = (job + 1) * long / parts
+        part(first, end - first, partial.base + job * k * k)
+    }
+    for job in 0..<parts {
+        let src = partial.base + job * k * k
+        for i in 0..<k { for j in 0...i { c[i * k + j] += src[i * k + j] } }
+    }
+    return c
+}
+

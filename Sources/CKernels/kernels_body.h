@@ -120,7 +120,7 @@ static void gemm_pack_b(wl_view b, long p0, long kcb, long j0, float *restrict d
 
 /// The register-blocked kernel: C[0..<MR, 0..<NR] (=|+=) Apanel · Bpanel over kc steps, with
 /// 2·MR vector accumulators (12 of the 16 registers of SSE2/AVX2; AVX-512 has 32).
-WL_INLINE void micro(long kc, const float *restrict a, const float *restrict b, float *c, long ldc, int accumulate) {
+WL_INLINE void micro_b(long kc, const float *restrict a, const float *restrict b, long bs, float *c, long ldc, int accumulate) {
     vf c00 = 0, c01 = 0, c10 = 0, c11 = 0, c20 = 0, c21 = 0;
     vf c30 = 0, c31 = 0, c40 = 0, c41 = 0, c50 = 0, c51 = 0;
     for (long p = 0; p < kc; p++) {
@@ -132,7 +132,7 @@ WL_INLINE void micro(long kc, const float *restrict a, const float *restrict b, 
         x = a[4]; c40 = MADD(c40, x, b0); c41 = MADD(c41, x, b1);
         x = a[5]; c50 = MADD(c50, x, b0); c51 = MADD(c51, x, b1);
         a += MR;
-        b += NR;
+        b += bs;
     }
 #define WL_ROW(r, v0, v1) { \
         float *cr = c + (r) * ldc; \
@@ -141,6 +141,11 @@ WL_INLINE void micro(long kc, const float *restrict a, const float *restrict b, 
     WL_ROW(0, c00, c01) WL_ROW(1, c10, c11) WL_ROW(2, c20, c21)
     WL_ROW(3, c30, c31) WL_ROW(4, c40, c41) WL_ROW(5, c50, c51)
 #undef WL_ROW
+}
+
+/// The register-blocked kernel on packed panels (B's steps NR floats apart).
+WL_INLINE void micro(long kc, const float *restrict a, const float *restrict b, float *c, long ldc, int accumulate) {
+    micro_b(kc, a, b, NR, c, ldc, accumulate);
 }
 
 /// The micro-kernel of skinny products, reading A in place: rows[r] points at row r of A at the
@@ -221,7 +226,8 @@ static void gemm_rows(wl_view a, const float *packed_b, long panels_b, long k, l
 /// The micro-kernel of skinny products with a transposed A, read in place: the MR values of one
 /// depth step are contiguous at s, the next step's cs floats further on. Each step prefetches the
 /// values eight steps ahead; the tiles that follow find the same cache lines in L1.
-WL_INLINE void micro_cols(long kc, const float *s, long cs, const float *restrict b, float *c, long ldc, int accumulate) {
+WL_INLINE void micro_cols_b(long kc, const float *s, long cs, const float *restrict b, long bs, float *c, long ldc,
+                            int accumulate) {
     vf c00 = 0, c01 = 0, c10 = 0, c11 = 0, c20 = 0, c21 = 0;
     vf c30 = 0, c31 = 0, c40 = 0, c41 = 0, c50 = 0, c51 = 0;
     for (long p = 0; p < kc; p++) {
@@ -234,7 +240,7 @@ WL_INLINE void micro_cols(long kc, const float *s, long cs, const float *restric
         x = s[4]; c40 = MADD(c40, x, b0); c41 = MADD(c41, x, b1);
         x = s[5]; c50 = MADD(c50, x, b0); c51 = MADD(c51, x, b1);
         s += cs;
-        b += NR;
+        b += bs;
     }
 #define WL_ROW(r, v0, v1) { \
         float *cr = c + (r) * ldc; \
@@ -243,6 +249,10 @@ WL_INLINE void micro_cols(long kc, const float *s, long cs, const float *restric
     WL_ROW(0, c00, c01) WL_ROW(1, c10, c11) WL_ROW(2, c20, c21)
     WL_ROW(3, c30, c31) WL_ROW(4, c40, c41) WL_ROW(5, c50, c51)
 #undef WL_ROW
+}
+
+WL_INLINE void micro_cols(long kc, const float *s, long cs, const float *restrict b, float *c, long ldc, int accumulate) {
+    micro_cols_b(kc, s, cs, b, NR, c, ldc, accumulate);
 }
 
 /// Skinny products with a transposed A (a.rs == 1): read in place like gemm_rows, for the same
@@ -325,6 +335,136 @@ static void gemm_tile(wl_view a, const float *packed_b, long panels_b, long k, l
         }
     }
     free(packed_a);
+}
+
+/// Depth of gram_cols' slices: the slice's rows (GC·k floats, 32 KB at k = 128) stay in L1 while
+/// every register tile passes over them (64 measured best of 32-256 on a Sapphire Rapids-class
+/// Xeon: 0.81 of 128's time on a 10240 × 128 factor).
+#define GC 64
+
+/// The lower triangle of XᵀX (k×k, row stride ldc; the upper triangle is left unspecified) for X of
+/// m rows × k columns, row stride ld: a LoRA factor's Gram matrix. Both operands are read where they
+/// lie — the MR values of a row panel and the NR of a column panel are contiguous in each row of X
+/// — so nothing is packed but a last panel narrower than MR or NR (reading a full one there could
+/// run past the end of X). Packing both operands for the general GEMM copied X twice, into fresh
+/// pages, for r/2 multiply-adds per value (docs/ENGINE.md, "Products of two thin factors").
+static void k_gram_cols(const float *x, long m, long k, long ld, float *c, long ldc) {
+    float tile[MR * NR];
+    long fullI = k / MR * MR, fullJ = k / NR * NR;
+    float *pa = fullI < k ? malloc(sizeof(float) * (size_t)(MR * GC)) : NULL;
+    float *pb = fullJ < k ? malloc(sizeof(float) * (size_t)(NR * GC)) : NULL;
+    if ((fullI < k && !pa) || (fullJ < k && !pb)) abort();
+    if (m == 0)
+        for (long i = 0; i < k; i++) for (long j = 0; j <= i; j++) c[i * ldc + j] = 0;
+    for (long p0 = 0; p0 < m; p0 += GC) {
+        long kcb = minl(GC, m - p0);
+        int acc = p0 > 0;
+        const float *xs = x + p0 * ld;
+        for (long p = 0; p < kcb; p++) {
+            for (long r = 0; pa && r < MR; r++) pa[p * MR + r] = fullI + r < k ? xs[p * ld + fullI + r] : 0;
+            for (long q = 0; pb && q < NR; q++) pb[p * NR + q] = fullJ + q < k ? xs[p * ld + fullJ + q] : 0;
+        }
+        for (long j = 0; j < k; j += NR) {
+            long nrb = minl(NR, k - j);
+            const float *bp = nrb == NR ? xs + j : pb;
+            long bs = nrb == NR ? ld : NR;
+            for (long ii = 0; ii < k; ii += MR) {
+                long mrb = minl(MR, k - ii);
+                if (j >= ii + mrb) continue;   // wholly above the diagonal
+                float *ct = c + ii * ldc + j;
+                if (mrb == MR && nrb == NR) {
+                    micro_cols_b(kcb, xs + ii, ld, bp, bs, ct, ldc, acc);
+                    continue;
+                }
+                if (mrb == MR) micro_cols_b(kcb, xs + ii, ld, bp, bs, tile, NR, 0);
+                else micro_b(kcb, pa, bp, bs, tile, NR, 0);
+                for (long r = 0; r < mrb; r++)
+                    for (long q = 0; q < nrb; q++)
+                        ct[r * ldc + q] = acc ? ct[r * ldc + q] + tile[r * NR + q] : tile[r * NR + q];
+            }
+        }
+    }
+    free(pa);
+    free(pb);
+}
+
+/// Sums of four vectors' lanes: (Σa, Σb, Σc, Σd), halving each to four lanes, then two transposing
+/// adds (the 4×4 tile of k_gram_rows reduced in 17 vector operations instead of 16 lane-by-lane sums).
+typedef float vf4 __attribute__((ext_vector_type(4)));
+WL_INLINE vf4 q4(vf v) {
+#if WL_VL == 16
+    vf2 h = v.lo + v.hi;
+    return h.lo + h.hi;
+#elif WL_VL == 8
+    return v.lo + v.hi;
+#else
+    return v;
+#endif
+}
+WL_INLINE vf4 hsum4(vf a, vf b, vf c, vf d) {
+    vf4 a4 = q4(a), b4 = q4(b), c4 = q4(c), d4 = q4(d);
+    vf4 ab = __builtin_shufflevector(a4, b4, 0, 4, 1, 5) + __builtin_shufflevector(a4, b4, 2, 6, 3, 7);
+    vf4 cd = __builtin_shufflevector(c4, d4, 0, 4, 1, 5) + __builtin_shufflevector(c4, d4, 2, 6, 3, 7);
+    return __builtin_shufflevector(ab, cd, 0, 1, 4, 5) + __builtin_shufflevector(ab, cd, 2, 3, 6, 7);
+}
+
+/// Depth of k_gram_rows' slices: all k rows' pieces (k·GR floats, 512 KB at k = 128) stay in L2,
+/// the four rows of a tile (16 KB) in L1 while the other rows pass.
+#define GR 1024
+
+/// The lower triangle of X·Xᵀ (k×k, row stride ldc; the upper triangle is left unspecified) for X of
+/// k rows × n columns, row stride ld: the Gram matrix of a wide factor, whose rows are the long,
+/// contiguous side. Each entry is a dot product of two rows, taken four rows by four at a time (16
+/// vector accumulators, 8 loads per 16 multiply-adds) over slices of GR columns; nothing is packed
+/// (transposing the factor into GEMM panels cost as much as the multiply-adds).
+static void k_gram_rows(const float *x, long k, long n, long ld, float *c, long ldc) {
+    for (long i = 0; i < k; i++) for (long j = 0; j <= i; j++) c[i * ldc + j] = 0;
+    for (long p0 = 0; p0 < n; p0 += GR) {
+        long pe = minl(n, p0 + GR), pv = p0 + (pe - p0) / WL_VL * WL_VL;
+        for (long i0 = 0; i0 < k; i0 += 4) {
+            long ib = minl(4, k - i0);
+            for (long j0 = 0; j0 <= i0; j0 += 4) {
+                long jb = minl(4, k - j0);
+                if (ib == 4 && jb == 4) {
+                    const float *a0 = x + i0 * ld, *a1 = a0 + ld, *a2 = a1 + ld, *a3 = a2 + ld;
+                    const float *b0 = x + j0 * ld, *b1 = b0 + ld, *b2 = b1 + ld, *b3 = b2 + ld;
+                    vf s00 = 0, s01 = 0, s02 = 0, s03 = 0, s10 = 0, s11 = 0, s12 = 0, s13 = 0;
+                    vf s20 = 0, s21 = 0, s22 = 0, s23 = 0, s30 = 0, s31 = 0, s32 = 0, s33 = 0;
+                    for (long p = p0; p < pv; p += WL_VL) {
+                        vf u0 = ldf(b0 + p), u1 = ldf(b1 + p), u2 = ldf(b2 + p), u3 = ldf(b3 + p), v;
+                        v = ldf(a0 + p); s00 = MADD(s00, v, u0); s01 = MADD(s01, v, u1); s02 = MADD(s02, v, u2); s03 = MADD(s03, v, u3);
+                        v = ldf(a1 + p); s10 = MADD(s10, v, u0); s11 = MADD(s11, v, u1); s12 = MADD(s12, v, u2); s13 = MADD(s13, v, u3);
+                        v = ldf(a2 + p); s20 = MADD(s20, v, u0); s21 = MADD(s21, v, u1); s22 = MADD(s22, v, u2); s23 = MADD(s23, v, u3);
+                        v = ldf(a3 + p); s30 = MADD(s30, v, u0); s31 = MADD(s31, v, u1); s32 = MADD(s32, v, u2); s33 = MADD(s33, v, u3);
+                    }
+                    vf4 r[4] = {hsum4(s00, s01, s02, s03), hsum4(s10, s11, s12, s13), hsum4(s20, s21, s22, s23),
+                                hsum4(s30, s31, s32, s33)};
+                    for (long ri = 0; ri < 4; ri++) {
+                        const float *ai = x + (i0 + ri) * ld;
+                        for (long sj = 0; sj < 4; sj++) {
+                            const float *bj = x + (j0 + sj) * ld;
+                            float t = r[ri][sj];
+                            for (long p = pv; p < pe; p++) t += ai[p] * bj[p];
+                            c[(i0 + ri) * ldc + j0 + sj] += t;
+                        }
+                    }
+                    continue;
+                }
+                // A last tile of fewer than four rows: one vector dot product per entry.
+                for (long ri = 0; ri < ib; ri++) {
+                    const float *ai = x + (i0 + ri) * ld;
+                    for (long sj = 0; sj < jb && j0 + sj <= i0 + ri; sj++) {
+                        const float *bj = x + (j0 + sj) * ld;
+                        vf acc = 0;
+                        for (long p = p0; p < pv; p += WL_VL) acc = MADD(acc, ldf(ai + p), ldf(bj + p));
+                        float t = hsum4(acc, 0, 0, 0)[0];
+                        for (long p = pv; p < pe; p++) t += ai[p] * bj[p];
+                        c[(i0 + ri) * ldc + j0 + sj] += t;
+                    }
+                }
+            }
+        }
+    }
 }
 
 // MARK: - Vectors
@@ -856,7 +996,7 @@ static long k_run_length(const uint32_t *p, long n, uint32_t value) {
 // Every entry but the integer screen's, which kernels_qmax_vnni.h replaces in a second table.
 #define WL_TABLE_ENTRIES \
     .name = WL_NAME, .mr = MR, .nr = NR, .kc = KC, .mc = MC, .fused_normal = WL_FUSED_NORMAL, \
-    .gemm_pack_b = gemm_pack_b, .gemm_tile = gemm_tile, .normal_apply = k_normal_apply, \
+    .gemm_pack_b = gemm_pack_b, .gemm_tile = gemm_tile, .gram_cols = k_gram_cols, .gram_rows = k_gram_rows, .normal_apply = k_normal_apply, \
     .dot = k_dot, .dot_f64acc = k_dot_f64acc, .sqdiff_f64acc = k_sqdiff_f64acc, .axpy = k_axpy, \
     .axpy_f32_f64 = k_axpy_f32_f64, .gram_rows_d = k_gram_rows_d, .dot_d = k_dot_d, .axpy_d = k_axpy_d, .gemm_d = k_gemm_d, .rank2_d = k_rank2_d, .rot_d = k_rot_d, \
     .symv_lower_d = k_symv_lower_d, .syr2k_lower_d = k_syr2k_lower_d, .moments_row = k_moments_row, \

@@ -68,6 +68,12 @@ typedef struct wl_kernels {
     /// the diagonal are skipped, the upper triangle is left unspecified).
     void (*gemm_tile)(wl_view a, const float *packed_b, long panels_b, long k, long i0, long mcb,
                       long j0, long ncb, long n, float *c, long ldc, int flags);
+    /// The lower triangle of XᵀX (k×k, row stride ldc; the upper triangle unspecified) for X of m rows
+    /// × k columns (row stride ld), both operands read in place: the Gram matrix of a thin factor.
+    void (*gram_cols)(const float *x, long m, long k, long ld, float *c, long ldc);
+    /// The lower triangle of X·Xᵀ (k×k, row stride ldc; the upper triangle unspecified) for X of k
+    /// rows × n columns (row stride ld), by dot products of rows: the Gram matrix of a wide factor.
+    void (*gram_rows)(const float *x, long k, long n, long ld, float *c, long ldc);
     /// One pass over the long-side indices t0..<t1 of the p×q operator `op` for both products of a
     /// Krylov step: row t − t0 of y (stride ldy) = Σ_i op[i, t]·x_i, then w_i += Σ_t op[i, t]·y_t.
     /// x and w are p rows of b floats (strides ldx, ldw); b is a multiple of 16.

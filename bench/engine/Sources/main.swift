@@ -50,7 +50,8 @@ if args.count == 2 && args[1] == "--paths" {
 if args.count == 3 && args[1] == "--spectrum-loop" {
     // For profiling the r×r part of productSpectrum: a small product's spectrum N times.
     let size = Int(ProcessInfo.processInfo.environment["SPECTRUM_M"] ?? "320") ?? 320
-    let l = filled(size, 128, seed: 11), rr = filled(128, 320, seed: 12)
+    let width = Int(ProcessInfo.processInfo.environment["SPECTRUM_N"] ?? "320") ?? 320
+    let l = filled(size, 128, seed: 11), rr = filled(128, width, seed: 12)
     for _ in 0..<(Int(args[2]) ?? 100) { _ = try productSpectrum(l, rr, top: 4, parallel: false) }
     exit(0)
 }
