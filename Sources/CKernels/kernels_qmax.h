@@ -213,9 +213,6 @@ WL_INLINE void q_put_quads(const vs8 *stage, int8_t *out) {
 #undef WL_Q4
 #endif
 
-/// Rows ahead that q_cols_full prefetches.
-#define WL_QPREFETCH 24
-
 /// k_qpack_cols for a full panel, WL_VL columns per vector (each lane one column, as q_vector
 /// does it); a column whose first scale does not keep Σq² within bounds is redone by q_vector.
 WL_INLINE int q_cols_full(const float *r, long ld, long k, int8_t *dst, float *terms, int32_t *corr, int8_t *scratch, long qd) {
@@ -224,13 +221,6 @@ WL_INLINE int q_cols_full(const float *r, long ld, long k, int8_t *dst, float *t
         vd ss0 = 0, ss1 = 0;
         vi bad = 0;
         for (long p = 0; p < k; p++) {
-            // The panel's rows are a row stride apart (a whole row of R, often tens of KB), too far
-            // for the hardware prefetchers: fetch both lines of the panel's row a few rows ahead
-            // (measured: the first pass waited on memory most of its time on a 128 × 11520 factor).
-            if (j0 == 0 && p + WL_QPREFETCH < k) {
-                __builtin_prefetch(r + (p + WL_QPREFETCH) * ld);
-                __builtin_prefetch(r + (p + WL_QPREFETCH) * ld + WL_QNR / 2);
-            }
             vf v = ldf(r + p * ld + j0);
             bad |= (v - v) != 0;
             vf a = __builtin_elementwise_abs(v);

@@ -77,6 +77,57 @@ import Testing
         }
     }
 
+    /// The factors' Gram matrices read in place (`gram_cols` for LᵀL, `gram_rows` for R·Rᵀ) on
+    /// every path: widths on and off the register tiles (6 × NR and 4 × 4), long sides across the
+    /// slice boundaries (64 and 1024) and below one vector, a row stride wider than the rows, against
+    /// a plain Double sum. Only the lower triangle is specified.
+    @Test(arguments: KernelPath.supported)
+    func gramKernels_matchAPlainSum(path: KernelPath) throws {
+        for k in [1, 3, 5, 6, 7, 31, 33, 130] {
+            for long in [0, 1, 15, 65, 200, 1100] where k * long <= 130 * 200 || k <= 7 {
+                let ld = k + 3, ldr = long + 5
+                // X of `long` rows × k (gram_cols) and its transpose stored as k rows × long (gram_rows).
+                var x = [Float](repeating: .nan, count: max(1, long * ld)), xt = [Float](repeating: .nan, count: max(1, k * ldr))
+                for p in 0..<long {
+                    for i in 0..<k {
+                        let v = Float(TestMatrices.hashUniform(seed: 7, index: UInt64(p * k + i)) * 2 - 1)
+                        x[p * ld + i] = v
+                        xt[i * ldr + p] = v
+                    }
+                }
+                var want = [Double](repeating: 0, count: k * k), scale = [Double](repeating: 0, count: k)
+                for p in 0..<long {
+                    for i in 0..<k {
+                        scale[i] += Double(x[p * ld + i]) * Double(x[p * ld + i])
+                        for j in 0...i { want[i * k + j] += Double(x[p * ld + i]) * Double(x[p * ld + j]) }
+                    }
+                }
+                var cols = [Float](repeating: .nan, count: k * k), rows = [Float](repeating: .nan, count: k * k)
+                try path.run {
+                    let t = wl_current()
+                    x.withUnsafeBufferPointer { xp in cols.withUnsafeMutableBufferPointer { t.pointee.gram_cols(xp.baseAddress!, long, k, ld, $0.baseAddress!, k) } }
+                    xt.withUnsafeBufferPointer { xp in rows.withUnsafeMutableBufferPointer { t.pointee.gram_rows(xp.baseAddress!, k, long, ldr, $0.baseAddress!, k) } }
+                }
+                for i in 0..<k {
+                    for j in 0...i {
+                        let bound = 1e-6 * Double(max(long, 1)).squareRoot() * (scale[i] * scale[j]).squareRoot() + 1e-30
+                        #expect(abs(Double(cols[i * k + j]) - want[i * k + j]) <= bound, "\(path) gram_cols \(long)×\(k) (\(i), \(j))")
+                        #expect(abs(Double(rows[i * k + j]) - want[i * k + j]) <= bound, "\(path) gram_rows \(k)×\(long) (\(i), \(j))")
+                    }
+                }
+            }
+        }
+    }
+
+    /// Split across the cores (the long sides cut into parts whose Gram matrices are added), the
+    /// spectrum is the one computed on one core.
+    @Test func spectrum_inParts_isTheWholeOne() throws {
+        let l = TestMatrices.random(rows: 5000, cols: 9, seed: 43), rt = TestMatrices.random(rows: 9, cols: 4500, seed: 44)
+        let one = try productSpectrum(l, rt, top: 4, parallel: false), parts = try productSpectrum(l, rt, top: 4, parallel: true)
+        for (x, y) in zip(parts.singularValues, one.singularValues) { #expect(abs(x - y) <= 1e-5 * one.singularValues[0]) }
+        #expect(abs(parts.sumOfSquares - one.sumOfSquares) <= 1e-5 * one.sumOfSquares)
+    }
+
     /// The spectrum from the factors is the same on every path (to Float rounding).
     @Test func spectrum_agreesAcrossPaths() throws {
         let l = TestMatrices.random(rows: 300, cols: 24, seed: 41), rt = TestMatrices.random(rows: 24, cols: 170, seed: 42)
