@@ -333,35 +333,11 @@ static int k_qpack_cols(const float *r, long ld, long cols, long k, int8_t *dst,
     return q_pack_cols(r, ld, cols, k, dst, terms, corr, scratch, 2);
 }
 
-/// acc[i·QNR + j] = Σ_p a'·b over the panel pair, exact in 32 bits (before the offset correction).
-/// Only the low 16 bits matter: the true Σ q_L·q_R fits them (see the top of this file).
+/// acc[i·QNR + j] = Σ_p a'·b over the panel pair, exact in 32 bits (before the offset correction):
+/// the SSE2 and NEON products (AVX2 and AVX-512 have their own panel kernels, q_panel_maddubs and
+/// kernels_qmax_vnni.h). Only the low 16 bits matter: the true Σ q_L·q_R fits them.
 static void q_products(const uint32_t *restrict a, const int8_t *restrict b, long kp, int32_t *restrict acc) {
-#if defined(__x86_64__) && WL_VL >= 8
-    // AVX2 (also under the AVX-512 target: the same 256-bit code). 6 × 2 accumulators of 16
-    // columns in 16-bit lanes; the 16-bit sums wrap, which is harmless since the final value fits.
-    __m256i c00 = _mm256_setzero_si256(), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00;
-    __m256i c30 = c00, c31 = c00, c40 = c00, c41 = c00, c50 = c00, c51 = c00;
-    for (long p = 0; p < kp; p++) {
-        __m256i b0 = _mm256_loadu_si256((const __m256i *)(b + p * 64));
-        __m256i b1 = _mm256_loadu_si256((const __m256i *)(b + p * 64 + 32));
-        __m256i x;
-#define WL_Q(r, v0, v1) \
-        x = _mm256_set1_epi32((int)a[p * 6 + (r)]); \
-        v0 = _mm256_add_epi16(v0, _mm256_maddubs_epi16(x, b0)); \
-        v1 = _mm256_add_epi16(v1, _mm256_maddubs_epi16(x, b1));
-        WL_Q(0, c00, c01) WL_Q(1, c10, c11) WL_Q(2, c20, c21)
-        WL_Q(3, c30, c31) WL_Q(4, c40, c41) WL_Q(5, c50, c51)
-#undef WL_Q
-    }
-#define WL_S(r, v0, v1) \
-    _mm256_storeu_si256((__m256i *)(acc + (r) * 32), _mm256_cvtepi16_epi32(_mm256_castsi256_si128(v0))); \
-    _mm256_storeu_si256((__m256i *)(acc + (r) * 32 + 8), _mm256_cvtepi16_epi32(_mm256_extracti128_si256(v0, 1))); \
-    _mm256_storeu_si256((__m256i *)(acc + (r) * 32 + 16), _mm256_cvtepi16_epi32(_mm256_castsi256_si128(v1))); \
-    _mm256_storeu_si256((__m256i *)(acc + (r) * 32 + 24), _mm256_cvtepi16_epi32(_mm256_extracti128_si256(v1, 1)));
-    WL_S(0, c00, c01) WL_S(1, c10, c11) WL_S(2, c20, c21)
-    WL_S(3, c30, c31) WL_S(4, c40, c41) WL_S(5, c50, c51)
-#undef WL_S
-#elif defined(__x86_64__)
+#if defined(__x86_64__)
     // SSE2: pmaddwd on 16-bit operands (the bytes widened), 32-bit sums; 8 columns at a time,
     // so 6 × 2 accumulators stay in the 16 registers.
     const __m128i zero = _mm_setzero_si128();
@@ -491,7 +467,7 @@ WL_INLINE float q_tile_top(const int32_t *acc, const float *rt, const q_cols *cc
         for (int c = 0; c < WL_QNR / WL_VL; c++) {
             vi raw;
             __builtin_memcpy(&raw, acc + i * WL_QNR + c * WL_VL, sizeof raw);
-            // The exact product is the low 16 bits of raw − corr, sign-extended (16-bit sums wrap).
+            // The exact product is the low 16 bits of raw − corr, sign-extended.
             vi d = (vi)((vu)(raw - cc->kv[c]) << 16) >> 16;
             vf v = __builtin_elementwise_abs(__builtin_convertvector(d, vf)) * cc->sb[c];
             rowMax = self(v > rowMax, v, rowMax);
@@ -504,8 +480,67 @@ WL_INLINE float q_tile_top(const int32_t *acc, const float *rt, const q_cols *cc
 }
 
 /// The tiles of `panels` row panels against one column panel (depth pairs): products, then bounds.
+#if defined(__x86_64__) && WL_VL >= 8
+/// k_qmax_panel with vpmaddubsw (AVX2, and the AVX-512 path without VNNI), each tile in registers:
+/// the 16-bit accumulators start at −corr modulo 2¹⁶, so their wrapping sums end at the products
+/// themselves (which fit 16 bits); the bounds are taken from them as q_tile_top takes them (|·|,
+/// widened, to Float, × column scale, the row's maximum, × row scale: the same Float operations in
+/// the same order) without storing the tile and sign-extending it again.
+static float q_panel_maddubs(const uint32_t *a, long panels, const float *row_terms, const int8_t *b, long kp, const float *ct,
+                             const int32_t *corr, float *upper, long ustride, float slack, float tiny) {
+    q_cols cc = q_col_terms(ct, corr);
+    int16_t neg[WL_QNR];
+    for (int j = 0; j < WL_QNR; j++) neg[j] = (int16_t)(uint16_t)(0u - (uint32_t)corr[j]);
+    const __m256i k0 = _mm256_loadu_si256((const __m256i *)neg), k1 = _mm256_loadu_si256((const __m256i *)(neg + 16));
+    const __m256 s0 = _mm256_loadu_ps(ct), s1 = _mm256_loadu_ps(ct + 8), s2 = _mm256_loadu_ps(ct + 16), s3 = _mm256_loadu_ps(ct + 24);
+    float lower = 0;
+    for (long i = 0; i < panels; i++) {
+        const uint32_t *ap = a + i * kp * 6;
+        const float *rt = row_terms + i * 3 * WL_QMR;
+        __m256i c00 = k0, c01 = k1, c10 = k0, c11 = k1, c20 = k0, c21 = k1;
+        __m256i c30 = k0, c31 = k1, c40 = k0, c41 = k1, c50 = k0, c51 = k1;
+        for (long p = 0; p < kp; p++) {
+            __m256i b0 = _mm256_loadu_si256((const __m256i *)(b + p * 64));
+            __m256i b1 = _mm256_loadu_si256((const __m256i *)(b + p * 64 + 32));
+            __m256i x;
+#define WL_Q(r, v0, v1) \
+            x = _mm256_set1_epi32((int)ap[p * 6 + (r)]); \
+            v0 = _mm256_add_epi16(v0, _mm256_maddubs_epi16(x, b0)); \
+            v1 = _mm256_add_epi16(v1, _mm256_maddubs_epi16(x, b1));
+            WL_Q(0, c00, c01) WL_Q(1, c10, c11) WL_Q(2, c20, c21)
+            WL_Q(3, c30, c31) WL_Q(4, c40, c41) WL_Q(5, c50, c51)
+#undef WL_Q
+        }
+        __m256 xMax = _mm256_setzero_ps();
+#define WL_F(v, half, s) _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_cvtepu16_epi32(half(v))), s)
+#define WL_LO(v) _mm256_castsi256_si128(v)
+#define WL_HI(v) _mm256_extracti128_si256(v, 1)
+#define WL_R(r, v0, v1) { \
+            __m256i u0 = _mm256_abs_epi16(v0), u1 = _mm256_abs_epi16(v1); \
+            __m256 m = _mm256_max_ps(_mm256_max_ps(WL_F(u0, WL_LO, s0), WL_F(u0, WL_HI, s1)), \
+                                     _mm256_max_ps(WL_F(u1, WL_LO, s2), WL_F(u1, WL_HI, s3))); \
+            xMax = _mm256_max_ps(_mm256_mul_ps(m, _mm256_set1_ps(rt[r])), xMax); }
+        WL_R(0, c00, c01) WL_R(1, c10, c11) WL_R(2, c20, c21)
+        WL_R(3, c30, c31) WL_R(4, c40, c41) WL_R(5, c50, c51)
+#undef WL_R
+#undef WL_HI
+#undef WL_LO
+#undef WL_F
+        __m128 h = _mm_max_ps(_mm256_castps256_ps128(xMax), _mm256_extractf128_ps(xMax, 1));
+        h = _mm_max_ps(h, _mm_movehl_ps(h, h));
+        h = _mm_max_ss(h, _mm_shuffle_ps(h, h, 1));
+        float low = q_record(_mm_cvtss_f32(h), q_tile_error(rt, &cc), upper + i * ustride, slack, tiny);
+        lower = low > lower ? low : lower;
+    }
+    return lower;
+}
+#endif
+
 static float k_qmax_panel(const uint32_t *a, long panels, const float *row_terms, const int8_t *b, long kp, const float *ct,
                           const int32_t *corr, float *upper, long ustride, float slack, float tiny) {
+#if defined(__x86_64__) && WL_VL >= 8
+    return q_panel_maddubs(a, panels, row_terms, b, kp, ct, corr, upper, ustride, slack, tiny);
+#else
     q_cols cc = q_col_terms(ct, corr);
     int32_t acc[WL_QMR * WL_QNR];
     float lower = 0;
@@ -516,4 +551,5 @@ static float k_qmax_panel(const uint32_t *a, long panels, const float *row_terms
         lower = low > lower ? low : lower;
     }
     return lower;
+#endif
 }
