@@ -408,49 +408,60 @@ WL_INLINE vf4 hsum4(vf a, vf b, vf c, vf d) {
     return __builtin_shufflevector(ab, cd, 0, 1, 4, 5) + __builtin_shufflevector(ab, cd, 2, 3, 6, 7);
 }
 
+/// k_gram_rows' register tile: GTI × GTJ rows' dot products at once. 4 × 4 (16 accumulators, 8
+/// loads per 16 multiply-adds) where there are 32 vector registers; 3 × 3 with x86's 16, where
+/// 4 × 4 spilled accumulators to the stack on every step.
+#if WL_VL == 16 || defined(__aarch64__)
+#define GTI 4
+#define GTJ 4
+#else
+#define GTI 3
+#define GTJ 3
+#endif
+
 /// Depth of k_gram_rows' slices: all k rows' pieces (k·GR floats, 512 KB at k = 128) stay in L2,
 /// the four rows of a tile (16 KB) in L1 while the other rows pass.
 #define GR 1024
 
 /// The lower triangle of X·Xᵀ (k×k, row stride ldc; the upper triangle is left unspecified) for X of
 /// k rows × n columns, row stride ld: the Gram matrix of a wide factor, whose rows are the long,
-/// contiguous side. Each entry is a dot product of two rows, taken four rows by four at a time (16
-/// vector accumulators, 8 loads per 16 multiply-adds) over slices of GR columns; nothing is packed
-/// (transposing the factor into GEMM panels cost as much as the multiply-adds).
+/// contiguous side. Each entry is a dot product of two rows, taken GTI rows by GTJ at a time over
+/// slices of GR columns; nothing is packed (transposing the factor into GEMM panels cost as much as
+/// the multiply-adds).
 static void k_gram_rows(const float *x, long k, long n, long ld, float *c, long ldc) {
     for (long i = 0; i < k; i++) for (long j = 0; j <= i; j++) c[i * ldc + j] = 0;
     for (long p0 = 0; p0 < n; p0 += GR) {
         long pe = minl(n, p0 + GR), pv = p0 + (pe - p0) / WL_VL * WL_VL;
-        for (long i0 = 0; i0 < k; i0 += 4) {
-            long ib = minl(4, k - i0);
-            for (long j0 = 0; j0 <= i0; j0 += 4) {
-                long jb = minl(4, k - j0);
-                if (ib == 4 && jb == 4) {
-                    const float *a0 = x + i0 * ld, *a1 = a0 + ld, *a2 = a1 + ld, *a3 = a2 + ld;
-                    const float *b0 = x + j0 * ld, *b1 = b0 + ld, *b2 = b1 + ld, *b3 = b2 + ld;
-                    vf s00 = 0, s01 = 0, s02 = 0, s03 = 0, s10 = 0, s11 = 0, s12 = 0, s13 = 0;
-                    vf s20 = 0, s21 = 0, s22 = 0, s23 = 0, s30 = 0, s31 = 0, s32 = 0, s33 = 0;
+        for (long i0 = 0; i0 < k; i0 += GTI) {
+            long ib = minl(GTI, k - i0);
+            for (long j0 = 0; j0 <= i0; j0 += GTJ) {
+                long jb = minl(GTJ, k - j0);
+                if (ib == GTI && jb == GTJ) {
+                    const float *ar[GTI], *br[GTJ];
+                    for (int r = 0; r < GTI; r++) ar[r] = x + (i0 + r) * ld;
+                    for (int q = 0; q < GTJ; q++) br[q] = x + (j0 + q) * ld;
+                    vf acc[GTI][GTJ];
+                    for (int r = 0; r < GTI; r++) for (int q = 0; q < GTJ; q++) acc[r][q] = 0;
                     for (long p = p0; p < pv; p += WL_VL) {
-                        vf u0 = ldf(b0 + p), u1 = ldf(b1 + p), u2 = ldf(b2 + p), u3 = ldf(b3 + p), v;
-                        v = ldf(a0 + p); s00 = MADD(s00, v, u0); s01 = MADD(s01, v, u1); s02 = MADD(s02, v, u2); s03 = MADD(s03, v, u3);
-                        v = ldf(a1 + p); s10 = MADD(s10, v, u0); s11 = MADD(s11, v, u1); s12 = MADD(s12, v, u2); s13 = MADD(s13, v, u3);
-                        v = ldf(a2 + p); s20 = MADD(s20, v, u0); s21 = MADD(s21, v, u1); s22 = MADD(s22, v, u2); s23 = MADD(s23, v, u3);
-                        v = ldf(a3 + p); s30 = MADD(s30, v, u0); s31 = MADD(s31, v, u1); s32 = MADD(s32, v, u2); s33 = MADD(s33, v, u3);
+                        vf u[GTJ];
+                        for (int q = 0; q < GTJ; q++) u[q] = ldf(br[q] + p);
+                        for (int r = 0; r < GTI; r++) {
+                            vf v = ldf(ar[r] + p);
+                            for (int q = 0; q < GTJ; q++) acc[r][q] = MADD(acc[r][q], v, u[q]);
+                        }
                     }
-                    vf4 r[4] = {hsum4(s00, s01, s02, s03), hsum4(s10, s11, s12, s13), hsum4(s20, s21, s22, s23),
-                                hsum4(s30, s31, s32, s33)};
-                    for (long ri = 0; ri < 4; ri++) {
-                        const float *ai = x + (i0 + ri) * ld;
-                        for (long sj = 0; sj < 4; sj++) {
-                            const float *bj = x + (j0 + sj) * ld;
-                            float t = r[ri][sj];
-                            for (long p = pv; p < pe; p++) t += ai[p] * bj[p];
-                            c[(i0 + ri) * ldc + j0 + sj] += t;
+                    for (int r = 0; r < GTI; r++) {
+                        vf4 sums = hsum4(acc[r][0], GTJ > 1 ? acc[r][1 % GTJ] : 0, GTJ > 2 ? acc[r][2 % GTJ] : 0,
+                                         GTJ > 3 ? acc[r][3 % GTJ] : 0);
+                        for (int q = 0; q < GTJ; q++) {
+                            float t = sums[q];
+                            for (long p = pv; p < pe; p++) t += ar[r][p] * br[q][p];
+                            c[(i0 + r) * ldc + j0 + q] += t;
                         }
                     }
                     continue;
                 }
-                // A last tile of fewer than four rows: one vector dot product per entry.
+                // A last tile of fewer rows: one vector dot product per entry.
                 for (long ri = 0; ri < ib; ri++) {
                     const float *ai = x + (i0 + ri) * ld;
                     for (long sj = 0; sj < jb && j0 + sj <= i0 + ri; sj++) {
