@@ -96,6 +96,24 @@ typedef int8_t vs8 __attribute__((ext_vector_type(WL_VL)));
 /// Rounds to the nearest integer (ties to even) for |y| < 2²²: no libm call, no SSE4.1 needed.
 WL_INLINE vf q_rint(vf y) { return (y + 0x1.8p23f) - 0x1.8p23f; }
 
+/// Σ of a vector of Doubles by halving (any order will do: every sum here is rounded up afterwards
+/// by far more than its rounding errors).
+WL_INLINE double q_hsum_d(vd v) {
+#if WL_VL == 16
+    typedef double d4 __attribute__((ext_vector_type(4)));
+    typedef double d2 __attribute__((ext_vector_type(2)));
+    d4 h = v.lo + v.hi;
+    d2 g = h.lo + h.hi;
+    return g[0] + g[1];
+#elif WL_VL == 8
+    typedef double d2 __attribute__((ext_vector_type(2)));
+    d2 g = v.lo + v.hi;
+    return g[0] + g[1];
+#else
+    return v[0] + v[1];
+#endif
+}
+
 /// q_vector for a contiguous vector, WL_VL values at a time; the scalar q_vector when its first
 /// scale does not keep Σq² within bounds (or for the tail's sake when k is not a multiple of WL_VL).
 static long q_vector_contiguous(const float *x, long k, double limit, int8_t *q, float *terms) {
@@ -112,10 +130,11 @@ static long q_vector_contiguous(const float *x, long k, double limit, int8_t *q,
         ss0 += lo * lo;
         ss1 += hi * hi;
     }
-    for (int l = 0; l < WL_VL; l++) if (bad[l]) return -0x7fffffffffffffffL - 1;
-    double m = 0;
-    for (int l = 0; l < WL_VL; l++) m = mx[l] > m ? mx[l] : m;
-    double ss = hsum_d(ss0 + ss1);
+    // Reductions across the lanes rather than loops over them: at k = 128 (a rank-128 LoRA's
+    // rows) the lane loops cost as much as the arithmetic.
+    if (__builtin_reduce_or(bad)) return -0x7fffffffffffffffL - 1;
+    double m = __builtin_reduce_max(mx);
+    double ss = q_hsum_d(ss0 + ss1);
     if (m == 0) {
         for (long t = 0; t < k; t++) q[t] = 0;
         terms[0] = terms[1] = terms[2] = terms[3] = 0;
@@ -143,10 +162,9 @@ static long q_vector_contiguous(const float *x, long k, double limit, int8_t *q,
         ee0 += e0 * e0;
         ee1 += e1 * e1;
     }
-    long qsum = 0, total = 0;
-    for (int l = 0; l < WL_VL; l++) { qsum += qq[l]; total += sum[l]; }
+    long qsum = __builtin_reduce_add(qq), total = __builtin_reduce_add(sum);
     if (qsum > 181 * 181) return q_vector(x, 1, k, limit, q, terms);
-    double ee = hsum_d(ee0 + ee1);
+    double ee = q_hsum_d(ee0 + ee1);
     terms[0] = sf;
     terms[1] = up_f(__builtin_elementwise_sqrt(ee) * (1 + 0x1p-30));
     terms[2] = up_f((double)sf * __builtin_elementwise_sqrt((double)qsum) * (1 + 0x1p-30));
@@ -170,13 +188,14 @@ WL_INLINE int q_pack_rows(const float *l, long ld, long rows, long k, uint32_t *
         terms[i] = t[0];
         terms[WL_QMR + i] = t[1];
         terms[2 * WL_QMR + i] = t[2];
+        // The row's bytes offset by +64 in place, then one word per step (a last step past k is
+        // padded with 64, q = 0).
+        uint8_t *biased = (uint8_t *)scratch;
+        for (long d = 0; d < k; d++) biased[d] = (uint8_t)(scratch[d] + 64);
         for (long p = 0; p < kp; p++) {
-            uint32_t word = 0;
-            for (long u = 0; u < qd; u++) {
-                long d = qd * p + u;
-                word |= (uint32_t)(d < k ? scratch[d] + 64 : 64) << (8 * u);
-            }
-            dst[p * WL_QMR + i] = qd == 2 ? word | word << 16 : word;
+            uint32_t word = 0x40404040u;
+            __builtin_memcpy(&word, biased + qd * p, (size_t)minl(qd, k - qd * p));
+            dst[p * WL_QMR + i] = qd == 2 ? (word & 0xffffu) | word << 16 : word;
         }
     }
     return 0;
