@@ -192,10 +192,20 @@ WL_INLINE int q_pack_rows(const float *l, long ld, long rows, long k, uint32_t *
         // padded with 64, q = 0).
         uint8_t *biased = (uint8_t *)scratch;
         for (long d = 0; d < k; d++) biased[d] = (uint8_t)(scratch[d] + 64);
-        for (long p = 0; p < kp; p++) {
+        long whole = k / qd;
+        if (qd == 4) {
+            for (long p = 0; p < whole; p++) { uint32_t word; __builtin_memcpy(&word, biased + 4 * p, 4); dst[p * WL_QMR + i] = word; }
+        } else {
+            for (long p = 0; p < whole; p++) {
+                uint16_t pair;
+                __builtin_memcpy(&pair, biased + 2 * p, 2);
+                dst[p * WL_QMR + i] = (uint32_t)pair | (uint32_t)pair << 16;
+            }
+        }
+        if (whole < kp) {
             uint32_t word = 0x40404040u;
-            __builtin_memcpy(&word, biased + qd * p, (size_t)minl(qd, k - qd * p));
-            dst[p * WL_QMR + i] = qd == 2 ? (word & 0xffffu) | word << 16 : word;
+            for (long d = whole * qd; d < k; d++) word = (word & ~(0xffu << (8 * (d - whole * qd)))) | (uint32_t)biased[d] << (8 * (d - whole * qd));
+            dst[whole * WL_QMR + i] = qd == 2 ? (word & 0xffffu) | word << 16 : word;
         }
     }
     return 0;
