@@ -6,8 +6,9 @@
 #include <string.h>
 #if defined(__x86_64__)
 #include <cpuid.h>
-extern const wl_kernels wl_kernels_avx512, wl_kernels_avx512_vnni, wl_kernels_avx2, wl_kernels_baseline;
+extern const wl_kernels wl_kernels_avx512, wl_kernels_avx512_vnni, wl_kernels_avx2, wl_kernels_avx2_vnni, wl_kernels_baseline;
 static int x86_has_vnni(void);
+static int x86_has_avx_vnni(void);
 static int x86_supports(int path);
 #elif defined(__aarch64__)
 extern const wl_kernels wl_kernels_neon;
@@ -39,6 +40,8 @@ const wl_kernels *wl_table(int path) {
     // AVX-512 VNNI (Cascade Lake, Ice Lake and later, Zen 4 and later) speeds up the integer
     // screen only; the rest of the table is the same.
     if (path == WL_PATH_AVX512 && x86_has_vnni() && x86_supports(WL_PATH_AVX512)) return &wl_kernels_avx512_vnni;
+    // AVX-VNNI (the same instruction on 256-bit registers; Alder Lake and later client cores).
+    if (path == WL_PATH_AVX2 && x86_has_avx_vnni() && x86_supports(WL_PATH_AVX2)) return &wl_kernels_avx2_vnni;
 #endif
     return wl_table_base(path);
 }
@@ -49,6 +52,14 @@ static int x86_has_vnni(void) {
     unsigned a, b, c, d;
     if (!__get_cpuid_count(7, 0, &a, &b, &c, &d)) return 0;
     return (c >> 11) & 1;
+}
+
+/// AVX-VNNI (CPUID leaf 7 subleaf 1, EAX bit 4); wl_table asks x86_supports too, for AVX2 and ymm state.
+static int x86_has_avx_vnni(void) {
+    unsigned a, b, c, d;
+    if (!__get_cpuid_count(7, 0, &a, &b, &c, &d) || a < 1) return 0;   // subleaf 1 not reported
+    if (!__get_cpuid_count(7, 1, &a, &b, &c, &d)) return 0;
+    return (a >> 4) & 1;
 }
 
 /// The instruction sets and the OS's register saving (XCR0) both have to be there: a CPU with

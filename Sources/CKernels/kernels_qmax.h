@@ -362,6 +362,17 @@ static int k_qpack_cols(const float *r, long ld, long cols, long k, int8_t *dst,
     return q_pack_cols(r, ld, cols, k, dst, terms, corr, scratch, 2);
 }
 
+#if defined(__x86_64__) && WL_VL >= 8
+// The quad layout's packers, for the VNNI tables (kernels_qmax_vnni.h, kernels_qmax_avxvnni.h).
+static int k_qpack_rows4(const float *l, long ld, long rows, long k, uint32_t *dst, float *terms, int8_t *scratch) {
+    return q_pack_rows(l, ld, rows, k, dst, terms, scratch, 4);
+}
+
+static int k_qpack_cols4(const float *r, long ld, long cols, long k, int8_t *dst, float *terms, int32_t *corr, int8_t *scratch) {
+    return q_pack_cols(r, ld, cols, k, dst, terms, corr, scratch, 4);
+}
+#endif
+
 /// acc[i·QNR + j] = Σ_p a'·b over the panel pair, exact in 32 bits (before the offset correction):
 /// the SSE2 and NEON products (AVX2 and AVX-512 have their own panel kernels, q_panel_maddubs and
 /// kernels_qmax_vnni.h). Only the low 16 bits matter: the true Σ q_L·q_R fits them.

@@ -9,14 +9,6 @@
 // (dispatch.c). The quad layout halves the broadcasts per multiply-add, and 32-bit lanes that do
 // not wrap let the tile's bounds be taken from the accumulators in registers (k_qmax_panel4).
 
-static int k_qpack_rows4(const float *l, long ld, long rows, long k, uint32_t *dst, float *terms, int8_t *scratch) {
-    return q_pack_rows(l, ld, rows, k, dst, terms, scratch, 4);
-}
-
-static int k_qpack_cols4(const float *r, long ld, long cols, long k, int8_t *dst, float *terms, int32_t *corr, int8_t *scratch) {
-    return q_pack_cols(r, ld, cols, k, dst, terms, corr, scratch, 4);
-}
-
 /// The tiles of `panels` row panels against one column panel (quad steps), each tile's products
 /// and bounds in registers: 6 rows × 2 vectors of 16 columns, one vpdpbusd each per step. The
 /// accumulators start at −corr, so they end at Σ q_L·q_R itself: vpdpbusd's 32-bit sums do not

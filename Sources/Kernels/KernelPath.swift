@@ -31,13 +31,14 @@ public enum KernelPath: String, CaseIterable, Sendable, CustomStringConvertible 
     public var description: String {
         switch self {
         case .avx512: hasExtensions ? "avx512 (AVX-512 F/VL/BW/DQ, VNNI, FMA, F16C; 16 lanes)" : "avx512 (AVX-512 F/VL/BW/DQ, FMA, F16C; 16 lanes)"
-        case .avx2: "avx2 (AVX2, FMA, F16C; 8 lanes)"
+        case .avx2: hasExtensions ? "avx2 (AVX2, AVX-VNNI, FMA, F16C; 8 lanes)" : "avx2 (AVX2, FMA, F16C; 8 lanes)"
         case .baseline: "baseline (SSE2; 4 lanes, no FMA)"
         case .neon: "neon (Advanced SIMD with FMA; 4 lanes)"
         }
     }
 
-    /// Whether this CPU gives the path an optional extension (AVX-512 VNNI for the integer screen).
+    /// Whether this CPU gives the path an optional extension for the integer screen (AVX-512 VNNI on
+    /// the avx512 path, AVX-VNNI on the avx2 path).
     public var hasExtensions: Bool {
         guard let table = wl_table(index), let base = wl_table_base(index) else { return false }
         return table != base

@@ -37,23 +37,26 @@ import Testing
         #endif
     }
 
-    /// The AVX-512 path takes VNNI for the integer screen exactly when the CPU reports it, and no
-    /// other path has an optional extension.
+    /// The AVX-512 path takes VNNI and the AVX2 path AVX-VNNI for the integer screen exactly when
+    /// the CPU reports them (Linux's flags `avx512_vnni`, `avx_vnni`); no other path has an
+    /// optional extension.
     @Test func vnniScreen_followsTheCPUReport() throws {
         #if arch(x86_64)
         let text = try String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8)
         let line = try #require(text.split(separator: "\n").first { $0.hasPrefix("flags") })
         let flags = Set(line.split(separator: ":").last!.split(separator: " ").map(String.init))
-        let avx512 = KernelPath.supported.contains(.avx512)
+        let avx512 = KernelPath.supported.contains(.avx512), avx2 = KernelPath.supported.contains(.avx2)
         #expect(KernelPath.avx512.hasExtensions == (avx512 && flags.contains("avx512_vnni")))
         #expect(KernelPath.avx512.description.contains("VNNI") == KernelPath.avx512.hasExtensions)
+        #expect(KernelPath.avx2.hasExtensions == (avx2 && flags.contains("avx_vnni")))
+        #expect(KernelPath.avx2.description.contains("AVX-VNNI") == KernelPath.avx2.hasExtensions)
         #endif
-        for path in KernelPath.allCases where path != .avx512 { #expect(!path.hasExtensions) }
+        for path in KernelPath.allCases where path != .avx512 && path != .avx2 { #expect(!path.hasExtensions) }
         let variants = KernelPath.supportedVariants
-        #expect(variants.count == KernelPath.supported.count + (KernelPath.avx512.hasExtensions ? 1 : 0))
+        #expect(variants.count == KernelPath.supported.count + KernelPath.supported.filter(\.hasExtensions).count)
         for v in variants {
             let depth = try v.run { wl_current().pointee.qdepth }
-            #expect(depth == (v.path == .avx512 && v.extensions && v.path.hasExtensions ? 4 : 2), "\(v)")
+            #expect(depth == (v.extensions && v.path.hasExtensions ? 4 : 2), "\(v)")
         }
     }
 

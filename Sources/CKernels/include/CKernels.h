@@ -82,7 +82,8 @@ typedef struct wl_kernels {
 
     // --- the integer screen of max |L·R| (kernels_qmax.h; layouts described there) ---
     /// Depth values per packed step: 2 (vpmaddubsw and the other paths' products) or 4 (vpdpbusd,
-    /// the AVX-512 path on CPUs with VNNI). Panels hold ⌈k/qdepth⌉ steps.
+    /// the AVX-512 path on CPUs with VNNI and the AVX2 path on CPUs with AVX-VNNI). Panels hold
+    /// ⌈k/qdepth⌉ steps.
     long qdepth;
     /// Quantises `rows` ≤ WL_QMR rows of L (row stride ld, depth k) into one packed panel and its
     /// row terms (3 × WL_QMR Floats). 0, or 1 when a value is not finite. scratch: k bytes.
@@ -163,10 +164,11 @@ typedef struct wl_kernels {
 enum { WL_PATH_AVX512 = 0, WL_PATH_AVX2 = 1, WL_PATH_BASELINE = 2, WL_PATH_NEON = 3, WL_PATH_COUNT = 4 };
 
 /// The table of `path`, or NULL when this binary has no such path (other architecture). On a CPU
-/// with AVX-512 VNNI the AVX-512 path's table uses it for the integer screen.
+/// with AVX-512 VNNI the AVX-512 path's table uses it for the integer screen, on one with AVX-VNNI
+/// the AVX2 path's.
 const wl_kernels *_Nullable wl_table(int path);
-/// The table of `path` without optional extensions (AVX-512 without VNNI): what wl_table gives on
-/// CPUs that lack them, so tests can check both on one machine.
+/// The table of `path` without optional extensions (AVX-512 without VNNI, AVX2 without AVX-VNNI):
+/// what wl_table gives on CPUs that lack them, so tests can check both on one machine.
 const wl_kernels *_Nullable wl_table_base(int path);
 /// Whether this CPU (and its OS, for the AVX register state) can run `path`.
 int wl_cpu_supports(int path);
