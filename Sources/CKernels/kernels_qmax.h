@@ -521,6 +521,13 @@ WL_INLINE float q_tile_top(const int32_t *acc, const float *rt, const q_cols *cc
 
 /// The tiles of `panels` row panels against one column panel (depth pairs): products, then bounds.
 #if defined(__x86_64__) && WL_VL >= 8
+/// The largest lane of eight non-negative finite Floats.
+WL_INLINE float q_hmax256(__m256 v) {
+    __m128 h = _mm_max_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    h = _mm_max_ps(h, _mm_movehl_ps(h, h));
+    return _mm_cvtss_f32(_mm_max_ss(h, _mm_shuffle_ps(h, h, 1)));
+}
+
 /// k_qmax_panel with vpmaddubsw (AVX2, and the AVX-512 path without VNNI), each tile in registers:
 /// the 16-bit accumulators start at −corr modulo 2¹⁶, so their wrapping sums end at the products
 /// themselves (which fit 16 bits); the bounds are taken from them as q_tile_top takes them (|·|,
@@ -566,10 +573,7 @@ static float q_panel_maddubs(const uint32_t *a, long panels, const float *row_te
 #undef WL_HI
 #undef WL_LO
 #undef WL_F
-        __m128 h = _mm_max_ps(_mm256_castps256_ps128(xMax), _mm256_extractf128_ps(xMax, 1));
-        h = _mm_max_ps(h, _mm_movehl_ps(h, h));
-        h = _mm_max_ss(h, _mm_shuffle_ps(h, h, 1));
-        float low = q_record(_mm_cvtss_f32(h), q_tile_error(rt, &cc), upper + i * ustride, slack, tiny);
+        float low = q_record(q_hmax256(xMax), q_tile_error(rt, &cc), upper + i * ustride, slack, tiny);
         lower = low > lower ? low : lower;
     }
     return lower;

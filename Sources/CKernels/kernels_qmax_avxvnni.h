@@ -46,10 +46,7 @@ static float k_qmax_panel_avxvnni(const uint32_t *a, long panels, const float *r
             WL_R(3, c30, c31) WL_R(4, c40, c41) WL_R(5, c50, c51)
 #undef WL_R
         }
-        __m128 hm = _mm_max_ps(_mm256_castps256_ps128(xMax), _mm256_extractf128_ps(xMax, 1));
-        hm = _mm_max_ps(hm, _mm_movehl_ps(hm, hm));
-        hm = _mm_max_ss(hm, _mm_shuffle_ps(hm, hm, 1));
-        float low = q_record(_mm_cvtss_f32(hm), q_tile_error(rt, &cc), upper + i * ustride, slack, tiny);
+        float low = q_record(q_hmax256(xMax), q_tile_error(rt, &cc), upper + i * ustride, slack, tiny);
         lower = low > lower ? low : lower;
     }
     return lower;
