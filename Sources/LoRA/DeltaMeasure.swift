@@ -22,27 +22,47 @@ struct DeltaMeasure: Sendable {
     /// - Parameters:
     ///   - parts: the modules of the layer with the first row each one's ΔW covers.
     ///   - rows, cols: the layer as a matrix (conv kernels flattened into the columns).
-    static func of(_ parts: [(module: LoraModule, rowOffset: Int)], rows: Int, cols: Int, in lora: LoraFile) throws(LoraError) -> DeltaMeasure {
+    ///   - buffers: spare arrays for the factors, shared by the layers measured side by side.
+    static func of(_ parts: [(module: LoraModule, rowOffset: Int)], rows: Int, cols: Int, in lora: LoraFile,
+                   buffers: FactorBuffers? = nil) throws(LoraError) -> DeltaMeasure {
         let top = min(4, rows, cols)
         let rank = parts.reduce(0) { $0 + ($1.module.rank ?? 0) }
         // Factors pay while the r-wide factors are smaller than ΔW itself.
-        if parts.allSatisfy({ $0.module.kind == .lora }), 2 * rank < min(rows, cols),
-           let m = try factored(parts, rows: rows, cols: cols, top: top, in: lora) {
-            return m
+        if parts.allSatisfy({ $0.module.kind == .lora }), 2 * rank < min(rows, cols) {
+            var used: [[Float]] = []
+            let m = try factored(parts, rows: rows, cols: cols, top: top, in: lora, buffers: buffers, used: &used)
+            // Handed back once `factored` has returned: nothing else holds the arrays now.
+            buffers?.give(&used)
+            if let m { return m }
         }
         return try materialised(parts, rows: rows, cols: cols, top: top, in: lora)
     }
 
-    /// From the factors; nil when they do not fit the layer as expected (then ΔW is materialised).
+    /// `factored` with freshly loaded factors.
     static func factored(_ parts: [(module: LoraModule, rowOffset: Int)], rows: Int, cols: Int, top: Int,
-                                 in lora: LoraFile) throws(LoraError) -> DeltaMeasure? {
+                         in lora: LoraFile) throws(LoraError) -> DeltaMeasure? {
+        var used: [[Float]] = []
+        return try factored(parts, rows: rows, cols: cols, top: top, in: lora, buffers: nil, used: &used)
+    }
+
+    /// From the factors; nil when they do not fit the layer as expected (then ΔW is materialised).
+    /// Factors read into arrays taken from `buffers` are appended to `used`.
+    static func factored(_ parts: [(module: LoraModule, rowOffset: Int)], rows: Int, cols: Int, top: Int,
+                         in lora: LoraFile, buffers: FactorBuffers?, used: inout [[Float]]) throws(LoraError) -> DeltaMeasure? {
         var pieces: [(up: Matrix, down: Matrix, offset: Int)] = []
         for p in parts {
             var f: (up: Matrix, down: Matrix)
-            do { f = try LoraDelta.factors(p.module, in: lora) } catch { throw .unreadable(error) }
+            do {
+                if let buffers, p.module.keys[.mid] == nil {
+                    f = (try buffers.matrix(p.module, .up, in: lora, scale: p.module.scale, used: &used),
+                         try buffers.matrix(p.module, .down, in: lora, scale: 1, used: &used))
+                } else {
+                    f = try LoraDelta.factors(p.module, in: lora)
+                    let s = p.module.scale
+                    if s != 1 { for i in f.up.values.indices { f.up.values[i] *= s } }
+                }
+            } catch { throw .unreadable(error) }
             guard f.down.cols == cols, f.up.cols == f.down.rows, p.rowOffset >= 0, p.rowOffset + f.up.rows <= rows else { return nil }
-            let s = p.module.scale
-            if s != 1 { for i in f.up.values.indices { f.up.values[i] *= s } }
             pieces.append((f.up, f.down, p.rowOffset))
         }
         // The whole layer as one product L·R: the ups side by side, each on its rows; the downs stacked.
@@ -158,3 +178,61 @@ struct DeltaMeasure: Sendable {
         return out
     }
 }
+
+/// Spare Float arrays for LoRA factors, reused by the layers of one report. A full-size SDXL
+/// rank-128 LoRA has about 80 factors of 4-12 MB; the server's allocator policy (glibc's mmap
+/// threshold fixed at 4 MiB, NodeServer/AllocatorPolicy.swift) maps and unmaps each of them on its
+/// own, and the page faults and TLB shootdowns of that churn made `LTLoraInspect` in the server
+/// 0.5 s slower than `weightlens lora` (docs/BENCHMARKS.md, "LoRA inspection", session 9). The
+/// pool holds at most the arrays of the layers in flight at once, for the length of one report.
+final class FactorBuffers: Sendable {
+    private let spare = Mutex<[[Float]]>([])
+
+    /// How many arrays are spare now.
+    var spareCount: Int { spare.withLock { $0.count } }
+
+    /// Hands arrays back (emptying `arrays`); call once nothing else refers to them.
+    func give(_ arrays: inout [[Float]]) {
+        guard !arrays.isEmpty else { return }
+        let handed = arrays
+        arrays = []
+        spare.withLock { $0.append(contentsOf: handed) }
+    }
+
+    /// Factor `role` of `module` as a matrix (rows = its first dimension), read into a spare array
+    /// and multiplied by `scale`; the array is also appended to `used`. Falls back to a fresh load
+    /// for tensors that are not stored element by element (GGUF blocks).
+    func matrix(_ module: LoraModule, _ role: LoraRole, in lora: LoraFile, scale: Float,
+                used: inout [[Float]]) throws(CheckpointError) -> Matrix {
+        let key = module.keys[role]!
+        let file = lora.checkpoint
+        var values: [Float], shape: [Int]
+        if file.canReadElements(key), let entry = file.entry(named: key) {
+            let count = entry.parameterCount
+            // The smallest spare array that holds the factor, else the largest (grown once).
+            values = spare.withLock { arrays -> [Float] in
+                guard let largest = arrays.indices.max(by: { arrays[$0].capacity < arrays[$1].capacity }) else { return [] }
+                let fitting = arrays.indices.filter { arrays[$0].capacity >= count }
+                return arrays.remove(at: fitting.min(by: { arrays[$0].capacity < arrays[$1].capacity }) ?? largest)
+            }
+            values.reserveCapacity(count)
+            if values.count > count { values.removeLast(values.count - count) }
+            if values.count < count { values.append(contentsOf: repeatElement(0, count: count - values.count)) }
+            var failure: CheckpointError?
+            values.withUnsafeMutableBufferPointer { p in
+                guard count > 0 else { return }
+                do throws(CheckpointError) { try file.readElements(key, start: 0, count: count, into: p.baseAddress!) } catch { failure = error }
+            }
+            if let failure { throw failure }
+            shape = entry.shape
+        } else {
+            let t = try file.loadTensor(key)
+            (values, shape) = (t.values, t.shape)
+        }
+        if scale != 1 { for i in values.indices { values[i] *= scale } }
+        used.append(values)
+        let rows = shape.first ?? 1
+        return Matrix(rows: rows, cols: values.count / max(rows, 1), values: values)
+    }
+}
+

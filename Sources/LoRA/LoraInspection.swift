@@ -46,6 +46,7 @@ public struct LoraInspection: Sendable {
             identity = nil
         }
         let entries: [LayerEntry]
+        let buffers = FactorBuffers()
         if let binding {
             // Group modules by layer, layers in model order.
             var groups: [String: [LoraBinding.Match]] = [:]
@@ -61,7 +62,8 @@ public struct LoraInspection: Sendable {
                 let matches = byKey[layer.weightKey]!
                 let rows = layer.shape.first ?? 1
                 let cols = max(1, layer.parameters / max(rows, 1))
-                let measure = try DeltaMeasure.of(matches.map { ($0.module, $0.target.rowOffset) }, rows: rows, cols: cols, in: lora)
+                let measure = try DeltaMeasure.of(matches.map { ($0.module, $0.target.rowOffset) }, rows: rows, cols: cols, in: lora,
+                                                  buffers: buffers)
                 var relative: Double?
                 if let base, rank[layer.weightKey] != nil, let norm = DeltaMeasure.baseNorm(layer, in: base) {
                     relative = measure.l2 / max(norm, 1e-30)
@@ -72,7 +74,8 @@ public struct LoraInspection: Sendable {
         } else {
             entries = try DeltaMeasure.concurrentMap(lora.modules, cancelled: cancelled) { m throws(LoraError) -> LayerEntry in
                 let rows = m.deltaShape.first ?? 1
-                let measure = try DeltaMeasure.of([(m, 0)], rows: rows, cols: max(1, m.deltaCount / max(rows, 1)), in: lora)
+                let measure = try DeltaMeasure.of([(m, 0)], rows: rows, cols: max(1, m.deltaCount / max(rows, 1)), in: lora,
+                                                  buffers: buffers)
                 return entry(name: m.name, block: nil, part: "other", module: m, measure: measure, relative: nil)
             }
         }

@@ -54,6 +54,34 @@ import Testing
         #expect(factoredCount > 0)
     }
 
+    /// Factors read into spare arrays shared by every layer (`FactorBuffers`, as the report reads
+    /// them: arrays handed from layer to layer, shrunk and grown) give exactly what fresh loads
+    /// give, in two passes over the layers in opposite orders.
+    @Test(arguments: ["lycoris_lora", "peft_unet", "peft_flux"])
+    func spareArrays_giveTheFreshResult(_ name: String) throws {
+        let base = name == "peft_flux" ? "diffusers_flux/transformer" : "diffusers_unet/unet"
+        let catalog = LayerCatalog(checkpoint: try CheckpointFile.open(path: toolFixture(base)))
+        let lora = try LoraFile.open(path: toolFixture("lora/\(name).safetensors"))
+        let binding = try LoraBinding.bind(lora, identity: catalog.identity, layers: catalog.allLayers, modelName: base)
+        let layers = Set(binding.matches.map(\.target.layer.name)).sorted()
+        let buffers = FactorBuffers()
+        var sawSpares = false
+        for order in [layers, layers.reversed()] {
+            for layer in order {
+                let matches = binding.matches.filter { $0.target.layer.name == layer }
+                let shape = matches[0].target.layer.shape
+                let rows = shape[0], cols = shape.dropFirst().reduce(1, *)
+                let parts = matches.map { (module: $0.module, rowOffset: $0.target.rowOffset) }
+                let fresh = try DeltaMeasure.of(parts, rows: rows, cols: cols, in: lora)
+                let pooled = try DeltaMeasure.of(parts, rows: rows, cols: cols, in: lora, buffers: buffers)
+                #expect(pooled.l2 == fresh.l2 && pooled.maxAbs == fresh.maxAbs && pooled.singularValues == fresh.singularValues, "\(name) \(layer)")
+                sawSpares = sawSpares || buffers.spareCount > 0
+            }
+        }
+        // The factored path ran (its arrays came back to the pool).
+        #expect(sawSpares && !layers.isEmpty)
+    }
+
     /// diffusers q, k, v LoRAs on the fused qkv of a BFL Flux layout: three modules on three bands
     /// of one layer, measured band by band from the factors.
     @Test func bandsOfAFusedLayer() throws {
