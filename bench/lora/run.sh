@@ -10,7 +10,9 @@
 #        WEIGHTLENS_BIN=path/to/weightlens bench/lora/run.sh   (skip the build)
 #        BASE=path/to/sdxl_unet_f16.safetensors bench/lora/run.sh   (an existing base U-Net)
 #        RANK=32 bench/lora/run.sh                (another rank; the target is for 128)
-# Target (issue 13): `weightlens lora FILE --json` <= 2 s.
+# Then the node itself through the API (bench/lora/node.py: `weightlens serve` on loopback, RUNS
+# prompts of LTLoraInspect alone, each under another lora_name so none is answered from cache).
+# Target (issue 13): `weightlens lora FILE --json` and LTLoraInspect <= 2 s.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 OUT=bench/out
@@ -65,5 +67,7 @@ row "cat LORA > /dev/null" "$R1" "$R1"
 row "cat LORA BASE > /dev/null" "$R2" "$R2"
 row "weightlens lora LORA --json" "$L1" "$R1"
 row "weightlens lora LORA --base BASE --json" "$L2" "$R2"
+echo "== the node through the API ($RUNS prompts)"
+python3 bench/lora/node.py "$BIN" "$LORA" "$RUNS"
 echo "load after: $(cut -d' ' -f1-3 /proc/loadavg)"
-echo "target: weightlens lora LORA --json <= 2 s"
+echo "target: weightlens lora LORA --json <= 2 s, LTLoraInspect <= 2 s"
