@@ -75,7 +75,8 @@ package enum ModelOverviewReport {
     /// single-threaded; the Gram product inside fans out by itself). With a spectral `metric` all metrics are computed; with
     /// `l2_norm`, `std` or `dead_fraction` the spectral fields stay null, so that overview is a
     /// single pass over the weights. `progress(done, total)` is called after each layer, from any
-    /// thread; `cancelled` is polled before each layer and inside the kernels.
+    /// thread but never two at once, with done = 1, 2, … in order; `cancelled` is polled before
+    /// each layer and inside the kernels.
     package static func compute(_ checkpoint: CheckpointFile, catalog: LayerCatalog, filter: String, metric: Metric,
                                 cancelled: @escaping @Sendable () -> Bool = { false },
                                 progress: @escaping @Sendable (Int, Int) -> Void = { _, _ in }) throws(NodeFailure) -> [Entry] {
@@ -88,6 +89,10 @@ package enum ModelOverviewReport {
         }
         let cancellation = Cancellation(cancelled)
         let state = Mutex<(next: Int, done: Int, entries: [Entry?], failure: NodeFailure?)>((0, 0, Array(repeating: nil, count: layers.count), nil))
+        // The last count reported. Two workers finishing together can reach the report in either
+        // order; each reports, in order, every count the other has not, so the client sees
+        // 1, 2, …, n and ends on n (reported outside `state`'s lock, which the workers contend for).
+        let reported = Mutex(0)
         @Sendable func work() {
             while true {
                 let index: Int? = state.withLock { s in
@@ -112,7 +117,14 @@ package enum ModelOverviewReport {
                         return nil
                     }
                 }
-                if let done { progress(done, layers.count) }
+                if let done {
+                    reported.withLock { last in
+                        while last < done {
+                            last += 1
+                            progress(last, layers.count)
+                        }
+                    }
+                }
             }
         }
         // Two layers at a time, one per core; a lone layer gets both cores for its kernels.
