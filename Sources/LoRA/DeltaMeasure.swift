@@ -184,19 +184,28 @@ struct DeltaMeasure: Sendable {
 /// threshold fixed at 4 MiB, NodeServer/AllocatorPolicy.swift) maps and unmaps each of them on its
 /// own, and the page faults and TLB shootdowns of that churn made `LTLoraInspect` in the server
 /// 0.5 s slower than `weightlens lora` (docs/BENCHMARKS.md, "LoRA inspection", session 9). The
-/// pool holds at most the arrays of the layers in flight at once, for the length of one report.
+/// pool keeps at most `limit` arrays, for the length of one report.
 final class FactorBuffers: Sendable {
     private let spare = Mutex<[[Float]]>([])
 
     /// How many arrays are spare now.
     var spareCount: Int { spare.withLock { $0.count } }
 
+    /// Spare arrays kept at most (the largest): two factors for each of a few layers in flight.
+    static let limit = 8
+
     /// Hands arrays back (emptying `arrays`); call once nothing else refers to them.
     func give(_ arrays: inout [[Float]]) {
         guard !arrays.isEmpty else { return }
         let handed = arrays
         arrays = []
-        spare.withLock { $0.append(contentsOf: handed) }
+        spare.withLock { s in
+            s.append(contentsOf: handed)
+            if s.count > Self.limit {
+                s.sort { $0.capacity > $1.capacity }
+                s.removeLast(s.count - Self.limit)
+            }
+        }
     }
 
     /// Factor `role` of `module` as a matrix (rows = its first dimension), read into a spare array
@@ -209,19 +218,25 @@ final class FactorBuffers: Sendable {
         var values: [Float], shape: [Int]
         if file.canReadElements(key), let entry = file.entry(named: key) {
             let count = entry.parameterCount
-            // The smallest spare array that holds the factor, else the largest (grown once).
+            // The smallest spare array that holds the factor; none: a new one, never zero-filled.
             values = spare.withLock { arrays -> [Float] in
-                guard let largest = arrays.indices.max(by: { arrays[$0].capacity < arrays[$1].capacity }) else { return [] }
                 let fitting = arrays.indices.filter { arrays[$0].capacity >= count }
-                return arrays.remove(at: fitting.min(by: { arrays[$0].capacity < arrays[$1].capacity }) ?? largest)
+                guard let best = fitting.min(by: { arrays[$0].capacity < arrays[$1].capacity }) else { return [] }
+                return arrays.remove(at: best)
             }
-            values.reserveCapacity(count)
-            if values.count > count { values.removeLast(values.count - count) }
-            if values.count < count { values.append(contentsOf: repeatElement(0, count: count - values.count)) }
             var failure: CheckpointError?
-            values.withUnsafeMutableBufferPointer { p in
-                guard count > 0 else { return }
-                do throws(CheckpointError) { try file.readElements(key, start: 0, count: count, into: p.baseAddress!) } catch { failure = error }
+            func fill(_ p: UnsafeMutablePointer<Float>) {
+                do throws(CheckpointError) { try file.readElements(key, start: 0, count: count, into: p) } catch { failure = error }
+            }
+            if values.capacity < count {
+                values = [Float](unsafeUninitializedCapacity: count) { buffer, initialized in
+                    if count > 0 { fill(buffer.baseAddress!) }
+                    initialized = failure == nil ? count : 0
+                }
+            } else {
+                if values.count > count { values.removeLast(values.count - count) }
+                if values.count < count { values.append(contentsOf: repeatElement(0, count: count - values.count)) }
+                if count > 0 { values.withUnsafeMutableBufferPointer { fill($0.baseAddress!) } }
             }
             if let failure { throw failure }
             shape = entry.shape
