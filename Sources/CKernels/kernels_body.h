@@ -339,7 +339,8 @@ static void gemm_tile(wl_view a, const float *packed_b, long panels_b, long k, l
 
 /// Depth of gram_cols' slices: the slice's rows (GC·k floats, 32 KB at k = 128) stay in L1 while
 /// every register tile passes over them (64 measured best of 32-256 on a Sapphire Rapids-class
-/// Xeon: 0.81 of 128's time on a 10240 × 128 factor).
+/// Xeon: 0.81 of 128's time on a 10240 × 128 factor; the spectrum rows of `weightlens-bench
+/// --screen`, GC edited between builds).
 #define GC 64
 
 /// The lower triangle of XᵀX (k×k, row stride ldc; the upper triangle is left unspecified) for X of
@@ -440,8 +441,10 @@ static void k_gram_rows(const float *x, long k, long n, long ld, float *c, long 
                     const float *ar[GTI], *br[GTJ];
                     for (int r = 0; r < GTI; r++) ar[r] = x + (i0 + r) * ld;
                     for (int q = 0; q < GTJ; q++) br[q] = x + (j0 + q) * ld;
-                    vf acc[GTI][GTJ];
-                    for (int r = 0; r < GTI; r++) for (int q = 0; q < GTJ; q++) acc[r][q] = 0;
+                    // Four columns of accumulators whatever GTJ, the unused ones staying zero, so that
+                    // hsum4 reduces each row as it is.
+                    vf acc[GTI][4];
+                    for (int r = 0; r < GTI; r++) for (int q = 0; q < 4; q++) acc[r][q] = 0;
                     for (long p = p0; p < pv; p += WL_VL) {
                         vf u[GTJ];
                         for (int q = 0; q < GTJ; q++) u[q] = ldf(br[q] + p);
@@ -451,8 +454,7 @@ static void k_gram_rows(const float *x, long k, long n, long ld, float *c, long 
                         }
                     }
                     for (int r = 0; r < GTI; r++) {
-                        vf4 sums = hsum4(acc[r][0], GTJ > 1 ? acc[r][1 % GTJ] : 0, GTJ > 2 ? acc[r][2 % GTJ] : 0,
-                                         GTJ > 3 ? acc[r][3 % GTJ] : 0);
+                        vf4 sums = hsum4(acc[r][0], acc[r][1], acc[r][2], acc[r][3]);
                         for (int q = 0; q < GTJ; q++) {
                             float t = sums[q];
                             for (long p = pv; p < pe; p++) t += ar[r][p] * br[q][p];
