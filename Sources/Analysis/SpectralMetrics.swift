@@ -42,7 +42,7 @@ public func spectralMetrics(_ a: Matrix, exactLimit: Int = 1024, cancellation: C
     if p == 0 { return SpectralMetrics(spectralNorm: 0, stableRank: 0, effectiveRank: 0, exact: true) }
     if let bad = a.firstNonFiniteIndex() { throw .nonFiniteValue(index: bad) }
     let values = try p <= exactLimit ? allSingularValues(a, cancellation: cancellation)
-        : truncatedSVD(a, rank: min(p, 64), cancellation: cancellation, progress: progress).singularValues
+        : topSingularValues(a, rank: min(p, 64), cancellation: cancellation, progress: progress)
     return spectralMetrics(singularValues: values, frobeniusNorm: a.frobeniusNorm, shortSide: p)
 }
 

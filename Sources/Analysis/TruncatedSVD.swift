@@ -58,6 +58,24 @@ public func truncatedSVD(_ a: Matrix, rank k: Int, tolerance: Float = 1e-5, maxI
     return try result.get()
 }
 
+/// The top-`k` singular values of `a`, largest first: `truncatedSVD(a, rank: k, …).singularValues`
+/// without extracting the vectors (the Ritz vectors' eigenvectors, two products and two QR
+/// factorisations, one of them q × k): for callers that print or plot values only.
+public func topSingularValues(_ a: Matrix, rank k: Int, tolerance: Float = 1e-5, maxIterations: Int = 80,
+                              cancellation: Cancellation? = nil, progress: ProgressHandler? = nil) throws(AnalysisError) -> [Float] {
+    let m = a.rows, n = a.cols, p = min(m, n)
+    guard p > 0, k >= 1, k <= p else { throw .invalidRank(requested: k, limit: p, shape: a.shape) }
+    if let bad = a.firstNonFiniteIndex() { throw .nonFiniteValue(index: bad) }
+    let result: Result<[Float], AnalysisError> = a.values.withUnsafeBufferPointer { buf in
+        let view = StridedOperand(base: buf.baseAddress!, rows: m, cols: n, rowStride: n, colStride: 1)
+        var solver = KrylovSVD(op: m <= n ? view : view.transposed, k: k, tolerance: Double(tolerance),
+                               maxIterations: max(1, maxIterations), cancellation: cancellation, progress: progress,
+                               vectors: false)
+        return Result { () throws(AnalysisError) in try solver.run().1 }
+    }
+    return try result.get()
+}
+
 /// Makes the largest-magnitude entry of each left vector positive (flipping the right vector
 /// with it) so results are reproducible across runs and paths.
 private func normalizeSigns(_ u: inout Matrix, _ v: inout Matrix) {
@@ -82,11 +100,14 @@ struct KrylovSVD {
     let p: Int, q: Int
     let block: Int
     let kMax: Int
+    /// false: values only (`topSingularValues`): no vectors are extracted, and `run` returns
+    /// empty vector matrices.
+    let vectors: Bool
 
     init(op: StridedOperand, k: Int, tolerance: Double, maxIterations: Int,
-         cancellation: Cancellation?, progress: ProgressHandler?) {
+         cancellation: Cancellation?, progress: ProgressHandler?, vectors: Bool = true) {
         self.op = op; self.k = k; self.tolerance = tolerance; self.maxIterations = maxIterations
-        self.cancellation = cancellation; self.progress = progress
+        self.cancellation = cancellation; self.progress = progress; self.vectors = vectors
         p = op.rows; q = op.cols
         // Oversampled block, rounded up to whole 16-column kernel panels (padding is paid anyway).
         let b = min(p, (k + max(8, k / 2) + 15) / 16 * 16)
@@ -101,7 +122,8 @@ struct KrylovSVD {
 
     var isExact: Bool { kMax == p && p <= max(96, 3 * block) }
 
-    /// Returns (short-side vectors p×k, values, long-side vectors q×k, iterations, converged).
+    /// Returns (short-side vectors p×k, values, long-side vectors q×k, iterations, converged);
+    /// without `vectors`, both vector matrices are empty.
     mutating func run() throws(AnalysisError) -> (Matrix, [Float], Matrix, Int, Bool) {
         let ld = kMax
         var basis = [Float](repeating: 0, count: p * ld)    // p × kMax, columns = basis vectors
@@ -135,13 +157,14 @@ struct KrylovSVD {
                     updateGram(&gram, Z, ld: ld, newColumns: 0..<block)
                     size = block
                     var previous = [Double](repeating: -1, count: k)
+                    var settled = 0
                     while iterations < maxIterations {
                         try cancellation.check()
                         var source = size - block
                         if size + block > kMax {
                             let keep = try restart(Q, Z, AZ, &gram, ld: ld, size: size)
                             size = keep
-                            source = 0
+                            source = min(settled, keep - block)
                         }
                         let width = min(block, p - size)
                         if width <= 0 { converged = true; break }
@@ -162,6 +185,8 @@ struct KrylovSVD {
                             let change = abs(values[i] - previous[i]) / max(values[i], floor)
                             worst = max(worst, change)
                         }
+                        settled = 0
+                        while settled < k && abs(values[settled] - previous[settled]) / max(values[settled], floor) <= tolerance * 0.01 { settled += 1 }
                         previous = values
                         if worst <= tolerance { converged = true; break }
                     }
@@ -255,7 +280,7 @@ struct KrylovSVD {
         // components along the old basis; one more pass and QR bring them back to rounding level.
         if existing > 0 {
             project()
-            orthonormalizeColumns(y, rows: p, cols: width, ld: ld)
+            reorthonormalizeColumns(y, rows: p, cols: width, ld: ld)
         }
     }
 
@@ -324,7 +349,7 @@ struct KrylovSVD {
         }
         // Q·W is orthonormal up to rounding; QR removes that drift. Its images are Z·W (no new pass
         // over A), and their Gram is recomputed rather than trusting Wᵀ·G·W = Λ after rounding.
-        orthonormalizeColumns(Q, rows: p, cols: keep, ld: ld)
+        reorthonormalizeColumns(Q, rows: p, cols: keep, ld: ld)
         for i in 0..<(ld * ld) { gram[i] = 0 }
         updateGram(&gram, Z, ld: ld, newColumns: 0..<keep)
         return keep
@@ -333,6 +358,11 @@ struct KrylovSVD {
     /// Rayleigh–Ritz extraction of the top-k triplets from the current basis.
     func extract(basis: [Float], images: [Float], gram: [Double], ld: Int, size: Int,
                  iterations: Int, converged: Bool) throws(AnalysisError) -> (Matrix, [Float], Matrix, Int, Bool) {
+        if !vectors {
+            let e = try symmetricEigen(compact(gram, ld: ld, size: size), n: size, vectors: false)
+            let sigma = (0..<k).map { Float(max(e.values[$0], 0).squareRoot()) }
+            return (Matrix(rows: 0, cols: 0, values: []), sigma, Matrix(rows: 0, cols: 0, values: []), iterations, converged)
+        }
         let e = try symmetricEigen(compact(gram, ld: ld, size: size), n: size, vectors: true)
         var w = [Float](repeating: 0, count: size * k)
         for i in 0..<size { for j in 0..<k { w[i * k + j] = Float(e.vectors[i * size + j]) } }

@@ -41,11 +41,16 @@ public struct WeightStatistics: Sendable, Codable, Equatable {
 /// Statistics of `t` (any rank, any size): moments, extremes, near-zero fraction, L2, histogram,
 /// per-output-channel norms and dead filters. NaN values are skipped by min/max/histogram and
 /// make the moments NaN, which is what a person inspecting a broken checkpoint wants to see.
-public func weightStatistics(_ t: Tensor, bins: Int = 64, nearZeroThreshold: Float = 1e-3) -> WeightStatistics {
-    let bins = Swift.max(1, bins)
+///
+/// With `histogram: false` the histogram is left empty (no edges, no counts) and neither the
+/// quantile sample nor the per-value binning pass runs: for callers that print the other numbers
+/// only (`weightlens inspect`), where binning was most of the statistics' time.
+public func weightStatistics(_ t: Tensor, bins: Int = 64, nearZeroThreshold: Float = 1e-3,
+                             histogram: Bool = true) -> WeightStatistics {
+    let bins = histogram ? Swift.max(1, bins) : 0
     let n = t.count
     let (rows, rowLength) = t.rank >= 2 ? (t.shape[0], t.matrixShape.cols) : (1, n)
-    let range = robustRange(t.values)
+    let range: ClosedRange<Float> = histogram ? robustRange(t.values) : 0...0
     let lo = range.lowerBound, hi = range.upperBound
     let scale = hi > lo ? Double(bins) / Double(hi - lo) : 0
 
@@ -108,7 +113,7 @@ public func weightStatistics(_ t: Tensor, bins: Int = 64, nearZeroThreshold: Flo
         mn = Swift.min(mn, part.min); mx = Swift.max(mx, part.max)
         for b in 0..<bins { counts[b] += part.counts[b] }
     }
-    let edges = (0...bins).map { lo + (hi - lo) * Float($0) / Float(bins) }
+    let edges = bins > 0 ? (0...bins).map { lo + (hi - lo) * Float($0) / Float(bins) } : []
     let sortedNorms = rowNorms.sorted()
     let median = sortedNorms.isEmpty ? 0 : sortedNorms[sortedNorms.count / 2]
     let deadThreshold = median * 1e-3

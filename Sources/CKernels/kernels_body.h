@@ -937,10 +937,10 @@ static void k_stats_row(const float *x, long n, const wl_hist *h, wl_stats *acc,
         if (v > hi) hi = v;
         if (__builtin_fabsf(v) < h->near_zero) nz++;
     }
-    // Histogram: a second pass over the row while it is still in cache.
+    // Histogram: a second pass over the row while it is still in cache (none when bins is 0).
     long below = 0, above = 0, last = h->bins - 1;
     float hl = h->lo, hh = h->hi;
-    for (long j = 0; j < n; j++) {
+    for (long j = 0; j < (h->bins > 0 ? n : 0); j++) {
         float v = x[j];
         if (v < hl) { below++; continue; }
         if (v > hh) { above++; continue; }

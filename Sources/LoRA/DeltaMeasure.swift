@@ -124,8 +124,8 @@ struct DeltaMeasure: Sendable {
         }
         let moments = weightMoments(values, rows: 1)
         var sv: [Float] = []
-        if top > 0, let r = try? truncatedSVD(Matrix(rows: rows, cols: cols, values: values), rank: top, tolerance: 1e-4) {
-            sv = r.singularValues
+        if top > 0, let r = try? topSingularValues(Matrix(rows: rows, cols: cols, values: values), rank: top, tolerance: 1e-4) {
+            sv = r
         }
         return DeltaMeasure(l2: moments.l2Norm, maxAbs: moments.rowMaxAbs.first ?? 0, singularValues: sv)
     }

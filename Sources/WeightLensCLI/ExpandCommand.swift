@@ -116,7 +116,7 @@ struct ExpandCommand: ParsableCommand {
 
     static func svdSummary(_ m: Matrix, topK: Int) throws -> [Float] {
         let k = min(topK, min(m.rows, m.cols))
-        return k > 0 ? try truncatedSVD(m, rank: k).singularValues : []
+        return k > 0 ? try topSingularValues(m, rank: k) : []
     }
 
     static func describe(_ t: Tensor, topK: Int) throws -> (text: [String], json: [(String, JSON)]) {

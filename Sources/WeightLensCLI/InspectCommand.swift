@@ -65,11 +65,11 @@ struct InspectCommand: ParsableCommand {
         // the statistics fill the other core meanwhile.
         let statistics = StatisticsSlot()
         var svd: Result<[Float], AnalysisError> = .success([])
-        LayerRenderer.sideBySide(background: { statistics.value = weightStatistics(tensor) }) {
+        LayerRenderer.sideBySide(background: { statistics.value = weightStatistics(tensor, histogram: false) }) {
             // Tolerance 1e-4 on the Ritz values' change between Krylov steps: the printed values
             // then agree with LAPACK to ~2e-5 relative (bench/engine), well inside their six
             // printed digits, at about two thirds of the steps 1e-5 needs.
-            if k > 0 { svd = Result { () throws(AnalysisError) in try truncatedSVD(matrix, rank: k, tolerance: 1e-4).singularValues } }
+            if k > 0 { svd = Result { () throws(AnalysisError) in try topSingularValues(matrix, rank: k, tolerance: 1e-4) } }
         }
         let values = try svd.get()
         let stats = statistics.value!

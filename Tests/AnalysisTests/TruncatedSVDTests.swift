@@ -1,4 +1,5 @@
 import Foundation
+import Kernels
 import Testing
 @testable import Analysis
 import TensorCore
@@ -24,7 +25,9 @@ import TensorCore
     /// 16th value is about 3e-4 of the first. The values must agree with a Double reference
     /// (eigenvalues of AᵀA accumulated in Double) to well under 1e-4. This is what keeps the
     /// Krylov path's Gram update (`updateGram`) in Double: with the Gram of the images formed
-    /// by the float GEMM instead, the worst error here was 6.4e-4.
+    /// by the float GEMM instead, the worst error here was 6.4e-4. (Projecting the applied block
+    /// on the basis instead, Qᵀ·(AAᵀQ) over the short side, was four times cheaper and gave 7e-4:
+    /// the second product's rounding, over the long side, comes on top.)
     @Test func steepSpectrum_onTheKrylovPath_matchesADoubleReference() throws {
         let m = 1500, n = 200, terms = 24
         var rng = SplitMix64(seed: 0x57EE_9000)
@@ -52,7 +55,37 @@ import TensorCore
             let r = try truncatedSVD(input, rank: 16, tolerance: 1e-5)
             let worst = (0..<16).map { abs(Double(r.singularValues[$0]) - exact[$0]) / exact[$0] }.max()!
             #expect(worst < 1e-4, "tall \(tall): worst relative error \(worst)")
+            let values = try topSingularValues(input, rank: 16, tolerance: 1e-5)
+            let worstValues = (0..<16).map { abs(Double(values[$0]) - exact[$0]) / exact[$0] }.max()!
+            #expect(worstValues < 1e-4, "values only, tall \(tall): worst relative error \(worstValues)")
         }
+    }
+
+    /// The values-only run (no vectors extracted) takes the same steps as the full one: the same values to rounding, on the exact path, the Krylov
+    /// path with restarts, tall and wide, on every kernel path.
+    @Test(arguments: [(40, 30, 5), (300, 64, 16), (1200, 256, 8), (256, 1200, 16), (900, 400, 24)], KernelPath.supported)
+    func topSingularValues_matchTheFullDecomposition(shape: (Int, Int, Int), path: KernelPath) throws {
+        let (m, n, k) = shape
+        let a = TestMatrices.random(rows: m, cols: n, seed: UInt64(m * 7 + n))
+        var full: SVDResult?, values: [Float] = []
+        try path.run {
+            full = try truncatedSVD(a, rank: k, tolerance: 1e-5)
+            values = try topSingularValues(a, rank: k, tolerance: 1e-5)
+        }
+        let f = try #require(full)
+        #expect(values.count == k)
+        for i in 0..<k {
+            #expect(abs(values[i] - f.singularValues[i]) <= 1e-6 * f.singularValues[0], "value \(i) of \(m)×\(n), path \(path)")
+        }
+    }
+
+    @Test func topSingularValues_rejectsWhatTruncatedSVDRejects() {
+        #expect(throws: AnalysisError.invalidRank(requested: 9, limit: 8, shape: [8, 20])) {
+            try topSingularValues(Matrix(zeros: 8, 20), rank: 9)
+        }
+        var bad = Matrix(zeros: 30, 20)
+        bad[4, 5] = .nan
+        #expect(throws: AnalysisError.nonFiniteValue(index: 85)) { try topSingularValues(bad, rank: 3) }
     }
 
     @Test func zeroMatrix_givesZeroValuesAndOrthonormalVectors() throws {

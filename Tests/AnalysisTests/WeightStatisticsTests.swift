@@ -22,6 +22,26 @@ import TensorCore
         #expect(s.deadFilters.isEmpty)
     }
 
+    /// Without the histogram (what `inspect` asks for) every other number is the same, from the
+    /// same kernel calls, and the histogram is empty rather than made up; on every path.
+    @Test(arguments: KernelPath.supported)
+    func withoutHistogram_theOtherNumbersAreTheSame(path: KernelPath) throws {
+        let values: [Float] = (0..<(96 * 300)).map { Float(TestMatrices.hashUniform(seed: 12, index: UInt64($0))) * 0.3 - 0.1 }
+        var t = Tensor(shape: [96, 300], values: values)
+        for i in 600..<900 { t.values[i] = 0 }      // a dead channel
+        var with: WeightStatistics?, without: WeightStatistics?
+        try path.run {
+            with = weightStatistics(t, bins: 16)
+            without = weightStatistics(t, bins: 16, histogram: false)
+        }
+        let a = try #require(with), b = try #require(without)
+        #expect(a.mean == b.mean && a.std == b.std && a.min == b.min && a.max == b.max)
+        #expect(a.nearZeroFraction == b.nearZeroFraction && a.l2Norm == b.l2Norm)
+        #expect(a.perOutputChannelNorms == b.perOutputChannelNorms && a.deadFilters == b.deadFilters && b.deadFilters == [2])
+        #expect(a.histogram.counts.count == 16 && a.histogram.counts.reduce(0, +) > 0)
+        #expect(b.histogram.counts.isEmpty && b.histogram.edges.isEmpty && b.histogram.below == 0 && b.histogram.above == 0)
+    }
+
     @Test func zeroFilterAndNearZeroValues_areReported() {
         var values = [Float](repeating: 0.5, count: 4 * 8)
         for i in 8..<16 { values[i] = 0 }          // channel 1 dead

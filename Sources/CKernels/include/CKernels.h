@@ -144,7 +144,8 @@ typedef struct wl_kernels {
 
     // --- statistics and rendering ---
     /// Adds one row's moments, extremes, near-zero count and histogram counts (`counts`, `bins`
-    /// entries) to `acc`; acc->squares receives this row's Σx² (overwritten, not added).
+    /// entries; none when bins is 0) to `acc`; acc->squares receives this row's Σx² (overwritten,
+    /// not added).
     void (*stats_row)(const float *x, long n, const wl_hist *hist, wl_stats *acc, long *counts);
     /// One pass over a row for the model overview: out[0] += Σ(x − shift), out[1] += Σ(x − shift)²,
     /// out[2] += Σx² (Double accumulation); returns max |x| (NaN never wins).

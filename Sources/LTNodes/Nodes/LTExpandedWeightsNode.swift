@@ -59,7 +59,7 @@ enum LTExpandedWeightsNode: NodeImplementation {
             composed = try expandChain(tensors, cancellation: cancellation)
             let m = Matrix(composed)
             let k = min(topSingularValues, m.rows, m.cols)
-            values = try truncatedSVD(m, rank: k, cancellation: cancellation).singularValues
+            values = try Analysis.topSingularValues(m, rank: k, cancellation: cancellation)
         } catch {
             throw AnalysisNode.failure(error)
         }
