@@ -16,6 +16,67 @@ static void k_normal_apply(wl_view op, long t0, long t1, const float *x, long ld
                            float *restrict y, long ldy, float *restrict w, long ldw) {
     const long p = op.rows, rs = op.rs, cs = op.cs;
     long t = t0;
+#if WL_VL == 16
+    // A block of exactly one slice (16 columns: the Krylov block of a top-16 SVD) with 32 vector
+    // registers: sixteen long-side indices at once, so each load of x_i or w_i serves sixteen
+    // multiply-adds instead of eight (phase 2 in four chains of four). The groups of eight below
+    // take what is left.
+    if (b == WL_VL) {
+        for (; t + 16 <= t1; t += 16) {
+            const float *c = op.base + t * cs, *d = c + 8 * cs;
+            vf a0 = 0, a1 = 0, a2 = 0, a3 = 0, a4 = 0, a5 = 0, a6 = 0, a7 = 0;
+            vf a8 = 0, a9 = 0, a10 = 0, a11 = 0, a12 = 0, a13 = 0, a14 = 0, a15 = 0, e;
+            for (long i = 0; i < p; i++) {
+                const float *o = c + i * rs, *u = d + i * rs;
+                vf xv = ldf(x + i * ldx);
+                e = o[0];      a0 = MADD(a0, e, xv);
+                e = o[cs];     a1 = MADD(a1, e, xv);
+                e = o[2 * cs]; a2 = MADD(a2, e, xv);
+                e = o[3 * cs]; a3 = MADD(a3, e, xv);
+                e = o[4 * cs]; a4 = MADD(a4, e, xv);
+                e = o[5 * cs]; a5 = MADD(a5, e, xv);
+                e = o[6 * cs]; a6 = MADD(a6, e, xv);
+                e = o[7 * cs]; a7 = MADD(a7, e, xv);
+                e = u[0];      a8 = MADD(a8, e, xv);
+                e = u[cs];     a9 = MADD(a9, e, xv);
+                e = u[2 * cs]; a10 = MADD(a10, e, xv);
+                e = u[3 * cs]; a11 = MADD(a11, e, xv);
+                e = u[4 * cs]; a12 = MADD(a12, e, xv);
+                e = u[5 * cs]; a13 = MADD(a13, e, xv);
+                e = u[6 * cs]; a14 = MADD(a14, e, xv);
+                e = u[7 * cs]; a15 = MADD(a15, e, xv);
+            }
+            float *yt = y + (t - t0) * ldy;
+            stf(yt, a0); stf(yt + ldy, a1); stf(yt + 2 * ldy, a2); stf(yt + 3 * ldy, a3);
+            stf(yt + 4 * ldy, a4); stf(yt + 5 * ldy, a5); stf(yt + 6 * ldy, a6); stf(yt + 7 * ldy, a7);
+            yt += 8 * ldy;
+            stf(yt, a8); stf(yt + ldy, a9); stf(yt + 2 * ldy, a10); stf(yt + 3 * ldy, a11);
+            stf(yt + 4 * ldy, a12); stf(yt + 5 * ldy, a13); stf(yt + 6 * ldy, a14); stf(yt + 7 * ldy, a15);
+            for (long i = 0; i < p; i++) {
+                const float *o = c + i * rs, *u = d + i * rs;
+                float *wi = w + i * ldw;
+                vf k0 = ldf(wi), k1, k2, k3;
+                e = o[0];      k0 = MADD(k0, e, a0);
+                e = o[cs];     k1 = e * a1;
+                e = o[2 * cs]; k2 = e * a2;
+                e = o[3 * cs]; k3 = e * a3;
+                e = o[4 * cs]; k0 = MADD(k0, e, a4);
+                e = o[5 * cs]; k1 = MADD(k1, e, a5);
+                e = o[6 * cs]; k2 = MADD(k2, e, a6);
+                e = o[7 * cs]; k3 = MADD(k3, e, a7);
+                e = u[0];      k0 = MADD(k0, e, a8);
+                e = u[cs];     k1 = MADD(k1, e, a9);
+                e = u[2 * cs]; k2 = MADD(k2, e, a10);
+                e = u[3 * cs]; k3 = MADD(k3, e, a11);
+                e = u[4 * cs]; k0 = MADD(k0, e, a12);
+                e = u[5 * cs]; k1 = MADD(k1, e, a13);
+                e = u[6 * cs]; k2 = MADD(k2, e, a14);
+                e = u[7 * cs]; k3 = MADD(k3, e, a15);
+                stf(wi, (k0 + k1) + (k2 + k3));
+            }
+        }
+    }
+#endif
     // The slices s of the block run inside each group of NA_R long-side indices, so the group's
     // columns of op come from memory once per call and are re-read from cache for every slice.
     for (; t + NA_R <= t1; t += NA_R) {
@@ -81,20 +142,21 @@ static void k_normal_apply(wl_view op, long t0, long t1, const float *x, long ld
             float *yt = y + (t - t0) * ldy + s;
             stf(yt, a0); stf(yt + ldy, a1); stf(yt + 2 * ldy, a2); stf(yt + 3 * ldy, a3);
             stf(yt + 4 * ldy, a4); stf(yt + 5 * ldy, a5); stf(yt + 6 * ldy, a6); stf(yt + 7 * ldy, a7);
-            // Phase 2: w_i += Σ_t op[i, t] · y_t, the same columns of op, now from cache.
+            // Phase 2: w_i += Σ_t op[i, t] · y_t, the same columns of op, now from cache; even and
+            // odd t in two chains joined at the end, four dependent multiply-adds deep.
             for (long i = 0; i < p; i++) {
                 const float *o = c + i * rs;
                 float *wi = w + i * ldw + s;
-                vf acc = ldf(wi);
+                vf acc = ldf(wi), acd;
                 e = o[0];      acc = MADD(acc, e, a0);
-                e = o[cs];     acc = MADD(acc, e, a1);
+                e = o[cs];     acd = e * a1;
                 e = o[2 * cs]; acc = MADD(acc, e, a2);
-                e = o[3 * cs]; acc = MADD(acc, e, a3);
+                e = o[3 * cs]; acd = MADD(acd, e, a3);
                 e = o[4 * cs]; acc = MADD(acc, e, a4);
-                e = o[5 * cs]; acc = MADD(acc, e, a5);
+                e = o[5 * cs]; acd = MADD(acd, e, a5);
                 e = o[6 * cs]; acc = MADD(acc, e, a6);
-                e = o[7 * cs]; acc = MADD(acc, e, a7);
-                stf(wi, acc);
+                e = o[7 * cs]; acd = MADD(acd, e, a7);
+                stf(wi, acc + acd);
             }
         }
     }

@@ -4,6 +4,7 @@
 import Analysis
 import Foundation
 import Kernels
+import CKernels
 
 struct Plan: Decodable {
     struct Product: Decodable { let name: String, form: String, m: Int, k: Int, n: Int }
@@ -53,6 +54,38 @@ if args.count == 3 && args[1] == "--spectrum-loop" {
     let width = Int(ProcessInfo.processInfo.environment["SPECTRUM_N"] ?? "320") ?? 320
     let l = filled(size, 128, seed: 11), rr = filled(128, width, seed: 12)
     for _ in 0..<(Int(args[2]) ?? 100) { _ = try productSpectrum(l, rr, top: 4, parallel: false) }
+    exit(0)
+}
+if args.count >= 2 && args[1] == "--normal-pass" {
+    // One Krylov step's fused pass (CKernels `normal_apply`) on one core over a whole tall layer
+    // (10240×1280 stored row-major, read as op = Aᵀ): block widths 16 and 32, best of N, in
+    // G multiply-adds per second (2·m·n·b of them: both products of the step).
+    try KernelPath.checkEnvironment()
+    let repeats = args.count >= 3 ? Int(args[2]) ?? 5 : 5
+    let (rows, cols) = (10240, 1280)
+    let a = filled(rows, cols, seed: 21)
+    print("fused pass bench: \(KernelPath.process.description); one core, best of \(repeats), op = (\(rows)×\(cols))ᵀ")
+    for b in [16, 32] {
+        let x = filled(cols, b, seed: 22)
+        var y = [Float](repeating: 0, count: rows * b), w = [Float](repeating: 0, count: cols * b)
+        var best = Double.infinity
+        a.values.withUnsafeBufferPointer { ap in
+            x.values.withUnsafeBufferPointer { xp in
+                y.withUnsafeMutableBufferPointer { yp in
+                    w.withUnsafeMutableBufferPointer { wp in
+                        let view = wl_view(base: ap.baseAddress!, rows: cols, cols: rows, rs: 1, cs: cols)
+                        for _ in 0..<repeats {
+                            wp.baseAddress!.update(repeating: 0, count: cols * b)
+                            let t0 = Date()
+                            wl_current().pointee.normal_apply(view, 0, rows, xp.baseAddress!, b, b, yp.baseAddress!, b, wp.baseAddress!, b)
+                            best = min(best, Date().timeIntervalSince(t0))
+                        }
+                    }
+                }
+            }
+        }
+        print(String(format: "  block %2d: %6.2f ms, %6.1f G MAC/s", b, best * 1e3, Double(2 * rows * cols * b) / best / 1e9))
+    }
     exit(0)
 }
 if args.count >= 2 && args[1] == "--screen" {
