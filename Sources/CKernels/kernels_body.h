@@ -180,6 +180,52 @@ WL_INLINE void micro_rows(long kc, const float *const *rows, const float *const 
 #undef WL_ROW
 }
 
+/// Half-width tiles: a B panel with exactly one vector of valid columns (a 16-column Krylov block
+/// on AVX-512, whose NR is 32) would leave half of every multiply-add of the 6 × 2-vector kernels
+/// on zero padding. These run 12 rows × 1 vector instead (12 accumulators), so every multiply-add
+/// counts. Used only where NR = 2·VL and the valid width is exactly VL (no column past C's end).
+#define MR_H (2 * MR)
+
+WL_INLINE void micro_rows_h(long kc, const float *const *rows, const float *const *next, const float *restrict b,
+                            float *c, long ldc, int accumulate) {
+    vf c0 = 0, c1 = 0, c2 = 0, c3 = 0, c4 = 0, c5 = 0, c6 = 0, c7 = 0, c8 = 0, c9 = 0, c10 = 0, c11 = 0;
+    const float *a0 = rows[0], *a1 = rows[1], *a2 = rows[2], *a3 = rows[3], *a4 = rows[4], *a5 = rows[5];
+    const float *a6 = rows[6], *a7 = rows[7], *a8 = rows[8], *a9 = rows[9], *a10 = rows[10], *a11 = rows[11];
+    for (long pc = 0; pc < kc; pc += 16) {
+        for (int r = 0; r < MR_H; r++) __builtin_prefetch(next[r] + pc, 0, 3);
+        long pe = minl(pc + 16, kc);
+        for (long p = pc; p < pe; p++) {
+            vf b0 = ldf(b), e;
+            e = a0[p]; c0 = MADD(c0, e, b0); e = a1[p]; c1 = MADD(c1, e, b0); e = a2[p]; c2 = MADD(c2, e, b0);
+            e = a3[p]; c3 = MADD(c3, e, b0); e = a4[p]; c4 = MADD(c4, e, b0); e = a5[p]; c5 = MADD(c5, e, b0);
+            e = a6[p]; c6 = MADD(c6, e, b0); e = a7[p]; c7 = MADD(c7, e, b0); e = a8[p]; c8 = MADD(c8, e, b0);
+            e = a9[p]; c9 = MADD(c9, e, b0); e = a10[p]; c10 = MADD(c10, e, b0); e = a11[p]; c11 = MADD(c11, e, b0);
+            b += NR;
+        }
+    }
+#define WL_ROW_H(r, v) { float *cr = c + (r) * ldc; if (accumulate) v += ldf(cr); stf(cr, v); }
+    WL_ROW_H(0, c0) WL_ROW_H(1, c1) WL_ROW_H(2, c2) WL_ROW_H(3, c3) WL_ROW_H(4, c4) WL_ROW_H(5, c5)
+    WL_ROW_H(6, c6) WL_ROW_H(7, c7) WL_ROW_H(8, c8) WL_ROW_H(9, c9) WL_ROW_H(10, c10) WL_ROW_H(11, c11)
+}
+
+/// The transposed-A counterpart: the 12 values of one depth step are contiguous at s.
+WL_INLINE void micro_cols_h(long kc, const float *s, long cs, const float *restrict b, float *c, long ldc, int accumulate) {
+    vf c0 = 0, c1 = 0, c2 = 0, c3 = 0, c4 = 0, c5 = 0, c6 = 0, c7 = 0, c8 = 0, c9 = 0, c10 = 0, c11 = 0;
+    for (long p = 0; p < kc; p++) {
+        __builtin_prefetch(s + 8 * cs, 0, 3);
+        vf b0 = ldf(b), e;
+        e = s[0]; c0 = MADD(c0, e, b0); e = s[1]; c1 = MADD(c1, e, b0); e = s[2]; c2 = MADD(c2, e, b0);
+        e = s[3]; c3 = MADD(c3, e, b0); e = s[4]; c4 = MADD(c4, e, b0); e = s[5]; c5 = MADD(c5, e, b0);
+        e = s[6]; c6 = MADD(c6, e, b0); e = s[7]; c7 = MADD(c7, e, b0); e = s[8]; c8 = MADD(c8, e, b0);
+        e = s[9]; c9 = MADD(c9, e, b0); e = s[10]; c10 = MADD(c10, e, b0); e = s[11]; c11 = MADD(c11, e, b0);
+        s += cs;
+        b += NR;
+    }
+    WL_ROW_H(0, c0) WL_ROW_H(1, c1) WL_ROW_H(2, c2) WL_ROW_H(3, c3) WL_ROW_H(4, c4) WL_ROW_H(5, c5)
+    WL_ROW_H(6, c6) WL_ROW_H(7, c7) WL_ROW_H(8, c8) WL_ROW_H(9, c9) WL_ROW_H(10, c10) WL_ROW_H(11, c11)
+#undef WL_ROW_H
+}
+
 /// Skinny products (B at most SKINNY columns wide) with a row-major A: each element of A is used by
 /// only one or two micro-tiles, so packing it would copy the whole matrix once for nothing (and
 /// the copy, 96 row pieces per slice written six floats apart, cost as much as the arithmetic).
@@ -196,7 +242,24 @@ static void gemm_rows(wl_view a, const float *packed_b, long panels_b, long k, l
             const float *bp = packed_b + p0 * panels_b * NR + (j / NR) * kcb * NR;
             long nrb = minl(NR, n - j);
             int last_panel = jj + NR >= ncb;
-            for (long panel = 0; panel < panels; panel++) {
+            long panel = 0;
+            if (nrb == WL_VL && NR == 2 * WL_VL) {
+                // Half-width tiles over whole 12-row panels; the rest below in 6-row ones.
+                for (; (panel + 2) * MR <= mcb; panel += 2) {
+                    long ii = panel * MR;
+                    const float *rows[MR_H], *next[MR_H];
+                    long nrow = i0 + ii + MR_H < i0 + mcb ? i0 + ii + MR_H : i0, np0 = p0;
+                    if (nrow == i0) np0 = last_panel ? p0 + KC : p0;
+                    if (np0 >= k) np0 = p0;
+                    for (int r = 0; r < MR_H; r++) {
+                        rows[r] = a.base + (i0 + ii + r) * a.rs + p0;
+                        long nr_ = nrow + r < i0 + mcb ? nrow + r : i0;
+                        next[r] = a.base + nr_ * a.rs + np0;
+                    }
+                    micro_rows_h(kcb, rows, next, bp, c + (i0 + ii) * ldc + j, ldc, acc);
+                }
+            }
+            for (; panel < panels; panel++) {
                 long ii = panel * MR, mrb = minl(MR, mcb - ii);
                 const float *rows[MR], *next[MR];
                 // The rows the next call reads: the next panel, or the first one of the next slice.
@@ -275,7 +338,14 @@ static void gemm_cols(wl_view a, const float *packed_b, long panels_b, long k, l
             long j = j0 + jj;
             const float *bp = packed_b + p0 * panels_b * NR + (j / NR) * kcb * NR;
             long nrb = minl(NR, n - j);
-            for (long panel = 0; panel * MR < mcb; panel++) {
+            long panel = 0;
+            if (nrb == WL_VL && NR == 2 * WL_VL) {
+                for (; (panel + 2) * MR <= mcb; panel += 2) {
+                    long ii = panel * MR;
+                    micro_cols_h(kcb, a.base + p0 * a.cs + i0 + ii, a.cs, bp, c + (i0 + ii) * ldc + j, ldc, acc);
+                }
+            }
+            for (; panel * MR < mcb; panel++) {
                 long ii = panel * MR, mrb = minl(MR, mcb - ii);
                 float *ct = c + (i0 + ii) * ldc + j;
                 if (mrb == MR && nrb == NR) {

@@ -7,8 +7,10 @@ import Testing
     /// tiles of every path (NR 8, 16, 32) and more than one KC slice.
     /// (250, 530, 40) and (1000, 600, 64) are skinny products whose left operand is read in place
     /// (one or two NR panels): partial row panels, partial column panels, three KC slices.
+    // (103, 300, 16), (37, 530, 48), (1000, 257, 16): one valid vector in a two-vector panel (the
+    // SVD's 16-column block on AVX-512), the half-width 12-row tiles plus 6-row and partial tails.
     @Test(arguments: [(1, 1, 1), (5, 7, 3), (6, 16, 256), (13, 300, 29), (97, 257, 1025), (200, 33, 700),
-                      (250, 530, 40), (1000, 600, 64)], KernelPath.supported)
+                      (250, 530, 40), (1000, 600, 64), (103, 300, 16), (37, 530, 48), (1000, 257, 16)], KernelPath.supported)
     func products_matchNaiveReference(shape: (Int, Int, Int), path: KernelPath) throws {
         let (m, k, n) = shape
         let a = TestMatrices.random(rows: m, cols: k, seed: 1)
