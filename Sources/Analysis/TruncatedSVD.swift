@@ -114,8 +114,8 @@ struct KrylovSVD {
         // keeps the best Ritz vectors at restarts, so a wider block buys fewer steps but not
         // fewer multiply-adds: for top-16 on the 10240×1280 bench layer 16 columns took 14 steps
         // and 32 took 10, and 16 was 20–25 % faster on both kernel paths of this machine (top-32
-        // and top-64: 32 and 64 columns about twice as fast as 48 and 96); errors 3.5e-5 / 1.9e-5
-        // against LAPACK (docs/ENGINE.md, "Krylov block").
+        // and top-64: 32 and 64 columns about twice as fast as 48 and 96); the error against
+        // LAPACK there went from 1.9e-5 to 3.5e-5 (docs/ENGINE.md, "Truncated SVD", step 1).
         let b = min(p, (k + 15) / 16 * 16)
         block = b
         // Exact path for small short sides: the basis is the identity and one Gram suffices.
@@ -283,7 +283,8 @@ struct KrylovSVD {
         }
         orthonormalizeColumns(y, rows: p, cols: width, ld: ld)
         // Normalising columns that lost most of their norm amplifies what is left of their
-        // components along the old basis; one more pass and QR bring them back to rounding level.
+        // components along the old basis; one more pass and a re-orthonormalisation bring them back
+        // to rounding level (a Cholesky pass: the block is orthonormal but for that drift).
         if existing > 0 {
             project()
             reorthonormalizeColumns(y, rows: p, cols: width, ld: ld)
@@ -353,7 +354,8 @@ struct KrylovSVD {
                 for i in 0..<rows { (buffer + i * ld).update(from: tmp + i * keep, count: keep) }
             }
         }
-        // Q·W is orthonormal up to rounding; QR removes that drift. Its images are Z·W (no new pass
+        // Q·W is orthonormal up to rounding; one Cholesky pass removes that drift (a Double Gram and
+        // one Float GEMM, where Householder applies 2·l reflectors column by column). Its images are Z·W (no new pass
         // over A), and their Gram is recomputed rather than trusting Wᵀ·G·W = Λ after rounding.
         reorthonormalizeColumns(Q, rows: p, cols: keep, ld: ld)
         for i in 0..<(ld * ld) { gram[i] = 0 }
