@@ -215,12 +215,14 @@ struct KrylovSVD {
         let w = columns.count
         guard w > 0 else { return }
         let kernels = KernelTable.current
-        if !(fused ?? (op.colStride != 1 && kernels.raw.pointee.fused_normal != 0)) {
+        let fusedPays = kernels.raw.pointee.fused_normal == 1 || (kernels.raw.pointee.fused_normal == 2 && w == 16)
+        if !(fused ?? (op.colStride != 1 && fusedPays)) {
             // A wide, row-major op: the fused pass would read it by strips of eight columns (half
             // cache lines, one page per row). Two skinny products, each reading op's rows in place
             // (gemm_rows, gemm_cols), took a fifth less CPU time here (docs/ENGINE.md). A tall op
-            // takes them too on paths whose fused pass is slower than the products (AVX2, SSE2:
-            // 16 vector registers do not hold its accumulators and broadcasts; `fused_normal`).
+            // takes them too on paths whose fused pass is slower than the products (SSE2, and
+            // AVX2 but for 16-column blocks: 16 vector registers hold the two-slice loop's
+            // accumulators for four long-side indices only; `fused_normal`).
             let qv = StridedOperand(base: Q + columns.lowerBound, rows: p, cols: w, rowStride: ld, colStride: 1)
             gemm(op.transposed, qv, Z + columns.lowerBound, ldc: ld, accumulate: false)
             let zv = StridedOperand(base: Z + columns.lowerBound, rows: q, cols: w, rowStride: ld, colStride: 1)

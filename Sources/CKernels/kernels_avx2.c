@@ -10,6 +10,9 @@
 #define WL_VL 8
 #define WL_FMA 1
 #define WL_F16C 8
+// The fused Krylov pass for 16-column blocks (its two-slice loop, kernels_normal.h); wider blocks
+// take the two skinny products (docs/ENGINE.md, "Truncated SVD").
+#define WL_FUSED_NORMAL 2
 #include "kernels_body.h"
 #pragma clang attribute pop
 #pragma clang attribute push(__attribute__((target("avx2,avxvnni,fma,f16c,bmi2"))), apply_to = function)

@@ -6,7 +6,8 @@
 //   WL_VL         Float lanes per vector register: 16 (AVX-512), 8 (AVX2), 4 (SSE2, NEON)
 //   WL_FMA        1 where a fused multiply-add is one instruction
 //   WL_F16C       16 or 8: convert halves with vcvtph2ps at that width; 0: integer bit arithmetic
-//   WL_FUSED_NORMAL  1 where the fused Krylov pass beats two skinny products (default 0)
+//   WL_FUSED_NORMAL  1 where the fused Krylov pass beats two skinny products, 2 where it does for
+//                 16-column blocks only (default 0; the table's fused_normal)
 // The package compiles this target with -ffp-contract=off, so `a * b + c` is always a multiply and
 // an add, exactly as Swift computes it; only MADD fuses, and only where the path has FMA. Without
 // FMA, MADD is a separate multiply and add: never a call to libm's fmaf per lane.

@@ -77,6 +77,39 @@ static void k_normal_apply(wl_view op, long t0, long t1, const float *x, long ld
         }
     }
 #endif
+#if WL_VL == 8
+    // 16 vector registers (AVX2) and a block of two slices (16 columns: top-16's block): four
+    // long-side indices at a time over both slices, eight accumulators, so each broadcast of op
+    // feeds two multiply-adds, as the 32-register loop below does with eight indices.
+    if (cs != 1 && b == 2 * WL_VL) {
+        for (; t + 4 <= t1; t += 4) {
+            const float *c = op.base + t * cs;
+            vf a0 = 0, a1 = 0, a2 = 0, a3 = 0, b0 = 0, b1 = 0, b2 = 0, b3 = 0, e;
+            for (long i = 0; i < p; i++) {
+                const float *o = c + i * rs;
+                vf xv = ldf(x + i * ldx), xu = ldf(x + i * ldx + WL_VL);
+                e = o[0];      a0 = MADD(a0, e, xv); b0 = MADD(b0, e, xu);
+                e = o[cs];     a1 = MADD(a1, e, xv); b1 = MADD(b1, e, xu);
+                e = o[2 * cs]; a2 = MADD(a2, e, xv); b2 = MADD(b2, e, xu);
+                e = o[3 * cs]; a3 = MADD(a3, e, xv); b3 = MADD(b3, e, xu);
+            }
+            float *yt = y + (t - t0) * ldy;
+            stf(yt, a0); stf(yt + WL_VL, b0); stf(yt + ldy, a1); stf(yt + ldy + WL_VL, b1);
+            stf(yt + 2 * ldy, a2); stf(yt + 2 * ldy + WL_VL, b2); stf(yt + 3 * ldy, a3); stf(yt + 3 * ldy + WL_VL, b3);
+            for (long i = 0; i < p; i++) {
+                const float *o = c + i * rs;
+                float *wi = w + i * ldw;
+                vf acc = ldf(wi), acu = ldf(wi + WL_VL);
+                e = o[0];      acc = MADD(acc, e, a0); acu = MADD(acu, e, b0);
+                e = o[cs];     acc = MADD(acc, e, a1); acu = MADD(acu, e, b1);
+                e = o[2 * cs]; acc = MADD(acc, e, a2); acu = MADD(acu, e, b2);
+                e = o[3 * cs]; acc = MADD(acc, e, a3); acu = MADD(acu, e, b3);
+                stf(wi, acc);
+                stf(wi + WL_VL, acu);
+            }
+        }
+    }
+#endif
     // The slices s of the block run inside each group of NA_R long-side indices, so the group's
     // columns of op come from memory once per call and are re-read from cache for every slice.
     for (; t + NA_R <= t1; t += NA_R) {

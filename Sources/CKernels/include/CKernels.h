@@ -55,8 +55,9 @@ typedef struct wl_kernels {
     const char *name;
     /// GEMM blocking: MR × NR register tile (NR = two vectors), KC-deep slices, MC-row blocks.
     long mr, nr, kc, mc;
-    /// 1 where a Krylov step on a tall operator is faster as the fused `normal_apply` pass than as
-    /// two skinny products (measured per path: docs/ENGINE.md, "Krylov step").
+    /// Where a Krylov step on a tall operator is faster as the fused `normal_apply` pass than as
+    /// two skinny products (measured per path: docs/ENGINE.md, "Truncated SVD"): 1 for every
+    /// block, 2 for 16-column blocks only (the AVX2 path's two-slice loop), 0 never.
     int fused_normal;
 
     // --- matrix products (GotoBLAS-style; the caller splits the work into jobs) ---
