@@ -113,9 +113,9 @@ struct KrylovSVD {
         // no further oversampling. A block Krylov run grows its space by a block per step and
         // keeps the best Ritz vectors at restarts, so a wider block buys fewer steps but not
         // fewer multiply-adds: for top-16 on the 10240×1280 bench layer 16 columns took 14 steps
-        // and 32 took 10, and 16 was 20–25 % faster on both kernel paths of this machine (top-32
-        // and top-64: 32 and 64 columns about twice as fast as 48 and 96); the error against
-        // LAPACK there went from 1.9e-5 to 3.5e-5 (docs/ENGINE.md, "Truncated SVD", step 1).
+        // and 32 took 10, and 16 was the faster on both x86 paths (top-32 and top-64: 32 and 64
+        // columns about twice as fast as 48 and 96); the error against LAPACK there went from
+        // 1.9e-5 to 3.5e-5 (figures in docs/ENGINE.md, "Truncated SVD", step 1).
         let b = min(p, (k + 15) / 16 * 16)
         block = b
         // Exact path for small short sides: the basis is the identity and one Gram suffices.
