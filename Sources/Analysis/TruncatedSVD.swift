@@ -34,28 +34,14 @@ public struct SVDResult: Sendable {
 /// - Throws: `.invalidRank`, `.nonFiniteValue`, `.cancelled`.
 public func truncatedSVD(_ a: Matrix, rank k: Int, tolerance: Float = 1e-5, maxIterations: Int = 80,
                          cancellation: Cancellation? = nil, progress: ProgressHandler? = nil) throws(AnalysisError) -> SVDResult {
-    let m = a.rows, n = a.cols
-    let p = min(m, n), q = max(m, n)
-    guard p > 0, k >= 1, k <= p else { throw .invalidRank(requested: k, limit: p, shape: a.shape) }
-    if let bad = a.firstNonFiniteIndex() { throw .nonFiniteValue(index: bad) }
-    let result: Result<SVDResult, AnalysisError> = a.values.withUnsafeBufferPointer { buf in
-        let view = StridedOperand(base: buf.baseAddress!, rows: m, cols: n, rowStride: n, colStride: 1)
-        var solver = KrylovSVD(op: m <= n ? view : view.transposed, k: k, tolerance: Double(tolerance),
-                               maxIterations: max(1, maxIterations), cancellation: cancellation, progress: progress)
-        do throws(AnalysisError) {
-            let (basisVectors, values, otherVectors, iterations, converged) = try solver.run()
-            // basisVectors: p×k on the short side; otherVectors: q×k on the long side.
-            var uMat: Matrix, vMat: Matrix  // m×k and n×k
-            if m <= n { uMat = basisVectors; vMat = otherVectors } else { uMat = otherVectors; vMat = basisVectors }
-            normalizeSigns(&uMat, &vMat)
-            return .success(SVDResult(u: uMat, singularValues: values, vt: vMat.transposed(),
-                                      iterations: iterations, converged: converged))
-        } catch {
-            return .failure(error)
-        }
-    }
-    _ = q
-    return try result.get()
+    let (basisVectors, values, otherVectors, iterations, converged) =
+        try runKrylov(a, rank: k, tolerance: tolerance, maxIterations: maxIterations, cancellation: cancellation,
+                      progress: progress, vectors: true)
+    // basisVectors: p×k on the short side; otherVectors: q×k on the long side.
+    var uMat: Matrix, vMat: Matrix  // m×k and n×k
+    if a.rows <= a.cols { uMat = basisVectors; vMat = otherVectors } else { uMat = otherVectors; vMat = basisVectors }
+    normalizeSigns(&uMat, &vMat)
+    return SVDResult(u: uMat, singularValues: values, vt: vMat.transposed(), iterations: iterations, converged: converged)
 }
 
 /// The top-`k` singular values of `a`, largest first: `truncatedSVD(a, rank: k, …).singularValues`
@@ -63,15 +49,22 @@ public func truncatedSVD(_ a: Matrix, rank k: Int, tolerance: Float = 1e-5, maxI
 /// factorisations, one of them q × k): for callers that print or plot values only.
 public func topSingularValues(_ a: Matrix, rank k: Int, tolerance: Float = 1e-5, maxIterations: Int = 80,
                               cancellation: Cancellation? = nil, progress: ProgressHandler? = nil) throws(AnalysisError) -> [Float] {
+    try runKrylov(a, rank: k, tolerance: tolerance, maxIterations: maxIterations, cancellation: cancellation,
+                  progress: progress, vectors: false).1
+}
+
+/// Checks the arguments and runs the Krylov iteration on the short side of `a` (`KrylovSVD.run`).
+private func runKrylov(_ a: Matrix, rank k: Int, tolerance: Float, maxIterations: Int, cancellation: Cancellation?,
+                       progress: ProgressHandler?, vectors: Bool) throws(AnalysisError) -> (Matrix, [Float], Matrix, Int, Bool) {
     let m = a.rows, n = a.cols, p = min(m, n)
     guard p > 0, k >= 1, k <= p else { throw .invalidRank(requested: k, limit: p, shape: a.shape) }
     if let bad = a.firstNonFiniteIndex() { throw .nonFiniteValue(index: bad) }
-    let result: Result<[Float], AnalysisError> = a.values.withUnsafeBufferPointer { buf in
+    let result: Result<(Matrix, [Float], Matrix, Int, Bool), AnalysisError> = a.values.withUnsafeBufferPointer { buf in
         let view = StridedOperand(base: buf.baseAddress!, rows: m, cols: n, rowStride: n, colStride: 1)
         var solver = KrylovSVD(op: m <= n ? view : view.transposed, k: k, tolerance: Double(tolerance),
                                maxIterations: max(1, maxIterations), cancellation: cancellation, progress: progress,
-                               vectors: false)
-        return Result { () throws(AnalysisError) in try solver.run().1 }
+                               vectors: vectors)
+        return Result { () throws(AnalysisError) in try solver.run() }
     }
     return try result.get()
 }
